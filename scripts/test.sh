@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: system packages, a virtualenv with the test extras,
+# then lint, type check and pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-system-deps.sh
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/mypy
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+# pytest's 5 means "no tests collected": that is a failure for us, never a pass.
+exit $rc

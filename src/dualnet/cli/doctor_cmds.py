@@ -1,0 +1,9 @@
+"""CLI verbs of the doctor layer."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this layer's verbs to the dualnet app."""

@@ -1,0 +1,54 @@
+"""Printing: one table renderer per verb, and JSON/YAML for scripts from the same models."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+from rich.console import Console, RenderableType
+
+from dualnet.errors import DualnetError
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    YAML = "yaml"
+
+
+def to_data(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json", exclude_none=False)
+    if isinstance(obj, list | tuple):
+        return [to_data(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: to_data(v) for k, v in obj.items()}
+    return obj
+
+
+def emit(obj: Any, fmt: OutputFormat, table: Callable[[], RenderableType | str]) -> None:
+    """Print `obj` as JSON/YAML, or call `table()` and print what it returns."""
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(to_data(obj), indent=2, sort_keys=False) + "\n")
+    elif fmt is OutputFormat.YAML:
+        sys.stdout.write(yaml.safe_dump(to_data(obj), sort_keys=False))
+    else:
+        out = table()
+        if isinstance(out, str):
+            sys.stdout.write(out if out.endswith("\n") or not out else out + "\n")
+        else:
+            stdout.print(out)
+
+
+def print_error(exc: DualnetError) -> None:
+    stderr.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+    if exc.hint:
+        stderr.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)

@@ -1,0 +1,272 @@
+"""The node model: what one host has, as discovery (sysfs) and the parsers (tool outputs) see it.
+
+Every layer to the right of `host` reads these models and nothing else about a node, so a fact that
+a rule or a renderer needs must have a field here. Fields are optional wherever a real source can
+lack them: a parser of `ibv_devinfo` knows no PCI address, a tree without `/proc/net/route` knows no
+management interface. `None` always means "not known", never "absent"; absence is an empty list.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    """Base for every host model: strict about unknown keys so typos in fixtures fail loudly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class LinkLayer(StrEnum):
+    ETHERNET = "Ethernet"
+    INFINIBAND = "InfiniBand"
+    UNSPECIFIED = "Unspecified"
+
+
+class PortState(StrEnum):
+    """Logical port state as the kernel's `ports/N/state` and `ibv_devinfo` name it."""
+
+    NOP = "NOP"
+    DOWN = "DOWN"
+    INIT = "INIT"
+    ARMED = "ARMED"
+    ACTIVE = "ACTIVE"
+    ACTIVE_DEFER = "ACTIVE_DEFER"
+    UNKNOWN = "UNKNOWN"
+
+
+class PhysState(StrEnum):
+    """Physical port state (`ports/N/phys_state`, `rdma link` physical_state)."""
+
+    NOP = "NOP"
+    SLEEP = "SLEEP"
+    POLLING = "POLLING"
+    DISABLED = "DISABLED"
+    PORT_CONFIGURATION_TRAINING = "PORT_CONFIGURATION_TRAINING"
+    LINK_UP = "LINK_UP"
+    LINK_ERROR_RECOVERY = "LINK_ERROR_RECOVERY"
+    PHY_TEST = "PHY_TEST"
+    UNKNOWN = "UNKNOWN"
+
+
+class PciRelation(StrEnum):
+    """GPU<->NIC distance in `nvidia-smi topo -m` terms, nearest first."""
+
+    X = "X"
+    PIX = "PIX"
+    PXB = "PXB"
+    PHB = "PHB"
+    NODE = "NODE"
+    SYS = "SYS"
+
+    @property
+    def rank(self) -> int:
+        return list(PciRelation).index(self)
+
+
+class NetnsMode(StrEnum):
+    SHARED = "shared"
+    EXCLUSIVE = "exclusive"
+
+
+class ReadProblem(Model):
+    """Something discovery or a parser could not read; the report still stands without it."""
+
+    path: str = Field(description="file or source that could not be read")
+    error: str = Field(description="what went wrong, e.g. 'EINVAL', 'dangling symlink'")
+
+
+class Gid(Model):
+    index: int
+    gid: str = Field(description="GID as the kernel prints it: 8 groups of 4 hex digits")
+    ipv4: str | None = Field(default=None, description="for IPv4-mapped GIDs, the address")
+    type: str | None = Field(default=None, description="'IB/RoCE v1', 'RoCE v2', or None on IB")
+    netdev: str | None = None
+
+    @property
+    def roce_version(self) -> Literal["v1", "v2"] | None:
+        if self.type is None:
+            return None
+        if self.type.endswith("v2"):
+            return "v2"
+        if self.type.endswith("v1"):
+            return "v1"
+        return None
+
+
+class RdmaPort(Model):
+    number: int
+    state: PortState = PortState.UNKNOWN
+    phys_state: PhysState = PhysState.UNKNOWN
+    link_layer: LinkLayer | None = None
+    rate: str | None = Field(default=None, description="as sysfs prints it: '400 Gb/sec (4X NDR)'")
+    rate_gbps: float | None = None
+    lid: int | None = None
+    sm_lid: int | None = None
+    netdev: str | None = Field(default=None, description="netdev behind the port (ibdev2netdev)")
+    max_mtu: int | None = Field(default=None, description="RDMA MTU in bytes (256..4096)")
+    active_mtu: int | None = Field(
+        default=None,
+        description="RDMA MTU in bytes; on RoCE the largest IB MTU that fits the netdev MTU",
+    )
+    gids: list[Gid] = Field(default_factory=list)
+    roce_v2_ipv4_gid_index: int | None = Field(
+        default=None, description="lowest GID index of type RoCE v2 with an IPv4-mapped GID"
+    )
+
+
+class RdmaDevice(Model):
+    name: str
+    pci_address: str | None = None
+    driver: str | None = Field(default=None, description="RDMA provider, e.g. mlx5_ib, rxe")
+    node_type: str | None = None
+    fw_ver: str | None = None
+    node_guid: str | None = None
+    sys_image_guid: str | None = None
+    hca_type: str | None = None
+    board_id: str | None = None
+    vendor_part_id: int | None = Field(default=None, description="PCI device id, decimal")
+    netdevs: list[str] = Field(default_factory=list)
+    ports: list[RdmaPort] = Field(default_factory=list)
+    char_devices: list[str] = Field(
+        default_factory=list,
+        description="/dev/infiniband nodes of this device: uverbsN, umadN, issmN",
+    )
+
+
+class Nic(Model):
+    pci_address: str
+    vendor_id: str = Field(description="lowercase hex, 4 digits, no 0x: '15b3'")
+    device_id: str = Field(description="lowercase hex, 4 digits, no 0x: '1021'")
+    pci_class: str | None = Field(default=None, description="'0x020000' Ethernet, '0x020700' IB")
+    model: str | None = Field(default=None, description="'ConnectX-7', 'ConnectX Family VF', ...")
+    driver: str | None = None
+    is_vf: bool = False
+    pf_pci_address: str | None = None
+    vf_index: int | None = None
+    netdev: str | None = Field(default=None, description="first netdev of the function")
+    netdevs: list[str] = Field(default_factory=list)
+    mac: str | None = None
+    mtu: int | None = None
+    operstate: str | None = None
+    speed_mbps: int | None = None
+    link_type: Literal["ether", "infiniband"] | None = None
+    numa_node: int | None = None
+    sriov_totalvfs: int | None = None
+    sriov_numvfs: int | None = None
+    vfs: list[str] = Field(default_factory=list, description="PCI addresses of enabled VFs")
+    rdma_devices: list[str] = Field(default_factory=list)
+
+
+class KernelModule(Model):
+    name: str
+    loaded: bool
+    builtin: bool = False
+    refcount: int | None = None
+    used_by: list[str] = Field(default_factory=list)
+
+
+class Gpu(Model):
+    index: int = Field(description="GPU<i> in `nvidia-smi topo -m` order (PCI address order)")
+    pci_address: str | None = None
+    vendor_id: str = "10de"
+    device_id: str | None = None
+    name: str | None = None
+    numa_node: int | None = None
+    local_cpulist: str | None = None
+
+
+class TopoEntry(Model):
+    gpu: str = Field(description="'GPU0'")
+    nic: str = Field(description="RDMA device name, 'mlx5_0'")
+    relation: PciRelation
+
+
+class Route(Model):
+    interface: str
+    destination: str
+    gateway: str | None = None
+    mask: str | None = None
+
+
+class ManagementInterface(Model):
+    name: str = Field(description="interface that holds the default route")
+    addresses: list[str] = Field(default_factory=list, description="CIDRs, e.g. 66.42.90.253/23")
+    gateway: str | None = None
+
+
+class Hugepages(Model):
+    size_kb: int
+    total: int
+    free: int | None = None
+
+
+class CniConfigFile(Model):
+    name: str
+    kind: Literal["conf", "conflist", "json"]
+    network_name: str | None = None
+    plugin_types: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class CniState(Model):
+    bin_dirs: list[str] = Field(default_factory=list, description="directories searched")
+    plugins: list[str] = Field(default_factory=list, description="binary names found")
+    conf_dir: str | None = None
+    conf_files: list[CniConfigFile] = Field(
+        default_factory=list, description="in the order the kubelet reads them (lexical)"
+    )
+    k3s_flannel_builtin: bool | None = Field(
+        default=None, description="k3s's own flannel config is present (k3s CNI dirs)"
+    )
+
+
+class HostReport(Model):
+    """Everything dualnet knows about one node."""
+
+    hostname: str | None = None
+    root: str | None = Field(default=None, description="filesystem root it was read from")
+    source: Literal["sysfs", "tool-outputs", "synthetic"] = "sysfs"
+    kernel: str | None = None
+    arch: str | None = None
+    nics: list[Nic] = Field(default_factory=list)
+    rdma_devices: list[RdmaDevice] = Field(default_factory=list)
+    modules: list[KernelModule] = Field(default_factory=list)
+    netns_mode: NetnsMode | None = None
+    gpus: list[Gpu] = Field(default_factory=list)
+    topology: list[TopoEntry] = Field(default_factory=list)
+    infiniband_char_devices: list[str] = Field(
+        default_factory=list, description="names under /dev/infiniband (uverbs0, rdma_cm, ...)"
+    )
+    management: ManagementInterface | None = None
+    routes: list[Route] = Field(default_factory=list)
+    hugepages: list[Hugepages] = Field(default_factory=list)
+    memlock_kb: int | None = Field(default=None, description="RLIMIT_MEMLOCK soft, None=unknown")
+    cni: CniState | None = None
+    problems: list[ReadProblem] = Field(default_factory=list)
+
+    # Small lookups used by every consumer; kept here so no layer re-implements them.
+    def module(self, name: str) -> KernelModule | None:
+        return next((m for m in self.modules if m.name == name), None)
+
+    def module_loaded(self, name: str) -> bool:
+        m = self.module(name)
+        return m is not None and (m.loaded or m.builtin)
+
+    def nic_by_netdev(self, netdev: str) -> Nic | None:
+        return next((n for n in self.nics if netdev in n.netdevs or n.netdev == netdev), None)
+
+    def nic_by_pci(self, pci_address: str) -> Nic | None:
+        return next((n for n in self.nics if n.pci_address == pci_address), None)
+
+    def rdma_device(self, name: str) -> RdmaDevice | None:
+        return next((d for d in self.rdma_devices if d.name == name), None)
+
+    def rdma_for_netdev(self, netdev: str) -> RdmaDevice | None:
+        for dev in self.rdma_devices:
+            if netdev in dev.netdevs or any(p.netdev == netdev for p in dev.ports):
+                return dev
+        return None

@@ -1,0 +1,117 @@
+"""Host steps: the node changes a plan asks for, as data.
+
+`plan` decides which steps a node needs; `prepare` carries them out (check -> act -> verify).
+They share these models and nothing else, so a step is described once, validated once, and can be
+printed in a plan, rendered into a README section, or executed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dualnet.names import check_ifname, check_module, check_pci_address
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    why: str = Field(default="", description="one line: why the plan needs this step")
+
+
+class LoadModules(_Step):
+    kind: Literal["load_modules"] = "load_modules"
+    modules: list[str]
+    persist: bool = Field(default=True, description="write /etc/modules-load.d/dualnet.conf")
+
+    @field_validator("modules")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        return [check_module(m, field="modules[]") for m in v]
+
+
+class SetNetnsMode(_Step):
+    kind: Literal["netns_mode"] = "netns_mode"
+    mode: Literal["shared", "exclusive"]
+    persist: bool = Field(default=True, description="options ib_core netns_mode=0|1 in modprobe.d")
+
+
+class SetMtu(_Step):
+    kind: Literal["mtu"] = "mtu"
+    interface: str
+    mtu: int = Field(ge=68, le=65535)
+
+    @field_validator("interface")
+    @classmethod
+    def _ifname(cls, v: str) -> str:
+        return check_ifname(v, field="interface")
+
+
+class CreateVfs(_Step):
+    kind: Literal["sriov_numvfs"] = "sriov_numvfs"
+    pf: str = Field(description="PF netdev name")
+    num_vfs: int = Field(ge=0)
+
+    @field_validator("pf")
+    @classmethod
+    def _ifname(cls, v: str) -> str:
+        return check_ifname(v, field="pf")
+
+
+class SetVfMacs(_Step):
+    """Pre-allocate VF MACs and rebind the VFs so node/port GUIDs are populated (RDMA CM)."""
+
+    kind: Literal["vf_macs"] = "vf_macs"
+    pf: str
+    vf_indexes: list[int] = Field(default_factory=list, description="empty = every enabled VF")
+    mac_prefix: str = Field(
+        default="02:d4:1e",
+        description="locally administered OUI; the rest is derived from PF+index",
+    )
+
+    @field_validator("pf")
+    @classmethod
+    def _ifname(cls, v: str) -> str:
+        return check_ifname(v, field="pf")
+
+
+class InstallCniPlugins(_Step):
+    kind: Literal["cni_plugins"] = "cni_plugins"
+    plugins: list[str]
+    bin_dir: str = "/opt/cni/bin"
+    source_dir: str | None = Field(
+        default=None, description="copy from here; default: the distribution package's dir"
+    )
+
+
+class K3sWithoutFlannel(_Step):
+    """Printed, never executed: installing k3s is the user's call (see the guide, step 2)."""
+
+    kind: Literal["k3s"] = "k3s"
+    pod_cidr: str = "10.42.0.0/16"
+    flannel_manifest_cidr: str = "10.244.0.0/16"
+
+
+class BindDriver(_Step):
+    kind: Literal["bind_driver"] = "bind_driver"
+    pci_address: str
+    driver: str
+
+    @field_validator("pci_address")
+    @classmethod
+    def _pci(cls, v: str) -> str:
+        return check_pci_address(v, field="pci_address")
+
+
+HostStep = Annotated[
+    LoadModules
+    | SetNetnsMode
+    | SetMtu
+    | CreateVfs
+    | SetVfMacs
+    | InstallCniPlugins
+    | K3sWithoutFlannel
+    | BindDriver,
+    Field(discriminator="kind"),
+]
