@@ -1,0 +1,26 @@
+"""Label and annotation keys dualnet puts on what it creates, and the Multus keys it reads.
+
+Ownership rule: dualnet only ever modifies or deletes objects that carry MANAGED_BY=dualnet.
+"""
+
+from __future__ import annotations
+
+FIELD_MANAGER = "dualnet"
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "dualnet"
+PART_OF = "app.kubernetes.io/part-of"
+NETWORK = "dualnet.io/network"  # name of the training network (spec metadata.name)
+ROLE = "dualnet.io/role"  # component | network | test-pod | gdr-test-pod | dpdk-pod | bench
+
+# Node labels written by the node agent (operator).
+RDMA_READY = "dualnet.io/rdma-ready"
+
+# Multus / NPWG
+NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
+NETWORK_STATUS_ANNOTATION = "k8s.v1.cni.cncf.io/network-status"
+RESOURCE_NAME_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
+
+
+def owned_labels(network: str, role: str) -> dict[str, str]:
+    return {MANAGED_BY: MANAGED_BY_VALUE, PART_OF: "dualnet", NETWORK: network, ROLE: role}
