@@ -1,9 +1,131 @@
-"""CLI verbs of the doctor layer."""
+"""CLI verbs of the doctor layer: `dualnet doctor`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.table import Table
+from rich.text import Text
+
+from dualnet.cli.output import OutputFormat, emit
+from dualnet.doctor import (
+    DoctorOptions,
+    DoctorResult,
+    Finding,
+    Severity,
+    diagnose_with,
+    exit_code_for,
+    worst_severity,
+)
+from dualnet.errors import UsageError
+from dualnet.host.discover import discover
+from dualnet.host.models import HostReport
+from dualnet.modes import Mode
+from dualnet.parse.from_dir import report_from_dir
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def load_report(root: Path | None, from_dir: Path | None) -> HostReport:
+    """The node's facts: a live tree (`--root`, default `/`) or saved tool outputs (`--from`)."""
+    if root is not None and from_dir is not None:
+        raise UsageError(
+            "--root and --from cannot be used together",
+            hint="--root DIR reads a live sysfs/procfs tree; --from DIR reads saved tool "
+            "outputs (lsmod.txt, ibv_devinfo.txt, ...). Give one.",
+        )
+    if from_dir is not None:
+        if not from_dir.is_dir():
+            raise UsageError(
+                f"--from {from_dir}: not a directory",
+                hint="give a folder of saved outputs named like lsmod.txt, rdma_link.txt",
+            )
+        return report_from_dir(from_dir)
+    tree = root if root is not None else Path("/")
+    if not tree.is_dir():
+        raise UsageError(f"--root {tree}: not a directory", hint="give the root of a node's tree")
+    return discover(tree)
+
+
+def run_doctor(report: HostReport, opts: DoctorOptions) -> DoctorResult:
+    findings = diagnose_with(report, opts)
+    return DoctorResult(
+        hostname=report.hostname,
+        source=report.source,
+        mode=str(opts.mode) if opts.mode is not None else None,
+        worst=worst_severity(findings),
+        exit_code=exit_code_for(findings),
+        findings=findings,
+    )
+
+
+def _fix_cell(f: Finding) -> Text:
+    text = Text("\n".join(f.fix))
+    if f.persist:
+        text.append("\npersist: " + "\n  ".join(f.persist), style="dim")
+    return text
+
+
+def findings_table(result: DoctorResult) -> Table | str:
+    where = result.hostname or "node"
+    if not result.findings:
+        return f"doctor: {where}: no findings"
+    counts = {s: sum(1 for f in result.findings if f.severity is s) for s in Severity}
+    table = Table(
+        title=f"dualnet doctor: {where} ({result.source}"
+        + (f", mode {result.mode}" if result.mode else "")
+        + f") - {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+        f"{counts[Severity.INFO]} info",
+        show_lines=True,
+    )
+    table.add_column("severity", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("subject", no_wrap=True)
+    table.add_column("what", ratio=2)
+    # fold, never ellipsize: a fix is a command to copy, so every character must be shown.
+    table.add_column("fix", ratio=3, overflow="fold")
+    for f in result.findings:
+        table.add_row(
+            Text(str(f.severity), style=_STYLE[f.severity]),
+            f.id,
+            f.subject,
+            Text(f.title),
+            _fix_cell(f),
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:
     """Add this layer's verbs to the dualnet app."""
+
+    @app.command("doctor")
+    def doctor(
+        root: Path | None = typer.Option(
+            None, "--root", help="read a live sysfs/procfs tree under DIR (default /)"
+        ),
+        from_dir: Path | None = typer.Option(
+            None,
+            "--from",
+            help="read saved tool outputs from DIR (lsmod.txt, ibv_devinfo.txt, rdma_link.txt, "
+            "rdma_system.txt, nvidia-smi_topo.txt, ...)",
+        ),
+        mode: Mode | None = typer.Option(
+            None, "--mode", help="the network mode you plan; enables its specific checks"
+        ),
+        rdma_cni: bool = typer.Option(
+            False, "--rdma-cni", help="namespace-aware RDMA (RDMA CNI, netns exclusive)"
+        ),
+        dpdk: bool = typer.Option(False, "--dpdk", help="check DPDK needs (hugepages)"),
+        vfs: int | None = typer.Option(None, "--vfs", min=1, help="VFs wanted per PF"),
+        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+    ) -> None:
+        """Diagnose a node: each finding has evidence, why it matters, and the exact fix.
+
+        Exit status: 0 nothing above info, 1 warnings, 4 errors (2 usage errors).
+        """
+        report = load_report(root, from_dir)
+        opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs)
+        result = run_doctor(report, opts)
+        emit(result, output, lambda: findings_table(result))
+        raise typer.Exit(result.exit_code)

@@ -1,9 +1,190 @@
-"""CLI verbs of the operator layer."""
+"""CLI verbs of the operator layer: `dualnet operator run|agent|crds|nodes` and `dualnet agent`."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from dualnet.cli.output import OutputFormat, emit
+from dualnet.errors import UsageError
+
+operator_app = typer.Typer(
+    name="operator",
+    help="The cluster side: kopf operator, node agent, CRDs, per-node readiness.",
+    no_args_is_help=True,
+)
+
+_KUBECONFIG = typer.Option(None, "--kubeconfig", help="kubeconfig file (default: in-cluster, "
+                           "then $KUBECONFIG, then ~/.kube/config)")
+_CONTEXT = typer.Option(None, "--context", help="kubeconfig context")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _positive(value: float, flag: str) -> float:
+    if value <= 0:
+        raise UsageError(f"{flag} {value}: must be a positive number of seconds")
+    return value
+
+
+@operator_app.command("run")
+def run(
+    kubeconfig: Path | None = _KUBECONFIG,
+    context: str | None = _CONTEXT,
+    standalone: bool = typer.Option(
+        False, "--standalone", help="no peering (single replica, or tests); default: kopf "
+        "peering 'dualnet' so only one replica acts"),
+    stale_after: float = typer.Option(360.0, "--stale-after", help="seconds without an agent "
+                                      "heartbeat before a node is AgentGone"),
+    debounce: float = typer.Option(2.0, "--debounce", help="seconds to let a burst of reports "
+                                   "settle before one status write"),
+    resync: float = typer.Option(30.0, "--resync", help="status re-evaluation period (seconds)"),
+    liveness: str | None = typer.Option(None, "--liveness", help="kopf liveness endpoint, e.g. "
+                                        "http://0.0.0.0:8080/healthz"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run the operator: reconcile TrainingNetworks, keep their status and node labels true."""
+    from dualnet.operator.handlers import Runtime, run_operator
+    from dualnet.operator.reconciler import OperatorSettings
+
+    _logging(verbose)
+    settings = OperatorSettings(stale_after_s=_positive(stale_after, "--stale-after"),
+                                debounce_s=_positive(debounce, "--debounce"),
+                                resync_s=_positive(resync, "--resync"))
+    identity = os.environ.get("POD_NAME") or socket.gethostname()
+    runtime = Runtime(settings=settings, kubeconfig=kubeconfig, context=context)
+    asyncio.run(run_operator(runtime, standalone=standalone, identity=identity,
+                             liveness_endpoint=liveness))
+
+
+def _agent(node: str | None, root: Path, interval: float, heartbeat: float, mode: str | None,
+           once: bool, kubeconfig: Path | None, context: str | None, verbose: bool) -> None:
+    from dualnet.cluster.client import make_client
+    from dualnet.modes import Mode
+    from dualnet.operator.agent import AgentConfig, run_agent
+
+    _logging(verbose)
+    name = node or os.environ.get("NODE_NAME")
+    if not name:
+        raise UsageError("--node: which node is this?",
+                         hint="pass --node NAME or set NODE_NAME (the DaemonSet sets it from "
+                         "spec.nodeName)")
+    if mode is not None and mode not in {m.value for m in Mode}:
+        raise UsageError(f"--mode {mode!r}: not a mode",
+                         hint="one of " + ", ".join(m.value for m in Mode))
+    if not root.is_dir():
+        raise UsageError(f"--root {root}: not a directory",
+                         hint="mount the host's /sys read-only at /host/sys and pass --root /host")
+    config = AgentConfig(node=name, root=root, interval_s=_positive(interval, "--interval"),
+                         heartbeat_s=_positive(heartbeat, "--heartbeat"), mode=mode)
+
+    async def _main() -> None:
+        client = make_client(kubeconfig, context)
+        try:
+            await run_agent(client, config, cycles=1 if once else None)
+        finally:
+            await client.close()
+
+    asyncio.run(_main())
+
+
+_NODE = typer.Option(None, "--node", help="this node's name (default: $NODE_NAME)")
+_ROOT = typer.Option(Path("/host"), "--root", help="where the host's /sys (and /proc) are mounted")
+_INTERVAL = typer.Option(30.0, "--interval", help="seconds between looks at the node")
+_HEARTBEAT = typer.Option(120.0, "--heartbeat", help="publish at least this often (seconds)")
+_MODE = typer.Option(None, "--mode", help="mode to diagnose for (default: the cluster's "
+                     "TrainingNetwork's)")
+_ONCE = typer.Option(False, "--once", help="observe and publish once, then exit")
+
+
+@operator_app.command("agent")
+def agent(
+    node: str | None = _NODE, root: Path = _ROOT, interval: float = _INTERVAL,
+    heartbeat: float = _HEARTBEAT, mode: str | None = _MODE, once: bool = _ONCE,
+    kubeconfig: Path | None = _KUBECONFIG, context: str | None = _CONTEXT,
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run the node agent: discover + doctor this node, publish its NodeReport on change."""
+    _agent(node, root, interval, heartbeat, mode, once, kubeconfig, context, verbose)
+
+
+@operator_app.command("crds")
+def crds(
+    write: Path | None = typer.Option(None, "--write", help="write one YAML file per CRD into "
+                                      "this directory (deploy/crds) instead of printing"),
+) -> None:
+    """Print (or write) the dualnet CRDs, generated from the spec and status models."""
+    from dualnet.operator.crd import all_crds, to_yaml
+
+    generated = all_crds()
+    if write is None:
+        typer.echo("---\n".join(to_yaml(c) for c in generated.values()), nl=False)
+        return
+    if not write.is_dir():
+        raise UsageError(f"--write {write}: not a directory")
+    for fname, crd in generated.items():
+        (write / fname).write_text(to_yaml(crd))
+        typer.echo(f"wrote {write / fname}")
+
+
+@operator_app.command("nodes")
+def nodes(
+    kubeconfig: Path | None = _KUBECONFIG,
+    context: str | None = _CONTEXT,
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+) -> None:
+    """Per-node readiness from the NodeReports: ready, reason, heartbeat, top finding."""
+    from rich.table import Table
+
+    from dualnet.cluster import fleet
+    from dualnet.cluster.client import make_client
+
+    async def _main() -> list[dict[str, Any]]:
+        client = make_client(kubeconfig, context)
+        try:
+            return await fleet.list_node_reports(client)
+        finally:
+            await client.close()
+
+    reports = asyncio.run(_main())
+    rows = [
+        {"node": (r.get("metadata") or {}).get("name"),
+         "ready": (r.get("status") or {}).get("ready"),
+         "reason": (r.get("status") or {}).get("reason"),
+         "message": (r.get("status") or {}).get("message"),
+         "heartbeat": (r.get("status") or {}).get("heartbeatTime")}
+        for r in sorted(reports, key=lambda r: str((r.get("metadata") or {}).get("name")))
+    ]
+
+    def _table() -> Table:
+        t = Table("node", "ready", "reason", "heartbeat", "message")
+        for row in rows:
+            t.add_row(str(row["node"]), "yes" if row["ready"] else "[red]no[/]",
+                      str(row["reason"]), str(row["heartbeat"]), str(row["message"] or ""))
+        return t
+
+    emit(rows, output, _table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this layer's verbs to the dualnet app."""
+    app.add_typer(operator_app)
+
+    @app.command("agent")
+    def agent_alias(
+        node: str | None = _NODE, root: Path = _ROOT, interval: float = _INTERVAL,
+        heartbeat: float = _HEARTBEAT, mode: str | None = _MODE, once: bool = _ONCE,
+        kubeconfig: Path | None = _KUBECONFIG, context: str | None = _CONTEXT,
+        verbose: bool = typer.Option(False, "--verbose", "-v"),
+    ) -> None:
+        """The node agent (same as `dualnet operator agent`; the DaemonSet's entrypoint)."""
+        _agent(node, root, interval, heartbeat, mode, once, kubeconfig, context, verbose)

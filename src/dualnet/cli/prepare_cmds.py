@@ -1,9 +1,84 @@
-"""CLI verbs of the prepare layer."""
+"""CLI verbs of the prepare layer: `dualnet prepare`."""
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
 import typer
+import yaml
+
+from dualnet.cli.output import OutputFormat, emit
+from dualnet.errors import HostError, UsageError
+from dualnet.host.models import HostReport
+
+
+def _facts(root: Path, facts_file: Path | None, netns: str | None) -> HostReport | None:
+    if facts_file is not None:
+        try:
+            data: Any = yaml.safe_load(facts_file.read_text())
+            return HostReport.model_validate(data)
+        except (OSError, yaml.YAMLError, ValueError) as exc:
+            raise UsageError(f"--facts: {facts_file} is not a host report: {exc}") from exc
+    if netns is not None:
+        # Discovery reads the root namespace; the links being changed live in `netns`, whose own
+        # default routes say what to protect.
+        return None
+    try:
+        mod = importlib.import_module("dualnet.host.discover")
+        report = mod.discover(root)
+    except Exception:  # discovery is advisory here; safety falls back to the routing table
+        return None
+    return report if isinstance(report, HostReport) else None
 
 
 def register(app: typer.Typer) -> None:
     """Add this layer's verbs to the dualnet app."""
+
+    @app.command("prepare")
+    def prepare_cmd(
+        plan: Path | None = typer.Option(None, "--plan", help="PLAN.yaml from `dualnet plan "
+                                         "--output yaml` (its host_steps)"),
+        steps: Path | None = typer.Option(None, "--steps", help="STEPS.yaml: a list of steps"),
+        root: Path = typer.Option(Path("/"), "--root", help="filesystem root for files/sysfs"),
+        dry_run: bool = typer.Option(False, "--dry-run",
+                                     help="print the commands and file writes, change nothing"),
+        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+        host: str | None = typer.Option(None, "--host", help="which host of the plan (default: "
+                                        "this node's hostname)"),
+        netns: str | None = typer.Option(None, "--netns",
+                                         help="run link commands as `ip -n NETNS`"),
+        protect: list[str] = typer.Option([], "--protect",
+                                          help="another interface no step may touch"),
+        facts_file: Path | None = typer.Option(None, "--facts", help="host report (JSON/YAML "
+                                               "from `dualnet discover`); default: discover"),
+        no_rollback: bool = typer.Option(False, "--no-rollback", help="on failure, print what "
+                                         "was done and how to undo it instead of undoing it"),
+    ) -> None:
+        """Carry out the plan's host steps on this node: check -> act -> verify, idempotent."""
+        from dualnet.prepare import Host, load_steps, prepare, render_report
+
+        if (plan is None) == (steps is None):
+            raise UsageError("give exactly one of --plan PLAN.yaml or --steps STEPS.yaml")
+        if not dry_run and os.geteuid() != 0:
+            raise HostError("dualnet prepare changes the node and needs root",
+                            hint="run it with sudo, or use --dry-run to see what it would do")
+        if not root.is_dir():
+            raise UsageError(f"--root: {root} is not a directory")
+        source = plan if plan is not None else steps
+        assert source is not None
+        step_list = load_steps(source, plan=plan is not None, host_name=host, root=root)
+        h = Host(root, netns=netns, dry_run=dry_run)
+        report = prepare(step_list, h, _facts(root, facts_file, netns), rollback=not no_rollback,
+                         protect=tuple(protect))
+        if output is OutputFormat.JSON:
+            typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
+        else:
+            emit(report, output, lambda: render_report(report))
+        if report.refused:
+            raise typer.Exit(2)
+        if report.failed:
+            raise typer.Exit(1)

@@ -1,9 +1,78 @@
-"""CLI verbs of the sample layer."""
+"""`dualnet sample`: the whole path on the bundled GH200 node, no cluster and no RDMA hardware.
+
+It builds the guide's GH200 as a sysfs/procfs tree, then runs the same verbs a user runs on a real
+node: discover, doctor, plan, render. Everything it writes goes under `--out`.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import typer
+
+from dualnet.cli.output import stdout
 
 
 def register(app: typer.Typer) -> None:
-    """Add this layer's verbs to the dualnet app."""
+    app.command("sample")(sample)
+
+
+def sample(
+    out: Path = typer.Option(
+        Path("dualnet-sample"), "--out", help="where the rendered manifests and the plan go"
+    ),
+    node: str = typer.Option("gh200", "--node", help="bundled sample node to use"),
+) -> None:
+    """Run discover, doctor, plan and render on a bundled sample node (the GH200 of the guide)."""
+    from dualnet.cli.discover_cmds import discover_table
+    from dualnet.cli.doctor_cmds import findings_table
+    from dualnet.doctor import diagnose
+    from dualnet.errors import UsageError
+    from dualnet.host.discover import discover
+    from dualnet.host.samples import SAMPLES, build_sample
+    from dualnet.modes import Mode
+    from dualnet.plan import build_plan
+    from dualnet.render import plan_markdown, render, validate_objects, write_kustomize
+    from dualnet.spec import load_spec
+
+    if node not in SAMPLES:
+        raise UsageError(f"--node: unknown sample {node!r}", hint=f"one of: {', '.join(SAMPLES)}")
+    spec_path = _example_for(node)
+    with tempfile.TemporaryDirectory(prefix="dualnet-sample-") as tmp:
+        root = build_sample(node, Path(tmp) / node)
+        report = discover(root)
+        stdout.rule(f"[bold]1. discover[/]  (sample node {node!r}, tree at a temp dir)")
+        stdout.print(discover_table(report))
+
+        spec = load_spec(spec_path)
+        mode = Mode(spec.spec.mode)
+        stdout.rule(f"[bold]2. doctor[/]  (mode {mode.value})")
+        findings = diagnose(report, mode)
+        stdout.print(findings_table(findings))
+
+        stdout.rule(f"[bold]3. plan[/]  ({spec_path.name})")
+        plan = build_plan(spec, [report])
+        stdout.print(plan_markdown(plan), markup=False, highlight=False)
+
+        stdout.rule("[bold]4. render[/]")
+        objects = render(plan)
+        validate_objects(objects)
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_kustomize(objects, out / "manifests")
+        (out / "PLAN.md").write_text(plan_markdown(plan), encoding="utf-8")
+        stdout.print(
+            f"{len(objects)} objects validated and written to [bold]{out / 'manifests'}[/] "
+            f"({len(written)} files, kustomize); plan in [bold]{out / 'PLAN.md'}[/]"
+        )
+        stdout.print(
+            "next: [bold]dualnet lab "
+            f"{out / 'manifests'}[/] rehearses the NetworkAttachmentDefinition on real CNI plugins"
+            " (root)."
+        )
+
+
+def _example_for(node: str) -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("dualnet") / "data" / "examples" / f"{node}.yaml"))

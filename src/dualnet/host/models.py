@@ -185,6 +185,15 @@ class TopoEntry(Model):
     relation: PciRelation
 
 
+class PciPair(Model):
+    """PCI relation between two devices of the same kind (GPU x GPU, NIC x NIC), for the topo
+    matrix; GPU x NIC pairs are in `HostReport.topology`."""
+
+    a: str = Field(description="'GPU0' or an RDMA device name")
+    b: str
+    relation: PciRelation
+
+
 class Route(Model):
     interface: str
     destination: str
@@ -238,6 +247,9 @@ class HostReport(Model):
     netns_mode: NetnsMode | None = None
     gpus: list[Gpu] = Field(default_factory=list)
     topology: list[TopoEntry] = Field(default_factory=list)
+    pci_pairs: list[PciPair] = Field(
+        default_factory=list, description="GPU x GPU and NIC x NIC PCI relations (a < b)"
+    )
     infiniband_char_devices: list[str] = Field(
         default_factory=list, description="names under /dev/infiniband (uverbs0, rdma_cm, ...)"
     )

@@ -48,6 +48,19 @@ class SetMtu(_Step):
         return check_ifname(v, field="interface")
 
 
+class SetLinkMac(_Step):
+    """Give a netdev a fixed MAC (`ip link set dev X address M`), e.g. a host-device NIC."""
+
+    kind: Literal["link_mac"] = "link_mac"
+    interface: str
+    mac: str
+
+    @field_validator("interface")
+    @classmethod
+    def _ifname(cls, v: str) -> str:
+        return check_ifname(v, field="interface")
+
+
 class CreateVfs(_Step):
     kind: Literal["sriov_numvfs"] = "sriov_numvfs"
     pf: str = Field(description="PF netdev name")
@@ -108,6 +121,7 @@ HostStep = Annotated[
     LoadModules
     | SetNetnsMode
     | SetMtu
+    | SetLinkMac
     | CreateVfs
     | SetVfMacs
     | InstallCniPlugins

@@ -1,0 +1,270 @@
+"""Server-side apply of rendered objects: idempotent, ownership-aware, with prune and dry run.
+
+For each object: read the live one; if it exists without managed-by=dualnet it is the user's and
+is left alone ("skipped: not owned"); if every desired field already has its value, nothing is
+sent (a second apply makes no write request); otherwise one apply PATCH with dualnet's field
+manager. `prune` then deletes dualnet-owned objects of the same network that were not rendered.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
+from lightkube.types import PatchType
+from pydantic import BaseModel, Field
+
+from dualnet import labels
+from dualnet.cluster.client import api_error_message, call_api
+from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.objects import (
+    Obj,
+    ObjectKey,
+    comparable,
+    is_owned,
+    is_subset,
+    kind_rank,
+    obj_labels,
+    sort_for_apply,
+    with_ownership,
+)
+from dualnet.cluster.resources import (
+    KNOWN_CRDS,
+    ResourceResolver,
+    ResourceType,
+    builtin,
+    generic,
+    is_namespaced,
+)
+from dualnet.errors import UsageError
+
+# Kinds `prune` looks at besides the ones rendered now. Namespaces are never pruned: deleting one
+# deletes everything in it, including what is not dualnet's.
+PRUNE_KINDS: list[tuple[str, str]] = [
+    ("v1", "ConfigMap"),
+    ("v1", "ServiceAccount"),
+    ("v1", "Service"),
+    ("v1", "Pod"),
+    ("apps/v1", "DaemonSet"),
+    ("apps/v1", "Deployment"),
+    ("batch/v1", "Job"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition"),
+    ("kubeflow.org/v2beta1", "MPIJob"),
+]
+
+
+class Action(StrEnum):
+    CREATED = "created"
+    CONFIGURED = "configured"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    PRUNED = "pruned"
+
+
+class ObjectOutcome(BaseModel):
+    kind: str
+    api_version: str
+    namespace: str | None = None
+    name: str
+    action: Action
+    reason: str | None = Field(default=None, description="why, for skipped objects")
+    dry_run: bool = False
+
+    @property
+    def ref(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{where}{self.name}"
+
+
+class ApplyResult(BaseModel):
+    dry_run: bool = False
+    network: str | None = None
+    outcomes: list[ObjectOutcome] = Field(default_factory=list)
+    writes: int = Field(default=0, description="write requests sent (PATCH/DELETE)")
+
+    def count(self, action: Action) -> int:
+        return sum(1 for o in self.outcomes if o.action is action)
+
+    @property
+    def skipped(self) -> list[ObjectOutcome]:
+        return [o for o in self.outcomes if o.action is Action.SKIPPED]
+
+
+NOT_OWNED = f"not owned: exists without {labels.MANAGED_BY}={labels.MANAGED_BY_VALUE}"
+
+
+def _to_dict(obj: Any) -> Obj:
+    out = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return dict(out)
+
+
+def _network_of(objects: list[Obj], network: str | None) -> str | None:
+    if network:
+        return network
+    found = {obj_labels(o).get(labels.NETWORK) for o in objects} - {None}
+    if len(found) > 1:
+        raise UsageError(
+            f"the objects belong to several networks ({', '.join(sorted(str(f) for f in found))})",
+            hint="apply one network's render output at a time, or pass --network",
+        )
+    return next(iter(found), None)
+
+
+async def _get(client: AsyncClient, res: ResourceType, key: ObjectKey) -> Obj | None:
+    async def _fetch() -> Any:
+        return await client.get(res, key.name, namespace=key.namespace)
+
+    try:
+        return _to_dict(await call_api(client, f"read {key}", _fetch))
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise ClusterError(f"reading {key} failed: {api_error_message(exc)}") from exc
+
+
+async def _apply_one(
+    client: AsyncClient, res: ResourceType, key: ObjectKey, body: Obj, dry_run: bool
+) -> None:
+    async def _patch() -> Any:
+        return await client.patch(
+            res,
+            key.name,
+            body,
+            namespace=key.namespace,
+            patch_type=PatchType.APPLY,
+            field_manager=labels.FIELD_MANAGER,
+            # dualnet is the source of truth for the objects it owns (checked before this call)
+            force=True,
+            dry_run=dry_run,
+        )
+
+    try:
+        await call_api(client, f"apply {key}", _patch)
+    except ApiError as exc:
+        raise ClusterError(f"applying {key} failed: {api_error_message(exc)}") from exc
+
+
+async def _delete(client: AsyncClient, res: ResourceType, key: ObjectKey, dry_run: bool) -> None:
+    async def _del() -> Any:
+        return await client.delete(res, key.name, namespace=key.namespace, dry_run=dry_run)
+
+    try:
+        await call_api(client, f"delete {key}", _del)
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise ClusterError(f"pruning {key} failed: {api_error_message(exc)}") from exc
+
+
+def _prune_resource(api_version: str, kind: str) -> ResourceType | None:
+    res = builtin(api_version, kind)
+    if res is None and (api_version, kind) in KNOWN_CRDS:
+        res = generic(api_version, kind, KNOWN_CRDS[(api_version, kind)])
+    return res
+
+
+async def _prune(
+    client: AsyncClient,
+    network: str,
+    keep: set[ObjectKey],
+    kinds: set[tuple[str, str]],
+    dry_run: bool,
+    result: ApplyResult,
+) -> None:
+    selector: dict[str, Any] = {labels.MANAGED_BY: labels.MANAGED_BY_VALUE,
+                                labels.NETWORK: network}
+    for api_version, kind in sorted(kinds, key=lambda k: -kind_rank(k[1])):
+        res = _prune_resource(api_version, kind)
+        if res is None:
+            continue
+        namespaced = is_namespaced(res)
+
+        async def _list(res: ResourceType = res, namespaced: bool = namespaced) -> list[Any]:
+            ns = "*" if namespaced else None
+            return [o async for o in client.list(res, namespace=ns, labels=selector)]
+
+        try:
+            live = await call_api(client, f"list {kind}", _list)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                continue  # the CRD is not installed: nothing of that kind can exist
+            raise ClusterError(
+                f"listing {kind} for prune failed: {api_error_message(exc)}"
+            ) from exc
+        for item in live:
+            obj = _to_dict(item)
+            own = obj_labels(obj)
+            # the selector already asked for this; checked again so nothing else is ever deleted
+            if not is_owned(obj) or own.get(labels.NETWORK) != network:
+                continue
+            meta = obj.get("metadata") or {}
+            key = ObjectKey(api_version, kind, meta.get("namespace") if namespaced else None,
+                            str(meta.get("name")))
+            if key in keep:
+                continue
+            await _delete(client, res, key, dry_run)
+            result.writes += 1
+            result.outcomes.append(
+                ObjectOutcome(kind=kind, api_version=api_version, namespace=key.namespace,
+                              name=key.name, action=Action.PRUNED, dry_run=dry_run)
+            )
+
+
+async def apply_objects(
+    client: AsyncClient,
+    objects: list[dict[str, Any]],
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    network: str | None = None,
+) -> ApplyResult:
+    """Server-side apply `objects` (from `dualnet render`) with dualnet's field manager."""
+    net = _network_of(objects, network)
+    if prune and not net:
+        raise UsageError(
+            "--prune needs to know the network: the objects carry no "
+            f"{labels.NETWORK} label and no --network was given"
+        )
+    result = ApplyResult(dry_run=dry_run, network=net)
+    resolver = ResourceResolver(client)
+    keep: set[ObjectKey] = set()
+    kinds: set[tuple[str, str]] = set(PRUNE_KINDS)
+    default_ns = client.namespace or "default"
+
+    for raw in sort_for_apply(objects):
+        desired = with_ownership(raw, net)
+        api_version, kind = str(desired["apiVersion"]), str(desired["kind"])
+        res = await resolver.resolve(api_version, kind)
+        meta = dict(desired["metadata"])
+        if is_namespaced(res):
+            meta["namespace"] = meta.get("namespace") or default_ns
+        else:
+            meta.pop("namespace", None)
+        desired["metadata"] = meta
+        key = ObjectKey(api_version, kind, meta.get("namespace"), str(meta["name"]))
+        keep.add(key)
+        kinds.add((api_version, kind))
+
+        live = await _get(client, res, key)
+        outcome = ObjectOutcome(
+            kind=kind, api_version=api_version, namespace=key.namespace, name=key.name,
+            action=Action.UNCHANGED, dry_run=dry_run,
+        )
+        if live is not None and not is_owned(live):
+            outcome.action, outcome.reason = Action.SKIPPED, NOT_OWNED
+        elif live is not None and is_subset(comparable(desired), live):
+            outcome.action = Action.UNCHANGED
+        else:
+            await _apply_one(client, res, key, desired, dry_run)
+            result.writes += 1
+            outcome.action = Action.CREATED if live is None else Action.CONFIGURED
+        result.outcomes.append(outcome)
+
+    if prune and net:
+        await _prune(client, net, keep, kinds, dry_run, result)
+    return result

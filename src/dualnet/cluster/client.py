@@ -1,0 +1,105 @@
+"""Making an API client from a kubeconfig, a context, or the in-cluster service account."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx2
+from lightkube import AsyncClient, ConfigError
+from lightkube.config.kubeconfig import KubeConfig
+from lightkube.core.exceptions import ApiError
+
+from dualnet.cluster.errors import ClusterError
+from dualnet.errors import UsageError
+
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+T = TypeVar("T")
+
+
+def load_kubeconfig(kubeconfig: Path | None = None) -> KubeConfig:
+    """The configuration to use: the given file, else in-cluster, else $KUBECONFIG / ~/.kube/config.
+
+    In-cluster comes before $KUBECONFIG only when no file was given, as kubectl does.
+    """
+    if kubeconfig is not None:
+        if not kubeconfig.is_file():
+            raise UsageError(
+                f"--kubeconfig {kubeconfig}: no such file",
+                hint="give the path of a kubeconfig file (k3s: /etc/rancher/k3s/k3s.yaml)",
+            )
+        try:
+            return KubeConfig.from_file(kubeconfig)
+        except (ConfigError, ValueError, TypeError, KeyError) as exc:
+            raise UsageError(f"--kubeconfig {kubeconfig}: not a valid kubeconfig ({exc})") from exc
+    if (SERVICE_ACCOUNT_DIR / "token").is_file() and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return KubeConfig.from_service_account(SERVICE_ACCOUNT_DIR)
+    path = Path(os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))).expanduser()
+    if not path.is_file():
+        raise UsageError(
+            "no kubeconfig found: not in a pod, $KUBECONFIG unset and ~/.kube/config missing",
+            hint="pass --kubeconfig PATH (k3s writes /etc/rancher/k3s/k3s.yaml)",
+        )
+    try:
+        return KubeConfig.from_file(path)
+    except (ConfigError, ValueError, TypeError, KeyError) as exc:
+        raise UsageError(f"kubeconfig {path}: not a valid kubeconfig ({exc})") from exc
+
+
+def make_client(
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+    *,
+    timeout_s: float = 30.0,
+) -> AsyncClient:
+    """An async lightkube client for the given kubeconfig file and context (or in-cluster)."""
+    config = load_kubeconfig(kubeconfig)
+    if context is not None and context not in config.contexts:
+        allowed = ", ".join(sorted(config.contexts)) or "none"
+        raise UsageError(f"--context {context!r}: not in the kubeconfig (contexts: {allowed})")
+    try:
+        single = config.get(context_name=context)
+    except ConfigError as exc:
+        raise UsageError(f"kubeconfig: {exc}") from exc
+    if single is None:
+        raise UsageError("kubeconfig has no current-context", hint="pass --context NAME")
+    return AsyncClient(single, timeout=httpx2.Timeout(timeout_s))
+
+
+def server_of(client: AsyncClient) -> str:
+    return str(client.config.cluster.server)
+
+
+async def call_api(client: AsyncClient, what: str, fn: Callable[[], Awaitable[T]]) -> T:
+    """Run one API call; turn transport failures into a ClusterError naming the server."""
+    try:
+        return await fn()
+    except ApiError:
+        raise
+    except httpx2.HTTPStatusError as exc:
+        # lightkube makes an ApiError only for an exact "application/json" content type; servers
+        # that add "; charset=utf-8" (kmock, some proxies) would surface as a bare HTTP error.
+        try:
+            err = ApiError(request=exc.request, response=exc.response)
+        except ValueError:
+            raise ClusterError(
+                f"the API at {server_of(client)} answered {exc.response.status_code} "
+                f"while trying to {what}"
+            ) from exc
+        raise err from exc
+    except httpx2.TransportError as exc:
+        raise ClusterError(
+            f"cannot reach the Kubernetes API at {server_of(client)} while trying to {what}: "
+            f"{type(exc).__name__}: {exc}",
+            hint="check --kubeconfig/--context, that the cluster is up, and the network path",
+        ) from exc
+
+
+def api_error_message(exc: ApiError) -> str:
+    status = exc.status
+    code = getattr(status, "code", None)
+    reason = getattr(status, "reason", None)
+    return f"{code} {reason}: {status.message}" if code else str(status.message)

@@ -1,0 +1,165 @@
+"""API calls of the fleet (operator and node agent): NodeReports, TrainingNetwork status, node
+readiness labels, and removal of a network's objects. Every call is one request; the decision to
+make it (compare before patch) is the caller's.
+
+The custom resources are addressed as generic lightkube resources; their group and version are
+fixed here so this layer does not import the operator (data flows one way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_global_resource
+from lightkube.resources.core_v1 import Node
+from lightkube.types import PatchType
+
+from dualnet import labels
+from dualnet.cluster.apply import ApplyResult, apply_objects
+from dualnet.cluster.client import api_error_message, call_api
+from dualnet.cluster.errors import ClusterError
+
+GROUP = "dualnet.io"
+VERSION = "v1alpha1"
+TrainingNetworkResource: Any = create_global_resource(
+    GROUP, VERSION, "TrainingNetwork", "trainingnetworks")
+NodeReportResource: Any = create_global_resource(GROUP, VERSION, "NodeReport", "nodereports")
+
+AGENT_FIELD_MANAGER = "dualnet-agent"
+OPERATOR_FIELD_MANAGER = "dualnet-operator"
+READY_REASON_ANNOTATION = "dualnet.io/rdma-ready-reason"
+
+
+def _dict(obj: Any) -> dict[str, Any]:
+    return dict(obj.to_dict() if hasattr(obj, "to_dict") else obj)
+
+
+async def publish_node_report(client: AsyncClient, node: str, status: Mapping[str, Any]) -> None:
+    """Write this node's NodeReport (name = node name) with server-side apply. A server that does
+    not create on apply (some emulators) gets a create instead: the result is the same object."""
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "NodeReport",
+        "metadata": {"name": node, "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}},
+        "status": dict(status),
+    }
+
+    async def _apply() -> Any:
+        return await client.patch(NodeReportResource, node, body, patch_type=PatchType.APPLY,
+                                  field_manager=AGENT_FIELD_MANAGER, force=True)
+
+    async def _create() -> Any:
+        return await client.create(NodeReportResource.from_dict(body),
+                                    field_manager=AGENT_FIELD_MANAGER)
+
+    try:
+        await call_api(client, f"publish NodeReport {node}", _apply)
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise ClusterError(f"publishing NodeReport {node} failed: "
+                               f"{api_error_message(exc)}") from exc
+        try:
+            await call_api(client, f"create NodeReport {node}", _create)
+        except ApiError as exc2:
+            raise ClusterError(f"creating NodeReport {node} failed: "
+                               f"{api_error_message(exc2)}") from exc2
+
+
+async def list_node_reports(client: AsyncClient) -> list[dict[str, Any]]:
+    async def _list() -> list[Any]:
+        return [r async for r in client.list(NodeReportResource)]
+
+    try:
+        return [_dict(r) for r in await call_api(client, "list NodeReports", _list)]
+    except ApiError as exc:
+        raise ClusterError(f"listing NodeReports failed: {api_error_message(exc)}") from exc
+
+
+async def list_training_networks(client: AsyncClient) -> list[dict[str, Any]]:
+    async def _list() -> list[Any]:
+        return [r async for r in client.list(TrainingNetworkResource)]
+
+    try:
+        return [_dict(r) for r in await call_api(client, "list TrainingNetworks", _list)]
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return []  # the CRD is not installed: no network to diagnose for
+        raise ClusterError(f"listing TrainingNetworks failed: {api_error_message(exc)}") from exc
+
+
+async def patch_network_status(
+    client: AsyncClient, name: str, status: Mapping[str, Any],
+    previous: Mapping[str, Any] | None = None,
+) -> None:
+    """Replace the TrainingNetwork's status (merge patch on the status subresource; keys present
+    in `previous` but not in `status` are removed explicitly)."""
+    patch: dict[str, Any] = {k: None for k in (previous or {}) if k not in status and k != "kopf"}
+    patch.update(status)
+
+    async def _patch() -> Any:
+        return await client.patch(TrainingNetworkResource.Status, name, {"status": patch},
+                                  patch_type=PatchType.MERGE,
+                                  field_manager=OPERATOR_FIELD_MANAGER)
+
+    try:
+        await call_api(client, f"patch TrainingNetwork {name} status", _patch)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return  # deleted meanwhile: nothing left to report on
+        raise ClusterError(f"updating status of TrainingNetwork {name} failed: "
+                           f"{api_error_message(exc)}") from exc
+
+
+async def label_node_readiness(client: AsyncClient, node: str, value: str, reason: str) -> bool:
+    """Set `dualnet.io/rdma-ready=<value>` and the reason annotation on one node. False when the
+    node is gone."""
+    patch = {"metadata": {"labels": {labels.RDMA_READY: value},
+                          "annotations": {READY_REASON_ANNOTATION: reason}}}
+
+    async def _patch() -> Any:
+        return await client.patch(Node, node, patch, patch_type=PatchType.MERGE,
+                                  field_manager=OPERATOR_FIELD_MANAGER)
+
+    try:
+        await call_api(client, f"label node {node}", _patch)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return False
+        raise ClusterError(f"labelling node {node} failed: {api_error_message(exc)}") from exc
+    return True
+
+
+async def list_node_labels(client: AsyncClient) -> dict[str, dict[str, str]]:
+    """node name -> labels plus the readiness-reason annotation (under its annotation key)."""
+    async def _list() -> list[Any]:
+        return [n async for n in client.list(Node)]
+
+    try:
+        nodes = await call_api(client, "list nodes", _list)
+    except ApiError as exc:
+        raise ClusterError(f"listing nodes failed: {api_error_message(exc)}") from exc
+    out: dict[str, dict[str, str]] = {}
+    for n in nodes:
+        meta = _dict(n).get("metadata") or {}
+        found = dict(meta.get("labels") or {})
+        reason = (meta.get("annotations") or {}).get(READY_REASON_ANNOTATION)
+        if reason is not None:
+            found[READY_REASON_ANNOTATION] = reason
+        out[str(meta.get("name"))] = found
+    return out
+
+
+async def apply_network_objects(client: AsyncClient, network: str,
+                                objects: list[dict[str, Any]]) -> ApplyResult:
+    """Server-side apply a network's rendered objects; objects it rendered before and no longer
+    renders are pruned (only those labelled as this network's)."""
+    return await apply_objects(client, objects, prune=True, network=network)
+
+
+async def delete_network_objects(client: AsyncClient, network: str) -> ApplyResult:
+    """Delete every object labelled managed-by=dualnet and dualnet.io/network=<network>; nothing
+    else (apply_objects' prune checks both labels on each object before deleting it)."""
+    return await apply_objects(client, [], prune=True, network=network)

@@ -1,0 +1,250 @@
+"""Kubernetes objects as plain dicts: loading `dualnet render` output, identity, ownership, and
+the live-vs-desired comparison that keeps a second apply from writing anything. All pure."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from dualnet import labels
+from dualnet.errors import UsageError
+
+Obj = dict[str, Any]
+
+# Apply order: what others depend on first (kubectl/helm use the same idea). Unlisted kinds go
+# between the configuration kinds and the workloads.
+_KIND_ORDER = [
+    "Namespace",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "ConfigMap",
+    "Secret",
+    "NetworkAttachmentDefinition",
+    "Service",
+]
+_WORKLOAD_ORDER = ["DaemonSet", "Deployment", "StatefulSet", "Job", "MPIJob", "Pod"]
+
+
+class ObjectKey(NamedTuple):
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+def kind_rank(kind: str) -> int:
+    if kind in _KIND_ORDER:
+        return _KIND_ORDER.index(kind)
+    if kind in _WORKLOAD_ORDER:
+        return 100 + _WORKLOAD_ORDER.index(kind)
+    return 50
+
+
+def sort_for_apply(objects: Iterable[Obj]) -> list[Obj]:
+    return sorted(objects, key=lambda o: kind_rank(str(o.get("kind", ""))))
+
+
+def key_of(obj: Mapping[str, Any], namespace: str | None) -> ObjectKey:
+    meta = obj.get("metadata") or {}
+    return ObjectKey(str(obj["apiVersion"]), str(obj["kind"]), namespace, str(meta["name"]))
+
+
+def obj_labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    meta = obj.get("metadata") or {}
+    found = meta.get("labels") or {}
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def is_owned(obj: Mapping[str, Any]) -> bool:
+    """dualnet modifies or deletes an object only when it carries managed-by=dualnet."""
+    return obj_labels(obj).get(labels.MANAGED_BY) == labels.MANAGED_BY_VALUE
+
+
+def with_ownership(obj: Obj, network: str | None) -> Obj:
+    """A copy of `obj` carrying dualnet's ownership labels; the role label is kept if present."""
+    own = obj_labels(obj)
+    net = network or own.get(labels.NETWORK)
+    if not net:
+        raise UsageError(
+            f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}: no "
+            f"{labels.NETWORK} label and no --network given",
+            hint="apply the output of `dualnet render` (it labels every object), or pass --network",
+        )
+    role = own.get(labels.ROLE, "component")
+    out = dict(obj)
+    meta = dict(out.get("metadata") or {})
+    meta["labels"] = {**own, **labels.owned_labels(net, role)}
+    out["metadata"] = meta
+    return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == {} or value == [] or value == ""
+
+
+def is_subset(desired: Any, live: Any) -> bool:
+    """True when every field set in `desired` has the same value in `live`.
+
+    The API server adds defaults and status, so equality would never hold; a desired field the
+    server dropped because it is empty (`{}`, `[]`, null) counts as equal to an absent one.
+    Lists compare element by element: their order is meaningful in Kubernetes objects.
+    """
+    if isinstance(desired, Mapping):
+        if not isinstance(live, Mapping):
+            return _empty(live) and all(_empty(v) for v in desired.values())
+        for k, v in desired.items():
+            if k not in live:
+                if not _empty(v):
+                    return False
+                continue
+            if not is_subset(v, live[k]):
+                return False
+        return True
+    if isinstance(desired, list):
+        if not isinstance(live, list):
+            return _empty(live) and not desired
+        return len(desired) == len(live) and all(
+            is_subset(d, lv) for d, lv in zip(desired, live, strict=True)
+        )
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live or desired == live
+    if isinstance(desired, int | float) and isinstance(live, int | float):
+        return float(desired) == float(live)
+    return bool(desired == live)
+
+
+def comparable(obj: Mapping[str, Any]) -> Obj:
+    """What of a desired object to compare with the live one: no status, no server-owned meta."""
+    out = {k: v for k, v in obj.items() if k != "status"}
+    meta = {
+        k: v
+        for k, v in (obj.get("metadata") or {}).items()
+        if k not in {"resourceVersion", "uid", "generation", "creationTimestamp", "managedFields"}
+    }
+    out["metadata"] = meta
+    return out
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _check(obj: Any, where: str) -> Obj:
+    if not isinstance(obj, dict):
+        raise UsageError(
+            f"{where}: expected a Kubernetes object (a mapping), got {type(obj).__name__}"
+        )
+    for field in ("apiVersion", "kind"):
+        if not isinstance(obj.get(field), str) or not obj[field]:
+            raise UsageError(
+                f"{where}: missing {field!r}", hint="every object needs apiVersion and kind"
+            )
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise UsageError(f"{where}: {obj['kind']} without metadata.name")
+    return obj
+
+
+def parse_yaml_stream(text: str, source: str) -> list[Obj]:
+    """All objects of a multi-document YAML stream; `kind: List` is flattened."""
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"{source}:{line} not valid YAML: {exc}") from exc
+    out: list[Obj] = []
+    for i, doc in enumerate(docs, start=1):
+        if doc is None:
+            continue
+        where = f"{source} (document {i})"
+        if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
+            out.extend(_check(item, f"{where} item {j}") for j, item in enumerate(doc["items"], 1))
+        else:
+            out.append(_check(doc, where))
+    return out
+
+
+def _kustomization(directory: Path) -> Path | None:
+    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+# kustomize fields that only a real kustomize can evaluate
+_KUSTOMIZE_TRANSFORMS = (
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "replacements",
+    "components",
+    "helmCharts",
+    "images",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+)
+
+
+def _load_dir(directory: Path) -> list[Obj]:
+    kfile = _kustomization(directory)
+    if kfile is None:
+        files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"})
+        if not files:
+            raise UsageError(f"{directory}: no kustomization.yaml and no *.yaml files")
+        return [o for f in files for o in parse_yaml_stream(f.read_text(), str(f))]
+    try:
+        kust = yaml.safe_load(kfile.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{kfile}: not valid YAML: {exc}") from exc
+    if not isinstance(kust, dict):
+        raise UsageError(f"{kfile}: expected a mapping")
+    used = [k for k in _KUSTOMIZE_TRANSFORMS if kust.get(k)]
+    if used:
+        raise UsageError(
+            f"{kfile}: uses {', '.join(used)}, which needs kustomize itself",
+            hint=f"run `kubectl kustomize {directory} > all.yaml` and apply all.yaml",
+        )
+    out: list[Obj] = []
+    namespace = kust.get("namespace")
+    for entry in kust.get("resources") or []:
+        target = (directory / str(entry)).resolve()
+        if target.is_dir():
+            out.extend(_load_dir(target))
+        elif target.is_file():
+            out.extend(parse_yaml_stream(target.read_text(), str(target)))
+        else:
+            raise UsageError(f"{kfile}: resource {entry!r} not found")
+    if isinstance(namespace, str) and namespace:
+        for obj in out:
+            obj.setdefault("metadata", {})["namespace"] = namespace
+    return out
+
+
+def load_objects(path: Path) -> list[Obj]:
+    """Objects from `dualnet render` output: a kustomize directory, a YAML file, or `-` (stdin)."""
+    if str(path) == "-":
+        return parse_yaml_stream(sys.stdin.read(), "<stdin>")
+    if path.is_dir():
+        return _load_dir(path)
+    if path.is_file():
+        return parse_yaml_stream(path.read_text(), str(path))
+    raise UsageError(
+        f"{path}: no such file or directory", hint="give the output of `dualnet render`"
+    )

@@ -1,0 +1,70 @@
+"""`diagnose`: run every rule over one node's facts and return the findings, worst first.
+
+Rules are pure functions `(HostReport, DoctorOptions) -> list[Finding]`; each family lives in
+its own module (rules_modules, rules_netns, rules_ports, rules_topology, rules_sriov, rules_cni,
+rules_facts). A rule that lacks a fact it needs returns nothing; `doctor.facts-unknown` says
+which fact groups were missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dualnet.doctor import (
+    rules_cni,
+    rules_facts,
+    rules_modules,
+    rules_netns,
+    rules_ports,
+    rules_sriov,
+    rules_topology,
+)
+from dualnet.doctor.context import DoctorOptions
+from dualnet.doctor.findings import Finding, sort_findings
+from dualnet.host.models import HostReport
+from dualnet.modes import Mode
+
+Rule = Callable[[HostReport, DoctorOptions], list[Finding]]
+
+RULES: tuple[Rule, ...] = (
+    rules_modules.rule_mlx5_ib_missing,
+    rules_modules.rule_userspace_modules,
+    rules_modules.rule_peermem,
+    rules_modules.rule_ipoib_module,
+    rules_modules.rule_no_rdma,
+    rules_netns.rule_netns_mode,
+    rules_netns.rule_shared_security,
+    rules_ports.rule_ports,
+    rules_ports.rule_management_port,
+    rules_ports.rule_roce_mtu,
+    rules_ports.rule_roce_gids,
+    rules_ports.rule_link_layer_vs_mode,
+    rules_ports.rule_ipoib_netdev,
+    rules_topology.rule_gpu_nic_distance,
+    rules_sriov.rule_sriov,
+    rules_sriov.rule_hugepages,
+    rules_sriov.rule_memlock,
+    rules_cni.rule_cni,
+    rules_facts.rule_unknown_facts,
+    rules_facts.rule_read_problems,
+)
+
+
+def diagnose(
+    report: HostReport,
+    mode: Mode | None = None,
+    *,
+    rdma_cni: bool = False,
+    dpdk: bool = False,
+    vfs: int | None = None,
+) -> list[Finding]:
+    """All findings for `report` under the chosen mode and options, worst first."""
+    opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs)
+    return diagnose_with(report, opts)
+
+
+def diagnose_with(report: HostReport, opts: DoctorOptions) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in RULES:
+        findings.extend(rule(report, opts))
+    return sort_findings(findings)

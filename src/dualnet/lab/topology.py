@@ -1,0 +1,126 @@
+"""The lab's namespaces and links: a wire (the switch), one or more nodes each holding the
+training NIC as a veth whose peer sits on the wire bridge, and the pods."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dualnet.lab import netns
+from dualnet.lab.rewrite import LabConfig, cidrs_in
+
+PREFIX = "dnlab-"
+WIRE_BRIDGE = "dnwire"
+PRIMARY_NETWORK = "dnlab-pods"
+_POD_SUBNETS = ("10.244.0.0/24", "10.245.0.0/24", "172.30.0.0/24", "100.64.0.0/24")
+
+
+@dataclass
+class Names:
+    run_id: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{PREFIX}{self.run_id}"
+
+    @property
+    def wire(self) -> str:
+        return f"{self.prefix}-wire"
+
+    def node(self, k: int) -> str:
+        return f"{self.prefix}-node" if k == 0 else f"{self.prefix}-node{k}"
+
+    def pod(self, i: int) -> str:
+        return f"{self.prefix}-p{i}"
+
+    def container_id(self, i: int) -> str:
+        return f"{self.prefix}-c{i}"
+
+    def wire_port(self, k: int) -> str:
+        return f"dnw{k}-{self.run_id}"
+
+    @property
+    def primary_bridge(self) -> str:
+        return f"dnbr-{self.run_id}"
+
+
+@dataclass
+class Topology:
+    names: Names
+    nodes: list[str] = field(default_factory=list)
+    node_nic: str | None = None  # the master as the node has it
+    device: str | None = None
+    created: list[str] = field(default_factory=list)  # namespaces, in creation order
+
+    def node_of(self, pod_index: int) -> str:
+        return self.nodes[pod_index % len(self.nodes)]
+
+
+def pod_subnet(config: dict[str, Any]) -> str:
+    """A pod-network subnet that overlaps nothing in the NAD's IPAM."""
+    taken = cidrs_in(config)
+    for cand in _POD_SUBNETS:
+        net = ipaddress.ip_network(cand)
+        if not any(net.version == t.version and net.overlaps(t) for t in taken):
+            return cand
+    return _POD_SUBNETS[-1]
+
+
+def primary_config(names: Names, subnet: str, run_dir: Path) -> dict[str, Any]:
+    """The cluster network stand-in: bridge + host-local, default route on eth0."""
+    return {
+        "cniVersion": "1.0.0",
+        "name": PRIMARY_NETWORK,
+        "type": "bridge",
+        "bridge": names.primary_bridge,
+        "isGateway": True,
+        "isDefaultGateway": True,
+        "ipam": {"type": "host-local", "subnet": subnet,
+                 "dataDir": str(run_dir / "host-local")},
+    }
+
+
+def build(topo: Topology, lab: LabConfig, node_count: int) -> None:
+    """Wire, nodes and their NICs. Veths are created straight inside the namespaces, so
+    nothing ever appears in the root netns."""
+    names = topo.names
+    netns.create_netns(names.wire)
+    topo.created.append(names.wire)
+    netns.add_bridge(WIRE_BRIDGE, names.wire)
+    netns.link_up(WIRE_BRIDGE, names.wire)
+    nic = topo.node_nic or lab.master
+    for k in range(node_count):
+        node = names.node(k)
+        netns.create_netns(node)
+        topo.created.append(node)
+        topo.nodes.append(node)
+        ifname = nic or lab.device
+        if not ifname:
+            continue
+        port = names.wire_port(k)
+        netns.add_veth(ifname, node, port, names.wire)
+        if lab.device_mac and lab.device:
+            netns.run_ip(["link", "set", ifname, "address", lab.device_mac], netns=node)
+        if lab.mtu != 1500:
+            # a training NIC runs jumbo frames; the plugin refuses an mtu above its master's
+            netns.run_ip(["link", "set", ifname, "mtu", str(lab.mtu)], netns=node)
+            netns.run_ip(["link", "set", port, "mtu", str(lab.mtu)], netns=names.wire)
+        netns.set_master(port, WIRE_BRIDGE, names.wire)
+        netns.link_up(port, names.wire)
+        netns.link_up(ifname, node)
+    topo.device = (nic or lab.device) if lab.device else None
+
+
+def add_pod(topo: Topology, i: int) -> str:
+    name = topo.names.pod(i)
+    netns.create_netns(name)
+    topo.created.append(name)
+    return name
+
+
+def destroy(topo: Topology) -> None:
+    # pods first (their veths die with them), then nodes, then the wire
+    for name in reversed(topo.created):
+        netns.delete_netns(name)

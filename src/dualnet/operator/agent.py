@@ -1,0 +1,151 @@
+"""The node agent: discover + doctor on this node, published as its NodeReport.
+
+It runs every `interval_s` and publishes only when the report changed (hash of facts and
+findings) or a heartbeat is due, so an idle fleet of N nodes costs N/heartbeat_s writes per
+second and nothing else. It reads the host through a read-only mount of /sys (and /proc, /dev
+listings) under `root`; it writes nothing on the node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lightkube import AsyncClient
+
+from dualnet import __version__
+from dualnet.cluster import fleet as api
+from dualnet.cluster.errors import ClusterError
+from dualnet.host.models import HostReport
+from dualnet.operator import logic
+from dualnet.operator.models import NodeReportStatus
+from dualnet.operator.reconciler import Clock, mode_of, utcnow
+
+log = logging.getLogger("dualnet.agent")
+
+Discover = Callable[[Path], HostReport]
+Diagnose = Callable[[HostReport, str | None], Sequence[Any]]
+
+
+def default_discover(root: Path) -> HostReport:
+    discover = importlib.import_module("dualnet.host.discover").discover
+    report: HostReport = discover(root)
+    return report
+
+
+def default_diagnose(report: HostReport, mode: str | None) -> Sequence[Any]:
+    from dualnet.modes import Mode
+
+    diagnose = importlib.import_module("dualnet.doctor.rules").diagnose
+    findings: Sequence[Any] = diagnose(report, Mode(mode) if mode else None)
+    return findings
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    node: str
+    root: Path = Path("/host")
+    interval_s: float = 30.0
+    heartbeat_s: float = 120.0
+    mode: str | None = None  # None: the mode of the cluster's TrainingNetwork (first by name)
+
+
+@dataclass
+class AgentState:
+    last_hash: str | None = None
+    last_publish: datetime | None = None
+    publishes: int = 0
+    cycles: int = 0
+
+
+async def cluster_mode(client: AsyncClient) -> str | None:
+    """The mode to diagnose for: that of the first TrainingNetwork by name (one per cluster is
+    the common case; with several, the first one's mode decides the node's findings)."""
+    networks = sorted(await api.list_training_networks(client),
+                      key=lambda n: str((n.get("metadata") or {}).get("name")))
+    for net in networks:
+        name = str((net.get("metadata") or {}).get("name"))
+        mode = mode_of(name, net.get("spec") or {})
+        if mode is not None:
+            return mode
+    return None
+
+
+def observe(config: AgentConfig, mode: str | None, now: datetime,
+            discover: Discover = default_discover,
+            diagnose: Diagnose = default_diagnose) -> NodeReportStatus:
+    """One look at the node: discover + doctor -> the NodeReport status (pure but for reading
+    the host tree)."""
+    try:
+        report = discover(config.root)
+        if report.hostname is None:
+            report.hostname = config.node
+        findings = diagnose(report, mode)
+    except Exception as exc:  # the agent must report, not crash, whatever the host looks like
+        log.exception("discovery on %s failed", config.node)
+        return logic.failed_node_report(config.node, f"{type(exc).__name__}: {exc}", mode=mode,
+                                        now=now, agent_version=__version__)
+    return logic.build_node_report(config.node, report, findings, mode=mode, now=now,
+                                   agent_version=__version__)
+
+
+async def agent_cycle(
+    client: AsyncClient,
+    config: AgentConfig,
+    state: AgentState,
+    *,
+    clock: Clock = utcnow,
+    discover: Discover = default_discover,
+    diagnose: Diagnose = default_diagnose,
+) -> logic.PublishDecision:
+    """Observe once and publish if changed or a heartbeat is due."""
+    mode = config.mode
+    if mode is None:
+        try:
+            mode = await cluster_mode(client)
+        except ClusterError as exc:
+            log.warning("cannot read TrainingNetworks (%s); diagnosing without a mode",
+                        exc.message)
+    now = clock()
+    status = await asyncio.to_thread(observe, config, mode, now, discover, diagnose)
+    decision = logic.should_publish(status.facts_hash, state.last_hash, state.last_publish, now,
+                                    config.heartbeat_s)
+    state.cycles += 1
+    if decision.publish:
+        await api.publish_node_report(
+            client, config.node, status.model_dump(mode="json", by_alias=True, exclude_none=True))
+        state.last_hash, state.last_publish = status.facts_hash, now
+        state.publishes += 1
+        log.info("published NodeReport %s (%s): ready=%s reason=%s", config.node, decision.why,
+                 status.ready, status.reason)
+    return decision
+
+
+async def run_agent(
+    client: AsyncClient,
+    config: AgentConfig,
+    *,
+    cycles: int | None = None,
+    clock: Clock = utcnow,
+    discover: Discover = default_discover,
+    diagnose: Diagnose = default_diagnose,
+) -> AgentState:
+    """Loop forever (or `cycles` times). API errors are logged and retried next cycle: an agent
+    that cannot publish will show as AgentGone, which is the truth."""
+    state = AgentState()
+    while cycles is None or state.cycles < cycles:
+        try:
+            await agent_cycle(client, config, state, clock=clock, discover=discover,
+                              diagnose=diagnose)
+        except ClusterError as exc:
+            state.cycles += 1
+            log.warning("publishing NodeReport %s failed: %s", config.node, exc.message)
+        if cycles is None or state.cycles < cycles:
+            await asyncio.sleep(config.interval_s)
+    return state

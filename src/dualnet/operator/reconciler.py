@@ -1,0 +1,372 @@
+"""The operator's working core, free of kopf: an in-memory view of the fleet fed by watch events,
+and the few API-writing steps (apply, status, labels), each guarded by compare-before-write.
+
+kopf handlers (`dualnet.operator.handlers`) only translate events into calls on these objects, so
+tests and the benchmark drive exactly the code the operator runs, against a real API client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lightkube import AsyncClient
+from pydantic import ValidationError
+
+from dualnet import labels
+from dualnet.cluster import fleet as api
+from dualnet.cluster.errors import ClusterError
+from dualnet.errors import DualnetError, UsageError
+from dualnet.operator import logic
+from dualnet.operator.models import (
+    API_VERSION,
+    REASON_AGENT_GONE,
+    TRAINING_NETWORK_KIND,
+    NodeReportStatus,
+    ObjectRef,
+    TrainingNetworkStatus,
+)
+
+log = logging.getLogger("dualnet.operator")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """Timings. stale_after_s is N x the agent's heartbeat (default 3 x 120 s): one lost
+    heartbeat is tolerated, three are an agent that is gone."""
+
+    stale_after_s: float = 360.0
+    debounce_s: float = 2.0
+    max_settle_s: float = 20.0
+    resync_s: float = 30.0
+
+
+@dataclass
+class NetworkRecord:
+    """What was applied for a network, and from which inputs (to re-apply only on change)."""
+
+    generation: int | None
+    fingerprints: tuple[str, ...]
+    applied: list[ObjectRef] | None = None
+    error: str | None = None
+    error_reason: str = "ApplyFailed"
+
+
+@dataclass
+class FleetView:
+    """NodeReports and node labels as the watches last saw them. Ingesting an event never writes
+    to the API; it only bumps `version` and wakes whoever waits for a change."""
+
+    reports: dict[str, NodeReportStatus] = field(default_factory=dict)
+    node_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    invalid_reports: dict[str, str] = field(default_factory=dict)
+    version: int = 0
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _bump(self) -> None:
+        self.version += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_for_change(self, seen: int, timeout: float) -> int:
+        """Return as soon as version != seen, or after `timeout` seconds."""
+        if self.version != seen:
+            return self.version
+        event = self._changed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=timeout)
+        return self.version
+
+    def poke(self) -> None:
+        """Wake the status loops (e.g. after an apply changed what the status says)."""
+        self._bump()
+
+    def ingest_report(self, body: Mapping[str, Any]) -> bool:
+        name = str((body.get("metadata") or {}).get("name"))
+        try:
+            report = NodeReportStatus.model_validate(body.get("status") or {})
+        except ValidationError as exc:
+            # A report we cannot read counts as no report (the node is shown NoReport) and is
+            # logged once; the agent will overwrite it.
+            first = exc.errors()[0] if exc.errors() else {"msg": str(exc)}
+            self.invalid_reports[name] = str(first.get("msg"))
+            changed = self.reports.pop(name, None) is not None
+            if changed:
+                self._bump()
+            log.warning("NodeReport %s is not valid: %s", name, self.invalid_reports[name])
+            return changed
+        self.invalid_reports.pop(name, None)
+        before = self.reports.get(name)
+        self.reports[name] = report
+        # A heartbeat-only update changes nothing the status depends on (until it goes stale,
+        # which the resync timer catches); it does not wake anyone.
+        changed = before is None or before.facts_hash != report.facts_hash or \
+            before.mode != report.mode
+        if changed:
+            self._bump()
+        return changed
+
+    def forget_report(self, name: str) -> None:
+        if self.reports.pop(name, None) is not None:
+            self._bump()
+
+    def ingest_node(self, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        name = str(meta.get("name"))
+        found = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+        reason = (meta.get("annotations") or {}).get(api.READY_REASON_ANNOTATION)
+        if reason is not None:
+            found[api.READY_REASON_ANNOTATION] = str(reason)
+        new = name not in self.node_labels
+        self.node_labels[name] = found
+        if new and name in self.reports:
+            self._bump()
+
+    def forget_node(self, name: str) -> None:
+        self.node_labels.pop(name, None)
+
+
+def _spec_document(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The CR's spec is the CLI spec's `spec`; parse_spec wants the whole document."""
+    return {"apiVersion": API_VERSION, "kind": TRAINING_NETWORK_KIND,
+            "metadata": {"name": name}, "spec": dict(spec)}
+
+
+def _spec_problem(name: str, spec: Mapping[str, Any]) -> str:
+    from dualnet.spec import parse_spec
+
+    try:
+        parse_spec(_spec_document(name, spec))
+    except UsageError as exc:
+        return exc.message
+    return "valid"
+
+
+def mode_of(name: str, spec: Mapping[str, Any]) -> str | None:
+    """The network's mode with the spec's defaults applied; None for a spec that does not parse
+    (its status already says InvalidSpec)."""
+    from dualnet.spec import parse_spec
+
+    try:
+        return str(parse_spec(_spec_document(name, spec)).spec.mode.value)
+    except UsageError:
+        return None
+
+
+def render_network(name: str, spec: Mapping[str, Any], hosts: list[Any]) -> list[dict[str, Any]]:
+    """spec + node facts -> plan -> rendered objects (the plan and render layers' own code)."""
+    from dualnet.spec import parse_spec
+
+    # Imported by name at call time: render is built alongside this module, and the operator
+    # must still start (and report PlanFailed) in a build where it is missing.
+    build_plan = importlib.import_module("dualnet.plan").build_plan
+    render = importlib.import_module("dualnet.render").render
+    plan = build_plan(parse_spec(_spec_document(name, spec)), hosts)
+    return list(render(plan, target="plain"))
+
+
+class Reconciler:
+    """Everything the operator does to the API. One per operator process."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        settings: OperatorSettings | None = None,
+        fleet: FleetView | None = None,
+        clock: Clock = utcnow,
+        renderer: Callable[[str, Mapping[str, Any], list[Any]], list[dict[str, Any]]]
+        = render_network,
+    ) -> None:
+        self.client = client
+        self.settings = settings or OperatorSettings()
+        self.fleet = fleet or FleetView()
+        self.clock = clock
+        self.renderer = renderer
+        self.networks: dict[str, NetworkRecord] = {}
+        self.writes: Counter[str] = Counter()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._label_lock = asyncio.Lock()
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    # ------------------------------------------------------------ objects
+
+    def _fresh_reports(self) -> dict[str, NodeReportStatus]:
+        now = self.clock()
+        return {n: r for n, r in self.fleet.reports.items()
+                if logic.effective_readiness(r, now=now,
+                                             stale_after_s=self.settings.stale_after_s)[1]
+                != REASON_AGENT_GONE}
+
+    def inputs_changed(self, name: str, generation: int | None) -> bool:
+        rec = self.networks.get(name)
+        fps, _ = logic.plan_hosts(self._fresh_reports())
+        return rec is None or rec.generation != generation or rec.fingerprints != tuple(fps)
+
+    async def apply_network(self, name: str, spec: Mapping[str, Any],
+                            generation: int | None) -> NetworkRecord:
+        """Render from the current fleet and server-side apply (prune what is no longer
+        rendered). A bad spec or an impossible plan is recorded, not raised: it is the user's to
+        fix and shows in status; API failures raise ClusterError (kopf retries)."""
+        async with self._lock(name):
+            fps, hosts = logic.plan_hosts(self._fresh_reports())
+            rec = NetworkRecord(generation=generation, fingerprints=tuple(fps))
+            if mode_of(name, spec) is None:
+                rec.error, rec.error_reason = _spec_problem(name, spec), "InvalidSpec"
+                self.networks[name] = rec
+                return rec
+            if not hosts:
+                # Nothing is applied before some node has reported: the plan derives selectors
+                # from real device ids, and a guess could bind the wrong NICs.
+                rec.error = "no node has published a fresh NodeReport yet; is the agent running?"
+                rec.error_reason = "WaitingForNodeReports"
+                self.networks[name] = rec
+                return rec
+            try:
+                objects = self.renderer(name, spec, hosts)
+            except DualnetError as exc:
+                rec.error, rec.error_reason = exc.message, "PlanFailed"
+                self.networks[name] = rec
+                return rec
+            try:
+                result = await api.apply_network_objects(self.client, name, objects)
+            except ClusterError as exc:
+                rec.error, rec.error_reason = exc.message, "ApplyFailed"
+                self.networks[name] = rec
+                raise
+            self.writes["apply"] += result.writes
+            rec.applied = [
+                ObjectRef(api_version=o.api_version, kind=o.kind, name=o.name,
+                          namespace=o.namespace)
+                for o in result.outcomes if o.action.value in ("created", "configured",
+                                                               "unchanged")
+            ]
+            skipped = [o.ref for o in result.outcomes if o.action.value == "skipped"]
+            if skipped:
+                rec.error = "not owned by dualnet, left alone: " + ", ".join(skipped[:10])
+                rec.error_reason = "ObjectsNotOwned"
+            self.networks[name] = rec
+            return rec
+
+    async def delete_network(self, name: str) -> int:
+        """Remove the objects labelled as this network's (and only those); returns deletions."""
+        async with self._lock(name):
+            result = await api.delete_network_objects(self.client, name)
+            self.writes["delete"] += result.writes
+            self.networks.pop(name, None)
+            return result.writes
+
+    # ------------------------------------------------------------ status
+
+    def desired_status(self, name: str, generation: int | None, mode: str | None,
+                       current: Mapping[str, Any] | None) -> TrainingNetworkStatus:
+        try:
+            previous = TrainingNetworkStatus.model_validate(current) if current else None
+        except ValidationError:
+            previous = None
+        rec = self.networks.get(name)
+        return logic.compute_network_status(
+            generation=rec.generation if rec is not None else None,
+            nodes=self.fleet.reports.keys(),
+            reports=self.fleet.reports,
+            now=self.clock(),
+            stale_after_s=self.settings.stale_after_s,
+            mode=mode,
+            previous=previous,
+            applied=rec.applied if rec is not None and rec.applied is not None else None,
+            apply_error=rec.error if rec is not None else None,
+            apply_error_reason=rec.error_reason if rec is not None else "ApplyFailed",
+            fingerprints=list(rec.fingerprints) if rec is not None else None,
+        )
+
+    async def sync_status(self, name: str, generation: int | None, mode: str | None,
+                          current: Mapping[str, Any] | None) -> bool:
+        """Patch the status only when it differs from what is stored. True when written."""
+        desired = self.desired_status(name, generation, mode, current)
+        stored = {k: v for k, v in (current or {}).items() if k != "kopf"}
+        if not logic.status_differs(stored, desired):
+            return False
+        await api.patch_network_status(self.client, name, logic.status_dict(desired), stored)
+        self.writes["status"] += 1
+        return True
+
+    # ------------------------------------------------------------ labels
+
+    async def sync_labels(self) -> int:
+        """Set dualnet.io/rdma-ready (+ reason) where it differs from the node's; returns
+        writes. Serialised: several networks' loops may call it, and the second finds nothing."""
+        async with self._label_lock:
+            desired = logic.desired_labels(self.fleet.reports, now=self.clock(),
+                                           stale_after_s=self.settings.stale_after_s)
+            current = {node: (lab.get(labels.RDMA_READY), lab.get(api.READY_REASON_ANNOTATION))
+                       for node, lab in self.fleet.node_labels.items()}
+            changes = logic.label_changes(desired, current)
+            written = 0
+            for node, (value, reason) in sorted(changes.items()):
+                if await api.label_node_readiness(self.client, node, value, reason):
+                    written += 1
+                    self.fleet.node_labels[node] = {**self.fleet.node_labels.get(node, {}),
+                                                    labels.RDMA_READY: value,
+                                                    api.READY_REASON_ANNOTATION: reason}
+                else:
+                    self.fleet.forget_node(node)
+            self.writes["label"] += written
+            return written
+
+    # ------------------------------------------------------------ one pass
+
+    async def reconcile_once(self, name: str, body: Mapping[str, Any]) -> None:
+        """One pass for one network: re-apply if its inputs changed, then status, then labels."""
+        meta = body.get("metadata") or {}
+        spec = body.get("spec") or {}
+        generation = meta.get("generation")
+        if self.inputs_changed(name, generation):
+            try:
+                await self.apply_network(name, spec, generation)
+            except ClusterError as exc:
+                log.warning("applying TrainingNetwork %s failed: %s", name, exc.message)
+        await self.sync_status(name, generation, mode_of(name, spec), body.get("status"))
+        await self.sync_labels()
+
+    async def settle(self) -> None:
+        """Debounce: wait until the fleet has been quiet for debounce_s (a burst of reports is
+        one pass, not one per report), but no longer than max_settle_s (a steady stream of
+        changes must not starve the status)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.max_settle_s
+        while True:
+            version = self.fleet.version
+            await asyncio.sleep(self.settings.debounce_s)
+            if self.fleet.version == version or loop.time() >= deadline:
+                return
+
+    async def run_network_loop(self, name: str, get_body: Callable[[], Mapping[str, Any]],
+                               stopped: Callable[[], bool]) -> None:
+        """Until stopped: wait for a fleet change (or the resync period, which is what turns
+        silent agents into AgentGone), let a burst settle for debounce_s, reconcile once."""
+        seen = -1
+        while not stopped():
+            seen = await self.fleet.wait_for_change(seen, self.settings.resync_s)
+            if stopped():
+                return
+            await self.settle()
+            seen = self.fleet.version
+            try:
+                await self.reconcile_once(name, get_body())
+            except ClusterError as exc:
+                log.warning("status of TrainingNetwork %s: %s", name, exc.message)

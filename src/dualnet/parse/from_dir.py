@@ -1,0 +1,405 @@
+"""Build a HostReport from a folder of saved tool outputs (`dualnet doctor --from DIR`).
+
+Accepted file names (case-insensitive; `-`, `_` and spaces are interchangeable; extension `.txt`,
+`.out`, `.log` or none):
+
+| file | content |
+|---|---|
+| `ibv_devinfo` (`ibv_devinfo_v`, `ibv_devinfo_l`) | `ibv_devinfo` / `-v` / `-l` |
+| `ibv_devices` | `ibv_devices` |
+| `rdma_link` | `rdma link` |
+| `rdma_dev` | `rdma dev` |
+| `rdma_system` (`netns_mode`) | `rdma system`, or the Y/N of ib_core's `netns_mode` parameter |
+| `lsmod` | `lsmod` or `lsmod | grep ...` |
+| `nvidia-smi_topo` (`nvidia_smi_topo`, `topo`, `topo_m`) | `nvidia-smi topo -m` |
+| `show_gids` | `show_gids` |
+| `ibdev2netdev` (`ibdev2netdev_v`) | `ibdev2netdev` / `-v` |
+| `lspci` (`lspci_nn`, `lspci_v`) | `lspci` / `-nn` / `-v` |
+| `ip_link` | `ip [-d] link show` |
+| `ip_addr` (`ip_a`) | `ip addr` |
+| `ip_route` (`ip_r`) | `ip route` |
+| `hostname` | `hostname` |
+| `uname` | `uname -a` or `uname -r` |
+| `dev_infiniband` (`ls_dev_infiniband`) | `ls /dev/infiniband` |
+
+Facts are merged per RDMA device and port across files: `rdma link` gives state and netdev,
+`ibv_devinfo` firmware, part id and MTUs, `show_gids` the GID table, `ibdev2netdev -v` the PCI
+address. A file with another name is listed in `report.problems`; a known file that does not
+parse raises its ParseError (strict, the default) or is listed in `problems` (`strict=False`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from dualnet.errors import UsageError
+from dualnet.host.models import (
+    HostReport,
+    ManagementInterface,
+    NetnsMode,
+    Nic,
+    RdmaDevice,
+    RdmaPort,
+    ReadProblem,
+    TopoEntry,
+)
+from dualnet.parse.errors import ParseError
+from dualnet.parse.ibdev2netdev import Ibdev2netdevRow, parse_ibdev2netdev_rows, rows_to_devices
+from dualnet.parse.ibv_devices import parse_ibv_devices
+from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
+from dualnet.parse.ip import IpInterface, parse_ip_addr, parse_ip_link, parse_ip_route
+from dualnet.parse.lsmod import parse_lsmod
+from dualnet.parse.lspci import LspciResult, parse_lspci
+from dualnet.parse.nvidia_smi_topo import TopoResult, parse_nvidia_smi_topo
+from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
+from dualnet.parse.registry import normalize
+from dualnet.parse.show_gids import parse_show_gids
+
+_EXTENSIONS = ("", ".txt", ".out", ".log")
+
+# canonical key -> accepted normalized stems
+FILE_NAMES: dict[str, tuple[str, ...]] = {
+    "ibv_devinfo": ("ibv_devinfo", "ibv_devinfo_v", "ibv_devinfo_l"),
+    "ibv_devices": ("ibv_devices",),
+    "rdma_link": ("rdma_link", "rdma_link_show"),
+    "rdma_dev": ("rdma_dev", "rdma_dev_show"),
+    "rdma_system": ("rdma_system", "rdma_system_show", "netns_mode"),
+    "lsmod": ("lsmod",),
+    "nvidia_smi_topo": ("nvidia_smi_topo", "nvidia_smi_topo_m", "topo", "topo_m"),
+    "show_gids": ("show_gids",),
+    "ibdev2netdev": ("ibdev2netdev", "ibdev2netdev_v"),
+    "lspci": ("lspci", "lspci_nn", "lspci_v", "lspci_vvv"),
+    "ip_link": ("ip_link", "ip_d_link", "ip_link_show"),
+    "ip_addr": ("ip_addr", "ip_a", "ip_address"),
+    "ip_route": ("ip_route", "ip_r"),
+    "hostname": ("hostname",),
+    "uname": ("uname", "uname_a", "uname_r"),
+    "dev_infiniband": ("dev_infiniband", "ls_dev_infiniband"),
+}
+_STEM_TO_KEY = {stem: key for key, stems in FILE_NAMES.items() for stem in stems}
+
+
+def classify(name: str) -> str | None:
+    """File name -> canonical key, or None when the name is not one dualnet reads."""
+    lower = name.lower()
+    for ext in sorted(_EXTENSIONS, key=len, reverse=True):
+        if ext and lower.endswith(ext):
+            lower = lower[: -len(ext)]
+            break
+    return _STEM_TO_KEY.get(normalize(lower))
+
+
+def _natural(name: str) -> list[int | str]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+# --- merging ------------------------------------------------------------------------------------
+
+
+def _merge_port(base: RdmaPort, other: RdmaPort) -> None:
+    for field in RdmaPort.model_fields:
+        if field in ("number", "gids", "roce_v2_ipv4_gid_index"):
+            continue
+        mine, theirs = getattr(base, field), getattr(other, field)
+        if field in ("state", "phys_state"):
+            if mine.value == "UNKNOWN" and theirs.value != "UNKNOWN":
+                setattr(base, field, theirs)
+        elif mine is None and theirs is not None:
+            setattr(base, field, theirs)
+    if not base.gids and other.gids:
+        base.gids = list(other.gids)
+
+
+def _merge_device(base: RdmaDevice, other: RdmaDevice) -> None:
+    for field in RdmaDevice.model_fields:
+        if field in ("name", "ports", "netdevs", "char_devices"):
+            continue
+        if getattr(base, field) is None and getattr(other, field) is not None:
+            setattr(base, field, getattr(other, field))
+    for name in other.netdevs:
+        if name not in base.netdevs:
+            base.netdevs.append(name)
+    for port in other.ports:
+        mine = next((p for p in base.ports if p.number == port.number), None)
+        if mine is None:
+            base.ports.append(port.model_copy(deep=True))
+        else:
+            _merge_port(mine, port)
+
+
+def merge_devices(sources: Iterable[list[RdmaDevice]]) -> list[RdmaDevice]:
+    """Merge device lists, earlier lists winning per field; ports merged by number."""
+    merged: dict[str, RdmaDevice] = {}
+    for devices in sources:
+        for dev in devices:
+            if dev.name in merged:
+                _merge_device(merged[dev.name], dev)
+            else:
+                merged[dev.name] = dev.model_copy(deep=True)
+    out = sorted(merged.values(), key=lambda d: _natural(d.name))
+    for dev in out:
+        dev.ports.sort(key=lambda p: p.number)
+        for port in dev.ports:
+            v2 = [g.index for g in port.gids if g.roce_version == "v2" and g.ipv4]
+            port.roce_v2_ipv4_gid_index = min(v2) if v2 else None
+            if port.netdev and port.netdev not in dev.netdevs:
+                dev.netdevs.append(port.netdev)
+    return out
+
+
+_PREDICTABLE = re.compile(r"^(?:en|ib)(?:P(\d+))?p(\d+)s(\d+)(?:f(\d+))?(?:np\d+)?$")
+
+
+def pci_from_ifname(name: str) -> str | None:
+    """PCI address a systemd predictable interface name encodes (numbers are decimal)."""
+    m = _PREDICTABLE.match(name)
+    if m is None:
+        return None
+    domain, bus, slot, func = (int(g) if g else 0 for g in m.groups())
+    if domain > 0xFFFF or bus > 0xFF or slot > 0x1F or func > 7:
+        return None
+    return f"{domain:04x}:{bus:02x}:{slot:02x}.{func}"
+
+
+def _link_nics(
+    nics: list[Nic],
+    devices: list[RdmaDevice],
+    interfaces: list[IpInterface],
+    rows: list[Ibdev2netdevRow],
+) -> None:
+    by_pci = {n.pci_address: n for n in nics}
+    # netdev -> PCI address, from `ip -d link` (parentdev) and `ibdev2netdev -v`.
+    netdev_pci: dict[str, str] = {}
+    for iface in interfaces:
+        if iface.parentbus in (None, "pci") and iface.parentdev:
+            netdev_pci[iface.name] = iface.parentdev
+    for row in rows:
+        if row.pci_address:
+            netdev_pci.setdefault(row.netdev, row.pci_address)
+    # Last resort: systemd predictable names encode the PCI address (enP2p1s0f0np0 ->
+    # 0002:01:00.0), used only when lspci shows a function at exactly that address.
+    names = {n for d in devices for n in d.netdevs} | {i.name for i in interfaces}
+    for netdev in sorted(names - set(netdev_pci)):
+        pci = pci_from_ifname(netdev)
+        if pci is not None and pci in by_pci:
+            netdev_pci[netdev] = pci
+    for netdev, pci in netdev_pci.items():
+        nic = by_pci.get(pci)
+        if nic is not None and netdev not in nic.netdevs:
+            nic.netdevs.append(netdev)
+            nic.netdev = nic.netdev or netdev
+    for dev in devices:
+        if dev.pci_address is None:
+            dev.pci_address = next((netdev_pci[n] for n in dev.netdevs if n in netdev_pci), None)
+        nic = by_pci.get(dev.pci_address or "")
+        if nic is not None and dev.name not in nic.rdma_devices:
+            nic.rdma_devices.append(dev.name)
+    by_name = {i.name: i for i in interfaces}
+    for nic in nics:
+        found = by_name.get(nic.netdev or "")
+        if found is None:
+            continue
+        iface = found
+        nic.mac = nic.mac or iface.mac
+        nic.mtu = nic.mtu or iface.mtu
+        nic.operstate = nic.operstate or iface.operstate
+        if iface.link_type in ("ether", "infiniband"):
+            nic.link_type = "ether" if iface.link_type == "ether" else "infiniband"
+        if iface.vfs and nic.sriov_numvfs is None:
+            nic.sriov_numvfs = len(iface.vfs)
+
+
+def _name_topology(
+    topo: TopoResult, devices: list[RdmaDevice], problems: list[ReadProblem]
+) -> None:
+    if not topo.unresolved_nics:
+        return
+    labels = [n for n in topo.nics if n.startswith("NIC")]
+    names = [d.name for d in devices]
+    if len(topo.unresolved_nics) == len(topo.nics) == len(names):
+        # nvidia-smi numbers NICs in RDMA device order; with no legend, that order is the best
+        # available guess. It is said so in problems, since a rule may act on it.
+        mapping = dict(zip(labels, names, strict=True))
+        topo.topology = [
+            TopoEntry(gpu=e.gpu, nic=mapping.get(e.nic, e.nic), relation=e.relation)
+            for e in topo.topology
+        ]
+        problems.append(
+            ReadProblem(
+                path="nvidia-smi_topo",
+                error="no NIC Legend; assumed " + ", ".join(f"{k}={v}" for k, v in mapping.items()),
+            )
+        )
+    else:
+        problems.append(
+            ReadProblem(
+                path="nvidia-smi_topo",
+                error="no NIC Legend; NIC columns left unnamed: " + ", ".join(topo.unresolved_nics),
+            )
+        )
+
+
+def report_from_dir(path: Path, *, strict: bool = True) -> HostReport:
+    """Assemble a HostReport (source='tool-outputs') from the saved outputs in `path`."""
+    if not path.exists():
+        raise UsageError(f"--from {path}: no such directory")
+    if not path.is_dir():
+        raise UsageError(f"--from {path}: not a directory", hint="give the folder of saved outputs")
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise UsageError(
+            f"--from {path}: the directory is empty",
+            hint="save outputs there, e.g. `ibv_devinfo > ibv_devinfo.txt`; accepted names: "
+            + ", ".join(sorted(FILE_NAMES)),
+        )
+    report = HostReport(source="tool-outputs", root=str(path))
+    texts: dict[str, tuple[Path, str]] = {}
+    for file in files:
+        key = classify(file.name)
+        if key is None:
+            report.problems.append(
+                ReadProblem(
+                    path=file.name,
+                    error="not a file name dualnet reads; expected one of "
+                    + ", ".join(sorted(FILE_NAMES)),
+                )
+            )
+            continue
+        if key in texts:
+            report.problems.append(
+                ReadProblem(path=file.name, error=f"second {key} file; {texts[key][0].name} used")
+            )
+            continue
+        texts[key] = (file, file.read_text(encoding="utf-8", errors="replace"))
+
+    def parsed(key: str) -> object | None:
+        if key not in texts:
+            return None
+        file, text = texts[key]
+        try:
+            return _PARSERS[key](text)
+        except ParseError as exc:
+            if strict:
+                raise ParseError(
+                    exc.source,
+                    f"{exc.reason} (file {file.name})",
+                    line_no=exc.line_no,
+                    line=exc.line,
+                    hint=exc.hint,
+                ) from None
+            report.problems.append(ReadProblem(path=file.name, error=str(exc)))
+            return None
+
+    results = {key: parsed(key) for key in list(texts)}
+
+    def devices_of(key: str) -> list[RdmaDevice]:
+        value = results.get(key)
+        return value if isinstance(value, list) else []
+
+    rows_value = results.get("ibdev2netdev")
+    rows: list[Ibdev2netdevRow] = rows_value if isinstance(rows_value, list) else []
+    report.rdma_devices = merge_devices(
+        [
+            devices_of("rdma_link"),
+            devices_of("show_gids"),
+            devices_of("ibv_devinfo"),
+            rows_to_devices(rows),
+            devices_of("rdma_dev"),
+            devices_of("ibv_devices"),
+        ]
+    )
+    modules = results.get("lsmod")
+    if isinstance(modules, list):
+        report.modules = modules
+    netns = results.get("rdma_system")
+    if isinstance(netns, NetnsMode):
+        report.netns_mode = netns
+
+    lspci = results.get("lspci")
+    interfaces: list[IpInterface] = []
+    for key in ("ip_link", "ip_addr"):
+        value = results.get(key)
+        if isinstance(value, list):
+            for iface in value:
+                known = next((i for i in interfaces if i.name == iface.name), None)
+                if known is None:
+                    interfaces.append(iface)
+                else:  # ip addr adds addresses to what ip -d link said
+                    known.addresses = known.addresses or iface.addresses
+                    known.parentdev = known.parentdev or iface.parentdev
+    if isinstance(lspci, LspciResult):
+        report.nics = list(lspci.nics)
+        report.gpus = list(lspci.gpus)
+    _link_nics(report.nics, report.rdma_devices, interfaces, rows)
+
+    topo = results.get("nvidia_smi_topo")
+    if isinstance(topo, TopoResult):
+        _name_topology(topo, report.rdma_devices, report.problems)
+        report.topology = topo.topology
+        if report.gpus and len(report.gpus) == len(topo.gpus):
+            for gpu, tgpu in zip(report.gpus, topo.gpus, strict=True):
+                gpu.numa_node = tgpu.numa_node if tgpu.numa_node is not None else gpu.numa_node
+                gpu.local_cpulist = tgpu.local_cpulist or gpu.local_cpulist
+        else:
+            report.gpus = topo.gpus
+
+    routes = results.get("ip_route")
+    if isinstance(routes, list):
+        report.routes = routes
+        default = next((r for r in routes if r.destination in ("0.0.0.0/0", "::/0")), None)
+        if default is not None:
+            iface = next((i for i in interfaces if i.name == default.interface), None)
+            report.management = ManagementInterface(
+                name=default.interface,
+                addresses=list(iface.addresses) if iface else [],
+                gateway=default.gateway,
+            )
+
+    if "hostname" in texts:
+        words = texts["hostname"][1].split()
+        report.hostname = words[0] if words else None
+    if "uname" in texts:
+        _apply_uname(report, texts["uname"][1])
+    if "dev_infiniband" in texts:
+        report.infiniband_char_devices = sorted(
+            w for w in texts["dev_infiniband"][1].split() if re.fullmatch(r"[a-z_]+\d*", w)
+        )
+    return report
+
+
+def _apply_uname(report: HostReport, text: str) -> None:
+    words = text.split()
+    if len(words) == 1:  # uname -r
+        report.kernel = words[0]
+    elif len(words) >= 3 and words[0] == "Linux":  # uname -a
+        report.hostname = report.hostname or words[1]
+        report.kernel = words[2]
+        arch = [w for w in words if w in ("x86_64", "aarch64", "ppc64le", "s390x")]
+        report.arch = arch[0] if arch else None
+
+
+def _raw(text: str) -> str:
+    """Files read as plain text (hostname, uname, ls) need no parser."""
+    return text
+
+
+_PARSERS = {
+    "ibv_devinfo": parse_ibv_devinfo,
+    "ibv_devices": parse_ibv_devices,
+    "rdma_link": parse_rdma_link,
+    "rdma_dev": parse_rdma_dev,
+    "rdma_system": parse_rdma_system,
+    "lsmod": parse_lsmod,
+    "nvidia_smi_topo": parse_nvidia_smi_topo,
+    "show_gids": parse_show_gids,
+    "ibdev2netdev": parse_ibdev2netdev_rows,
+    "lspci": parse_lspci,
+    "ip_link": parse_ip_link,
+    "ip_addr": parse_ip_addr,
+    "ip_route": parse_ip_route,
+    "hostname": _raw,
+    "uname": _raw,
+    "dev_infiniband": _raw,
+}

@@ -1,0 +1,205 @@
+"""`ibv_devinfo` (default, `-v`, `-l`) -> RdmaDevice list.
+
+Layout per rdma-core `libibverbs/examples/devinfo.c` (formats.md §6.2). Quirks honoured:
+`vendor_part_id` is DECIMAL (4129 = PCI 0x1021), `vendor_id` is the IEEE OUI (0x02c9), not the PCI
+vendor, so it is not stored as one. Indentation is not trusted (blog renderings collapse it): a
+key belongs to the port block once a `port:` line was seen. `-v` adds open-ended capability lines
+(flag names on their own lines, `tag matching not supported`, ...): inside a device they are
+skipped; before the first `hca_id:` only libibverbs warnings and `Failed to open device` may appear.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from dualnet.host.models import Gid, LinkLayer, PhysState, PortState, RdmaDevice, RdmaPort
+from dualnet.parse._text import Line, fail, guarded, prepare, to_int
+
+SOURCE = "ibv_devinfo"
+
+_HCA = re.compile(r"^hca_id:\s*(\S+)\s*$")
+_PORT = re.compile(r"^port:\s*(\d+)\s*$")
+_LIST_HEAD = re.compile(r"^(\d+)\s+HCAs?\s+found:?\s*$")
+_KV = re.compile(r"^([A-Za-z_][A-Za-z0-9_ ]*?):\s*(.*)$")
+_GID = re.compile(r"^GID\[\s*(\d+)\]:\s*([0-9A-Fa-f:.]+)\s*(?:,\s*(.+))?$")
+_NOISE = (
+    re.compile(r"^libibverbs: Warning:"),
+    re.compile(r"^Failed to open device"),
+    re.compile(r"^Failed to get IB_DEVICES list"),
+    re.compile(r"^No IB devices found"),
+)
+
+_PORT_STATES = {
+    "PORT_NOP": PortState.NOP,
+    "PORT_DOWN": PortState.DOWN,
+    "PORT_INIT": PortState.INIT,
+    "PORT_ARMED": PortState.ARMED,
+    "PORT_ACTIVE": PortState.ACTIVE,
+    "PORT_ACTIVE_DEFER": PortState.ACTIVE_DEFER,
+    "invalid state": PortState.UNKNOWN,
+}
+_PHYS_STATES = {
+    "NOP": PhysState.NOP,
+    "SLEEP": PhysState.SLEEP,
+    "POLLING": PhysState.POLLING,
+    "DISABLED": PhysState.DISABLED,
+    "PORT_CONFIGURATION_TRAINING": PhysState.PORT_CONFIGURATION_TRAINING,
+    "LINK_UP": PhysState.LINK_UP,
+    "LINK_ERROR_RECOVERY": PhysState.LINK_ERROR_RECOVERY,
+    "PHY_TEST": PhysState.PHY_TEST,
+    "invalid physical state": PhysState.UNKNOWN,
+}
+_LINK_LAYERS = {
+    "Ethernet": LinkLayer.ETHERNET,
+    "InfiniBand": LinkLayer.INFINIBAND,
+    "Unspecified": LinkLayer.UNSPECIFIED,
+}
+_MTUS = {256, 512, 1024, 2048, 4096}
+
+
+def _enum_name(value: str) -> str:
+    """`PORT_ACTIVE (4)` -> `PORT_ACTIVE`."""
+    return re.sub(r"\s*\(\d+\)\s*$", "", value).strip()
+
+
+def _mtu(value: str, line: Line) -> int:
+    head = value.split()[0] if value.split() else ""
+    mtu = to_int(SOURCE, head, line, "MTU")
+    if mtu not in _MTUS:
+        raise fail(SOURCE, f"MTU {mtu} is not an IB MTU (256..4096)", line)
+    return mtu
+
+
+def _gid(match: re.Match[str], line: Line) -> Gid:
+    try:
+        addr = ipaddress.IPv6Address(match.group(2))
+    except ValueError:
+        raise fail(SOURCE, f"GID {match.group(2)!r} is not 8 groups of hex", line) from None
+    kind = (match.group(3) or "").strip() or None
+    if kind is not None and kind not in ("RoCE v1", "RoCE v2", "IB/RoCE v1"):
+        raise fail(SOURCE, f"unknown GID type {kind!r}", line)
+    # ibv_devinfo drops sysfs's "IB/" prefix for v1; store the sysfs spelling like discovery does.
+    gid_type = "IB/RoCE v1" if kind in ("RoCE v1", "IB/RoCE v1") else kind
+    mapped = addr.ipv4_mapped
+    return Gid(
+        index=int(match.group(1)),
+        gid=addr.exploded,
+        ipv4=str(mapped) if mapped is not None else None,
+        type=gid_type,
+    )
+
+
+def _roce_v2_ipv4_index(gids: list[Gid]) -> int | None:
+    found = [g.index for g in gids if g.roce_version == "v2" and g.ipv4 is not None]
+    return min(found) if found else None
+
+
+def _set_device_field(dev: RdmaDevice, key: str, value: str, line: Line) -> None:
+    if key == "fw_ver":
+        dev.fw_ver = value or None
+    elif key == "node_guid":
+        dev.node_guid = value
+    elif key == "sys_image_guid":
+        dev.sys_image_guid = value
+    elif key == "vendor_part_id":
+        dev.vendor_part_id = to_int(SOURCE, value, line, "vendor_part_id")
+    elif key == "board_id":
+        dev.board_id = value or None
+
+
+def _set_port_field(port: RdmaPort, key: str, value: str, line: Line) -> None:
+    if key == "state":
+        name = _enum_name(value)
+        if name not in _PORT_STATES:
+            raise fail(SOURCE, f"unknown port state {value!r}", line)
+        port.state = _PORT_STATES[name]
+    elif key == "phys_state":
+        name = _enum_name(value)
+        if name not in _PHYS_STATES:
+            raise fail(SOURCE, f"unknown physical state {value!r}", line)
+        port.phys_state = _PHYS_STATES[name]
+    elif key == "max_mtu":
+        port.max_mtu = _mtu(value, line)
+    elif key == "active_mtu":
+        port.active_mtu = _mtu(value, line)
+    elif key == "sm_lid":
+        port.sm_lid = to_int(SOURCE, value, line, "sm_lid")
+    elif key == "port_lid":
+        port.lid = to_int(SOURCE, value, line, "port_lid")
+    elif key == "link_layer":
+        if value not in _LINK_LAYERS:
+            raise fail(SOURCE, f"unknown link_layer {value!r}", line)
+        port.link_layer = _LINK_LAYERS[value]
+
+
+def _parse_list(lines: list[Line], head: Line, count: int) -> list[RdmaDevice]:
+    names: list[RdmaDevice] = []
+    for line in lines:
+        word = line.stripped
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", word):
+            raise fail(SOURCE, "expected one device name per line after 'N HCAs found:'", line)
+        names.append(RdmaDevice(name=word))
+    if len(names) != count:
+        raise fail(SOURCE, f"header says {count} HCAs but {len(names)} names follow", head)
+    return names
+
+
+@guarded(SOURCE)
+def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
+    """Devices in output order. `-l` output gives devices with only `name` set."""
+    lines = [ln for ln in prepare(text) if not any(p.match(ln.stripped) for p in _NOISE)]
+    if not lines:
+        # Only warnings / "Failed to open device": the tool ran but saw no usable device.
+        if text.strip() and any(p.match(ln.stripped) for ln in prepare(text) for p in _NOISE):
+            return []
+        raise fail(SOURCE, "empty input")
+    first = _LIST_HEAD.match(lines[0].stripped)
+    if first:
+        return _parse_list(lines[1:], lines[0], int(first.group(1)))
+
+    devices: list[RdmaDevice] = []
+    dev: RdmaDevice | None = None
+    port: RdmaPort | None = None
+    for line in lines:
+        s = line.stripped
+        m = _HCA.match(s)
+        if m:
+            if dev is not None and port is not None:
+                port.roce_v2_ipv4_gid_index = _roce_v2_ipv4_index(port.gids)
+            dev = RdmaDevice(name=m.group(1))
+            devices.append(dev)
+            port = None
+            continue
+        if dev is None:
+            raise fail(SOURCE, "expected 'hca_id: <device>' or 'N HCAs found:'", line)
+        m = _PORT.match(s)
+        if m:
+            if port is not None:
+                port.roce_v2_ipv4_gid_index = _roce_v2_ipv4_index(port.gids)
+            number = int(m.group(1))
+            if any(p.number == number for p in dev.ports):
+                raise fail(SOURCE, f"port {number} of {dev.name} appears twice", line)
+            port = RdmaPort(number=number)
+            dev.ports.append(port)
+            continue
+        m = _GID.match(s)
+        if m:
+            if port is None:
+                raise fail(SOURCE, "GID line outside a port block", line)
+            port.gids.append(_gid(m, line))
+            continue
+        kv = _KV.match(s)
+        if kv is None:
+            continue  # -v capability flag names and free text inside a device block
+        key, value = kv.group(1).strip(), kv.group(2).strip()
+        if port is not None:
+            _set_port_field(port, key, value, line)
+        else:
+            _set_device_field(dev, key, value, line)
+    if port is not None:
+        port.roce_v2_ipv4_gid_index = _roce_v2_ipv4_index(port.gids)
+    names = [d.name for d in devices]
+    if len(set(names)) != len(names):
+        raise fail(SOURCE, "a device appears twice (outputs concatenated?)")
+    return devices

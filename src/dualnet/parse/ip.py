@@ -1,0 +1,228 @@
+"""iproute2 `ip [-d] link show`, `ip addr` and `ip route` outputs.
+
+An interface block starts with `<ifindex>: <name>[@<link>]: <FLAGS> mtu N ... state S ...`;
+continuation lines (`link/ether`, `vf N ...`, `altname`, `inet`, the `-d` detail lines carrying
+`parentbus pci parentdev <bdf>`) are recognised by their first word, since indentation may be lost.
+Authors abridge with `...`; a line cut inside a `vf` entry keeps the VF with an unknown MAC.
+Unrecognised continuation lines (the many `-d` kind-specific details) are skipped; a line before
+the first interface header is a ParseError.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dualnet.host.models import Route
+from dualnet.parse._text import Line, fail, full_pci, guarded, is_mac, prepare, to_int
+
+LINK = "ip link"
+ADDR = "ip addr"
+ROUTE = "ip route"
+
+_HEAD = re.compile(
+    r"^(?P<idx>\d+):\s+(?P<name>[^\s:@]+)(?:@(?P<link>[^\s:]+))?:\s+<(?P<flags>[^>]*)>(?P<rest>.*)$"
+)
+_VF = re.compile(r"^vf\s+(?P<idx>\d+)\b(?P<rest>.*)$")
+_VF_MAC = re.compile(r"(?:link/\w+|MAC)\s+(?P<mac>[0-9a-fA-F:]+)")
+
+
+class IpVf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    mac: str | None = None
+    vlan: int | None = None
+    spoof_check: bool | None = None
+    trust: bool | None = None
+    link_state: str | None = None
+
+
+class IpInterface(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ifindex: int
+    name: str
+    link: str | None = Field(default=None, description="the @peer/parent part of the name")
+    flags: list[str] = Field(default_factory=list)
+    mtu: int | None = None
+    state: str | None = Field(default=None, description="operstate as printed: UP, DOWN, UNKNOWN")
+    master: str | None = None
+    link_type: str | None = Field(default=None, description="ether, infiniband, loopback, ...")
+    mac: str | None = None
+    altnames: list[str] = Field(default_factory=list)
+    parentbus: str | None = None
+    parentdev: str | None = None
+    vfs: list[IpVf] = Field(default_factory=list)
+    addresses: list[str] = Field(default_factory=list, description="CIDRs, inet then inet6")
+
+    @property
+    def admin_up(self) -> bool:
+        return "UP" in self.flags
+
+    @property
+    def operstate(self) -> str | None:
+        return self.state.lower() if self.state else None
+
+
+def _words(rest: str) -> dict[str, str]:
+    tokens = rest.split()
+    return {tokens[i]: tokens[i + 1] for i in range(len(tokens) - 1)}
+
+
+def _header(source: str, m: re.Match[str], line: Line) -> IpInterface:
+    words = _words(m.group("rest"))
+    iface = IpInterface(
+        ifindex=int(m.group("idx")),
+        name=m.group("name"),
+        link=m.group("link"),
+        flags=[f for f in m.group("flags").split(",") if f],
+        state=words.get("state"),
+        master=words.get("master"),
+    )
+    if "mtu" in words:
+        iface.mtu = to_int(source, words["mtu"], line, "mtu")
+    return iface
+
+
+def _vf(m: re.Match[str]) -> IpVf:
+    rest = m.group("rest")
+    vf = IpVf(index=int(m.group("idx")))
+    mac = _VF_MAC.search(rest)
+    if mac and is_mac(mac.group("mac").rstrip(",")):
+        vf.mac = mac.group("mac").rstrip(",").lower()
+    vlan = re.search(r"\bvlan\s+(\d+)", rest)
+    if vlan:
+        vf.vlan = int(vlan.group(1))
+    spoof = re.search(r"spoof checking\s+(on|off)", rest)
+    if spoof:
+        vf.spoof_check = spoof.group(1) == "on"
+    trust = re.search(r"\btrust\s+(on|off)", rest)
+    if trust:
+        vf.trust = trust.group(1) == "on"
+    state = re.search(r"link-state\s+(\w+)", rest)
+    if state:
+        vf.link_state = state.group(1)
+    return vf
+
+
+def _continuation(source: str, iface: IpInterface, line: Line) -> None:
+    s = line.stripped
+    first = s.split()[0]
+    if first.startswith("link/"):
+        iface.link_type = first[len("link/") :]
+        parts = s.split()
+        if len(parts) > 1 and is_mac(parts[1]):
+            iface.mac = parts[1].lower()
+        # `ip -d` appends the detail fields (parentbus/parentdev) to this same line.
+        _details(iface, s)
+        return
+    if first == "vf":
+        m = _VF.match(s)
+        if m is None:
+            raise fail(source, "expected 'vf <N> ...'", line)
+        vf = _vf(m)
+        if any(v.index == vf.index for v in iface.vfs):
+            raise fail(source, f"vf {vf.index} of {iface.name} listed twice", line)
+        iface.vfs.append(vf)
+        return
+    if first == "altname":
+        iface.altnames.extend(s.split()[1:])
+        return
+    if first in ("inet", "inet6"):
+        parts = s.split()
+        if len(parts) < 2:
+            raise fail(source, f"'{first}' without an address", line)
+        try:
+            iface.addresses.append(str(ipaddress.ip_interface(parts[1])))
+        except ValueError:
+            raise fail(source, f"{parts[1]!r} is not an address/prefix", line) from None
+        return
+    _details(iface, s)
+
+
+def _details(iface: IpInterface, text: str) -> None:
+    words = _words(text)
+    if "parentdev" in words:
+        iface.parentbus = words.get("parentbus")
+        iface.parentdev = full_pci(words["parentdev"]) or words["parentdev"]
+
+
+def _parse(source: str, text: str) -> list[IpInterface]:
+    lines = prepare(text)
+    if not lines:
+        raise fail(source, "empty input")
+    interfaces: list[IpInterface] = []
+    current: IpInterface | None = None
+    for line in lines:
+        m = _HEAD.match(line.stripped)
+        if m:
+            current = _header(source, m, line)
+            if any(i.name == current.name for i in interfaces):
+                raise fail(source, f"interface {current.name} listed twice", line)
+            interfaces.append(current)
+            continue
+        if current is None:
+            raise fail(source, "expected '<index>: <name>: <FLAGS> mtu ...'", line)
+        _continuation(source, current, line)
+    return interfaces
+
+
+@guarded(LINK)
+def parse_ip_link(text: str) -> list[IpInterface]:
+    """`ip link show` / `ip -d link show` (VF lines included)."""
+    return _parse(LINK, text)
+
+
+@guarded(ADDR)
+def parse_ip_addr(text: str) -> list[IpInterface]:
+    """`ip addr` / `ip a`: like `ip link` plus `inet`/`inet6` addresses."""
+    return _parse(ADDR, text)
+
+
+_ROUTE_TYPES = {
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "blackhole",
+    "unreachable",
+    "prohibit",
+}
+
+
+@guarded(ROUTE)
+def parse_ip_route(text: str) -> list[Route]:
+    """`ip route` / `ip -6 route`: routes with a device; `default` becomes 0.0.0.0/0 (::/0)."""
+    lines = prepare(text)
+    routes: list[Route] = []
+    for line in lines:
+        tokens = line.stripped.split()
+        if tokens and tokens[0] in _ROUTE_TYPES:
+            tokens = tokens[1:]
+        if not tokens:
+            raise fail(ROUTE, "empty route", line)
+        if tokens[0] in ("nexthop",):
+            continue  # multipath legs: the route line before carries the destination
+        words = _words(" ".join(tokens[1:]))
+        dest = tokens[0]
+        gateway = words.get("via")
+        if dest == "default":
+            v6 = gateway is not None and ":" in gateway
+            dest = "::/0" if v6 else "0.0.0.0/0"
+        else:
+            try:
+                dest = str(ipaddress.ip_network(dest, strict=False))
+            except ValueError:
+                raise fail(ROUTE, f"destination {tokens[0]!r} is not a network", line) from None
+        if gateway is not None:
+            try:
+                ipaddress.ip_address(gateway)
+            except ValueError:
+                raise fail(ROUTE, f"gateway {gateway!r} is not an address", line) from None
+        if "dev" not in words:
+            continue  # blackhole / unreachable routes name no interface
+        routes.append(Route(interface=words["dev"], destination=dest, gateway=gateway))
+    return routes

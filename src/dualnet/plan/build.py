@@ -1,0 +1,478 @@
+"""spec + node facts -> Plan. Pure: no I/O, same input gives the same plan."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Literal
+
+from dualnet.errors import UsageError
+from dualnet.host.models import HostReport
+from dualnet.modes import MODE_CNI_PLUGINS, Mode, required_netns_mode
+from dualnet.names import check_shared_dp_resource, check_sriov_dp_resource
+from dualnet.plan.model import HostPlan, Plan, PlanWarning, ResolvedNic
+from dualnet.plan.resolve import hostname_of, select_nics
+from dualnet.plan.steps import (
+    CreateVfs,
+    HostStep,
+    InstallCniPlugins,
+    K3sWithoutFlannel,
+    LoadModules,
+    SetMtu,
+    SetNetnsMode,
+    SetVfMacs,
+)
+from dualnet.spec import IpamType, SharedCni, Spec
+
+SHARED_MODES = (Mode.SHARED_ROCE, Mode.IPOIB)
+SRIOV_MODES = (Mode.SRIOV, Mode.SRIOV_DPDK, Mode.IB_SRIOV)
+IB_MODES = (Mode.IPOIB, Mode.IB_SRIOV)
+DEFAULT_NUM_VFS = 8
+
+DEFAULT_RESOURCE: dict[Mode, tuple[str, str]] = {
+    Mode.SHARED_ROCE: ("rdma", "rdma_shared_device"),
+    Mode.IPOIB: ("rdma", "rdma_shared_device_ib"),
+    Mode.HOST_DEVICE: ("nvidia.com", "hostdev_rdma"),
+    Mode.SRIOV: ("nvidia.com", "mlnx_sriov_netdevice"),
+    Mode.SRIOV_DPDK: ("nvidia.com", "mlnx_sriov_dpdk"),
+    Mode.IB_SRIOV: ("nvidia.com", "mlnx_sriov_ib"),
+}
+
+# Standard containernetworking plugins (what the cni-plugins installer provides); the others
+# come with their own DaemonSets.
+STANDARD_PLUGINS = {"macvlan", "ipvlan", "host-device", "host-local", "static", "dhcp"}
+RDMA_MODULES = ["mlx5_core", "mlx5_ib", "ib_core", "ib_uverbs", "ib_umad", "rdma_ucm"]
+
+
+def _refuse(message: str, hint: str | None = None) -> UsageError:
+    return UsageError(f"refused: {message}", hint=hint)
+
+
+def _cni_type(spec: Spec) -> str:
+    mode = spec.spec.mode
+    if mode is Mode.SHARED_ROCE:
+        return spec.spec.shared_cni.value
+    return {
+        Mode.HOST_DEVICE: "host-device",
+        Mode.SRIOV: "sriov",
+        Mode.SRIOV_DPDK: "sriov",
+        Mode.IPOIB: "ipoib",
+        Mode.IB_SRIOV: "ib-sriov",
+    }[mode]
+
+
+def _check_intent(spec: Spec) -> None:
+    """Contradictions visible from the spec alone."""
+    s = spec.spec
+    if s.mode in SHARED_MODES and s.rdma_cni:
+        raise _refuse(
+            f"spec.rdmaCni: true with mode {s.mode.value}: the RDMA shared device plugin refuses "
+            "to start when the RDMA netns mode is exclusive, and RDMA CNI requires exclusive",
+            hint="use mode sriov (or host-device) for namespace-aware RDMA, or drop rdmaCni",
+        )
+    if s.rdma_cni and s.mode is Mode.SRIOV_DPDK:
+        raise _refuse("spec.rdmaCni: RDMA CNI is not used with DPDK pods (sriov-dpdk)")
+    cni = _cni_type(spec)
+    if s.ipam.type is IpamType.DHCP and cni in ("ipvlan", "ib-sriov"):
+        raise _refuse(
+            f"spec.ipam.type: dhcp cannot work with {cni} (no per-pod MAC for the DHCP server)",
+            hint="use whereabouts or static",
+        )
+    if s.ipam.subnet is not None:
+        subnet = ipaddress.ip_network(s.ipam.subnet)
+        for field, cidr in (("podCidr", s.pod_cidr), ("serviceCidr", s.service_cidr)):
+            other = ipaddress.ip_network(cidr)
+            if subnet.version == other.version and subnet.overlaps(other):
+                raise _refuse(
+                    f"spec.ipam.subnet {s.ipam.subnet} overlaps spec.{field} {cidr}: pods would "
+                    "route cluster traffic into the training network",
+                    hint="pick a training subnet outside the pod and service CIDRs, "
+                    "e.g. 192.168.50.0/24",
+                )
+    if s.vlan is not None and s.mode not in (Mode.SRIOV, Mode.SRIOV_DPDK):
+        raise _refuse(f"spec.vlan is only used by SR-IOV Ethernet modes, not {s.mode.value}")
+    if s.pkey is not None and s.mode is not Mode.IB_SRIOV:
+        raise _refuse(f"spec.pkey is only used by mode ib-sriov, not {s.mode.value}")
+    if s.rdma_cm and s.mode not in SRIOV_MODES:
+        raise _refuse(f"spec.rdmaCm: VF MACs only matter for SR-IOV modes, not {s.mode.value}")
+
+
+def _resource(spec: Spec) -> tuple[str, str]:
+    s = spec.spec
+    prefix, name = DEFAULT_RESOURCE[s.mode]
+    name = s.resource_name or name
+    prefix = s.resource_prefix or prefix
+    try:
+        if s.mode in SHARED_MODES:
+            check_shared_dp_resource(name, field="spec.resourceName")
+        else:
+            check_sriov_dp_resource(name, field="spec.resourceName")
+    except UsageError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
+    return prefix, name
+
+
+def _check_nic(spec: Spec, hostname: str, nic: ResolvedNic, host: HostReport) -> None:
+    s = spec.spec
+    cni = _cni_type(spec)
+    where = f"{nic.netdev} ({nic.pci_address}) on host {hostname}"
+    if cni in ("macvlan", "ipvlan") and nic.link_layer == "InfiniBand":
+        raise _refuse(
+            f"{cni} on InfiniBand port {where}: {cni} needs an Ethernet master",
+            hint="use mode ipoib (or ib-sriov) for InfiniBand ports",
+        )
+    if s.mode in IB_MODES and nic.link_layer != "InfiniBand":
+        raise _refuse(
+            f"mode {s.mode.value} on Ethernet port {where}",
+            hint="use shared-roce, sriov or host-device for RoCE ports",
+        )
+    if s.mode in (Mode.HOST_DEVICE, *SRIOV_MODES) and nic.holds_default_route:
+        raise _refuse(
+            f"mode {s.mode.value} on {where}, which holds the node's default route: moving it "
+            "(or its VFs' PF setup) into pods cuts the node off its management network",
+            hint="choose a dedicated training port in spec.nics, or use shared-roce (macvlan)",
+        )
+    if s.mode in SRIOV_MODES:
+        if nic.sriov_totalvfs == 0:
+            raise _refuse(
+                f"{where} has no SR-IOV capability (sriov_totalvfs is 0)",
+                hint="enable SR-IOV in firmware (mlxconfig SRIOV_EN=1 NUM_OF_VFS=N) and reboot",
+            )
+        wanted = s.num_vfs or 0
+        if nic.sriov_totalvfs is not None and wanted > nic.sriov_totalvfs:
+            raise _refuse(
+                f"spec.numVfs {wanted} is more than {where} supports (sriov_totalvfs "
+                f"{nic.sriov_totalvfs})",
+                hint=f"use at most {nic.sriov_totalvfs}, or raise NUM_OF_VFS in firmware",
+            )
+    if s.mode is Mode.HOST_DEVICE and nic.sriov_numvfs:
+        raise _refuse(
+            f"host-device on {where}, which has {nic.sriov_numvfs} VFs enabled: the SR-IOV "
+            "device plugin skips PFs with VFs",
+            hint=f"echo 0 > /sys/class/net/{nic.netdev}/device/sriov_numvfs, or use mode sriov",
+        )
+    if s.mtu is not None and cni == "macvlan" and nic.mtu is not None and s.mtu > 9216:
+        raise _refuse(f"spec.mtu {s.mtu} is above what an Ethernet port takes (9216)")
+    del host
+
+
+def _num_vfs(spec: Spec, nic: ResolvedNic) -> int:
+    if spec.spec.num_vfs is not None:
+        return spec.spec.num_vfs
+    if nic.sriov_numvfs:
+        return nic.sriov_numvfs
+    if nic.sriov_totalvfs:
+        return min(DEFAULT_NUM_VFS, nic.sriov_totalvfs)
+    return DEFAULT_NUM_VFS
+
+
+def _needed_plugins(spec: Spec) -> list[str]:
+    s = spec.spec
+    plugins = [p for p in MODE_CNI_PLUGINS[s.mode] if p != "host-local"]
+    if s.mode is Mode.SHARED_ROCE:
+        plugins = [s.shared_cni.value]
+    plugins.append(s.ipam.type.value)
+    if s.rdma_cni:
+        plugins.append("rdma")
+    return sorted(set(plugins))
+
+
+def _host_steps(
+    spec: Spec, host: HostReport, nics: list[ResolvedNic], netns: str | None
+) -> list[HostStep]:
+    s = spec.spec
+    steps: list[HostStep] = []
+    modules = list(RDMA_MODULES)
+    if s.mode in IB_MODES:
+        modules.append("ib_ipoib")
+    if host.gpus:
+        modules.append("nvidia_peermem")
+    if host.modules:
+        missing = [m for m in modules if not host.module_loaded(m)]
+        if missing:
+            steps.append(LoadModules(
+                modules=missing,
+                why="RDMA verbs need mlx5_ib/ib_uverbs; the shared plugin drops HCAs without "
+                "umad and rdma_cm; GPUDirect needs nvidia_peermem",
+            ))
+    else:
+        steps.append(LoadModules(modules=modules, why="module state unknown: make sure they load"))
+    if netns is not None and (host.netns_mode is None or host.netns_mode.value != netns):
+        why = ("the RDMA shared device plugin refuses exclusive mode" if netns == "shared"
+               else "RDMA CNI moves each VF's RDMA device into its pod: needs exclusive")
+        steps.append(SetNetnsMode(mode="shared" if netns == "shared" else "exclusive", why=why))
+    for nic in nics:
+        if s.mtu is not None and nic.mtu != s.mtu:
+            steps.append(SetMtu(
+                interface=nic.netdev, mtu=s.mtu,
+                why=f"spec.mtu {s.mtu}; net1 cannot exceed its master's MTU (now {nic.mtu})",
+            ))
+    if s.mode in SRIOV_MODES:
+        for nic in nics:
+            n = _num_vfs(spec, nic)
+            if nic.sriov_numvfs != n:
+                steps.append(CreateVfs(
+                    pf=nic.netdev, num_vfs=n,
+                    why=f"{n} VFs for the SR-IOV device plugin (now {nic.sriov_numvfs})",
+                ))
+            if s.rdma_cm:
+                steps.append(SetVfMacs(
+                    pf=nic.netdev,
+                    why="RDMA CM needs VF MACs set before use: sets each VF's MAC and rebinds it "
+                    "so node/port GUIDs are populated",
+                ))
+    if host.cni is not None and host.cni.plugins:
+        missing_plugins = [
+            p for p in _needed_plugins(spec) if p in STANDARD_PLUGINS and p not in host.cni.plugins
+        ]
+        if missing_plugins:
+            steps.append(InstallCniPlugins(
+                plugins=missing_plugins,
+                why="not in the node's CNI bin dir (the cni-plugins DaemonSet also installs them)",
+            ))
+    k3s_builtin = host.cni is not None and host.cni.k3s_flannel_builtin is True
+    if s.k3s or k3s_builtin:
+        steps.append(K3sWithoutFlannel(
+            pod_cidr=s.pod_cidr,
+            why="k3s's built-in flannel bypasses /etc/cni/net.d, so Multus would never be called: "
+            "install k3s with --flannel-backend=none and flannel patched to the pod CIDR",
+        ))
+    return steps
+
+
+def _shared_dp_config(
+    spec: Spec, prefix: str, name: str, nics: list[ResolvedNic]
+) -> dict[str, Any]:
+    s = spec.spec
+    selectors: dict[str, list[str]] = {
+        "vendors": sorted({n.vendor_id for n in nics}),
+        "deviceIDs": sorted({n.device_id for n in nics}),
+    }
+    drivers = sorted({n.driver for n in nics if n.driver})
+    if drivers:
+        selectors["drivers"] = drivers
+    if s.nics.pin_if_names or s.mode is Mode.IPOIB:
+        selectors["ifNames"] = sorted({n.netdev for n in nics})
+    if s.mode is Mode.IPOIB:
+        selectors["linkTypes"] = ["infiniband"]
+    entry: dict[str, Any] = {"resourceName": name}
+    if prefix != "rdma":
+        entry["resourcePrefix"] = prefix
+    entry["rdmaHcaMax"] = s.rdma_hca_max
+    entry["selectors"] = selectors
+    return {"configList": [entry]}
+
+
+def _sriov_dp_config(
+    spec: Spec, prefix: str, name: str, per_host: list[list[ResolvedNic]]
+) -> dict[str, Any]:
+    s = spec.spec
+    nics = [n for group in per_host for n in group]
+    selector: dict[str, Any] = {"vendors": sorted({n.vendor_id for n in nics})}
+    if s.mode is Mode.HOST_DEVICE:
+        selector["devices"] = sorted({n.device_id for n in nics})
+        drivers = sorted({n.driver for n in nics if n.driver})
+        if drivers:
+            selector["drivers"] = drivers
+        selector["pciAddresses"] = sorted({n.pci_address for n in nics})
+    else:
+        vf_ids = sorted({n.vf_device_id for n in nics if n.vf_device_id})
+        if vf_ids:
+            selector["devices"] = vf_ids
+        # mlx5 DPDK is bifurcated: VFs stay on mlx5_core, so the driver selector is the same.
+        selector["drivers"] = ["mlx5_core"] if all(n.vendor_id == "15b3" for n in nics) else (
+            ["vfio-pci"] if s.mode is Mode.SRIOV_DPDK else sorted({n.driver or "" for n in nics})
+        )
+        pf_names: set[str] = set()
+        for group in per_host:
+            for n in group:
+                pf_names.add(f"{n.netdev}#0-{_num_vfs(spec, n) - 1}")
+        selector["pfNames"] = sorted(pf_names)
+    if s.mode in IB_MODES:
+        selector["linkTypes"] = ["infiniband"]
+    selector["isRdma"] = True
+    return {"resourceList": [{"resourceName": name, "resourcePrefix": prefix,
+                              "selectors": [selector]}]}
+
+
+def _components(spec: Spec, rdma_cni: bool) -> list[str]:
+    s = spec.spec
+    comps = ["multus", "cni-plugins"]
+    if s.mode in SHARED_MODES:
+        comps.append("rdma-shared-device-plugin")
+    else:
+        comps.append("sriov-device-plugin")
+    if s.mode in (Mode.SRIOV, Mode.SRIOV_DPDK):
+        comps.append("sriov-cni")
+    if s.mode is Mode.IB_SRIOV:
+        comps.append("ib-sriov-cni")
+    if s.mode is Mode.IPOIB:
+        comps.append("ipoib-cni")
+    if rdma_cni:
+        comps.append("rdma-cni")
+    if s.ipam.type is IpamType.WHEREABOUTS:
+        comps.append("whereabouts")
+    return comps
+
+
+def _warnings(
+    spec: Spec, hosts: list[HostReport], plans: list[HostPlan]
+) -> list[PlanWarning]:
+    s = spec.spec
+    out: list[PlanWarning] = []
+    nodes = s.node_count or len(hosts)
+    if s.ipam.type is IpamType.HOST_LOCAL and nodes > 1:
+        out.append(PlanWarning(
+            code="host-local-multi-node",
+            message=f"host-local IPAM on {nodes} nodes: each node allocates from the same "
+            f"{s.ipam.subnet} on its own, so two pods on different nodes get the same address; "
+            "use ipam.type: whereabouts (cluster-wide allocation)",
+        ))
+    if "rdmaHcaMax" not in spec.spec.model_fields_set and s.mode in SHARED_MODES:
+        out.append(PlanWarning(
+            code="rdma-hca-max-default",
+            message=f"rdmaHcaMax not set: using {s.rdma_hca_max} pods per HCA (the plugin's own "
+            "default, 0, would advertise no devices); set spec.rdmaHcaMax to the pods you expect",
+        ))
+    for hp in plans:
+        for nic in hp.nics:
+            where = f"{nic.netdev} on {hp.hostname}"
+            if nic.holds_default_route and s.mode in SHARED_MODES:
+                out.append(PlanWarning(
+                    code="shared-management-port",
+                    message=f"{_cni_type(spec)} master {where} also carries the node's management "
+                    "network: eth0 and net1 share one wire (fine for a test, as in the guide); "
+                    "in production use a dedicated port, with host-device or SR-IOV",
+                ))
+            if nic.rdma_device is None:
+                out.append(PlanWarning(
+                    code="no-rdma-device",
+                    message=f"{where} has no RDMA device: load mlx5_ib, or the device plugin "
+                    "advertises nothing for it",
+                ))
+            elif nic.port_state not in (None, "ACTIVE"):
+                out.append(PlanWarning(
+                    code="port-not-active",
+                    message=f"{where}: RDMA port {nic.rdma_device} is {nic.port_state}; pods get "
+                    "the device but no traffic flows until the link is up",
+                ))
+    if _cni_type(spec) == "ipvlan":
+        out.append(PlanWarning(
+            code="ipvlan-no-host",
+            message="ipvlan: pods cannot reach their own node over net1, and the master "
+            "cannot also host macvlan",
+        ))
+    if s.ipam.type is IpamType.DHCP:
+        out.append(PlanWarning(
+            code="dhcp-daemon",
+            message="dhcp IPAM needs the CNI dhcp daemon on every node "
+            "(/opt/cni/bin/dhcp daemon, socket /run/cni/dhcp.sock) and a DHCP server on the "
+            "training network",
+        ))
+    if s.mode is Mode.IB_SRIOV:
+        out.append(PlanWarning(
+            code="ib-guids",
+            message="IB SR-IOV VFs need GUIDs: pass infiniband-guid in the networks annotation "
+            "or run ib-kubernetes with a subnet manager",
+        ))
+    if s.mode is Mode.SRIOV_DPDK and any(
+        n.vendor_id != "15b3" for hp in plans for n in hp.nics
+    ):
+        out.append(PlanWarning(
+            code="dpdk-vfio",
+            message="non-NVIDIA NICs need their VFs bound to vfio-pci for DPDK",
+        ))
+    return out
+
+
+def build_plan(spec: Spec, hosts: list[HostReport]) -> Plan:
+    """Resolve `spec` against the facts of `hosts`. Raises UsageError (with the reason) for
+    contradictory intent; returns the plan with its warnings otherwise."""
+    if not hosts:
+        raise UsageError(
+            "no host facts to plan against",
+            hint="pass --root DIR (a node's filesystem) or --report FILE.json (dualnet discover "
+            "--output json)",
+        )
+    _check_intent(spec)
+    s = spec.spec
+    prefix, short = _resource(spec)
+    cni = _cni_type(spec)
+    netns = required_netns_mode(s.mode, rdma_cni=s.rdma_cni)
+    want_ib = s.mode in IB_MODES
+    avoid_default = s.mode in (Mode.HOST_DEVICE, *SRIOV_MODES)
+
+    host_plans: list[HostPlan] = []
+    per_host: list[list[ResolvedNic]] = []
+    for i, host in enumerate(hosts):
+        hostname = hostname_of(host, i)
+        nics = select_nics(host, hostname, s.nics, want_ib=want_ib, avoid_default=avoid_default)
+        for nic in nics:
+            _check_nic(spec, hostname, nic, host)
+        per_host.append(nics)
+        host_plans.append(HostPlan(
+            hostname=hostname,
+            nics=nics,
+            steps=_host_steps(spec, host, nics, netns),
+            management_interface=host.management.name if host.management else None,
+            arch=host.arch,
+        ))
+        _check_management_overlap(spec, hostname, host)
+    names = sorted({hp.hostname for hp in host_plans})
+    if len(names) != len(host_plans):
+        raise UsageError("two host reports have the same hostname",
+                         hint="give each --root/--report a different node")
+
+    master: str | None = None
+    if cni in ("macvlan", "ipvlan", "ipoib"):
+        masters = {n.netdev for group in per_host for n in group}
+        if len(masters) != 1 or any(len(g) != 1 for g in per_host):
+            raise _refuse(
+                f"{cni} takes exactly one master interface, with the same name on every node; "
+                f"selected: {', '.join(sorted(masters))}",
+                hint="name one port in spec.nics.netdevs",
+            )
+        master = masters.pop()
+
+    all_nics = [n for group in per_host for n in group]
+    link_layer: Literal["Ethernet", "InfiniBand"] = (
+        "InfiniBand" if want_ib else "Ethernet"
+    )
+    shared = _shared_dp_config(spec, prefix, short, all_nics) if s.mode in SHARED_MODES else None
+    sriov = None if shared is not None else _sriov_dp_config(spec, prefix, short, per_host)
+    return Plan(
+        name=spec.name,
+        namespace=s.namespace,
+        mode=s.mode,
+        spec=spec,
+        hosts=host_plans,
+        cni_type=cni,
+        master=master,
+        resource_prefix=prefix,
+        resource_short_name=short,
+        shared_dp_config=shared,
+        sriov_dp_config=sriov,
+        rdma_cni=s.rdma_cni,
+        netns_mode="shared" if netns == "shared" else ("exclusive" if netns else None),
+        link_layer=link_layer,
+        components=_components(spec, s.rdma_cni),
+        nccl_ib_hca=sorted({n.rdma_device for n in all_nics if n.rdma_device}),
+        warnings=_warnings(spec, hosts, host_plans),
+    )
+
+
+def _check_management_overlap(spec: Spec, hostname: str, host: HostReport) -> None:
+    subnet_s = spec.spec.ipam.subnet
+    if subnet_s is None or host.management is None:
+        return
+    subnet = ipaddress.ip_network(subnet_s)
+    for cidr in host.management.addresses:
+        try:
+            mgmt = ipaddress.ip_interface(cidr).network
+        except ValueError:
+            continue
+        if mgmt.version == subnet.version and mgmt.overlaps(subnet):
+            raise _refuse(
+                f"spec.ipam.subnet {subnet_s} overlaps the management network {mgmt} of host "
+                f"{hostname} ({host.management.name})",
+                hint="pick a training subnet that no node uses already",
+            )

@@ -1,0 +1,173 @@
+"""Which ports of one host the spec selects, turned into `ResolvedNic`s (pure)."""
+
+from __future__ import annotations
+
+from dualnet.errors import UsageError
+from dualnet.host.models import HostReport, LinkLayer, Nic, RdmaDevice
+from dualnet.plan.model import ResolvedNic
+from dualnet.spec import NicSelection
+
+# mlx5 VF device ids per PF id (formats.md 5.8): every generation from ConnectX-6 Dx on shares
+# the generic mlx5Gen VF id 101e.
+MLX5_VF_IDS: dict[str, str] = {
+    "1011": "1012",
+    "1013": "1014",
+    "1015": "1016",
+    "1017": "1018",
+    "1019": "101a",
+    "101b": "101c",
+    "101d": "101e",
+    "101f": "101e",
+    "1021": "101e",
+    "1023": "101e",
+    "1025": "101e",
+    "1027": "101e",
+    "a2d6": "101e",
+    "a2dc": "101e",
+}
+
+_DEFAULT_DESTS = {"0.0.0.0", "0.0.0.0/0", "default", "::/0", "::"}
+
+
+def hostname_of(host: HostReport, index: int) -> str:
+    return host.hostname or f"host{index}"
+
+
+def default_route_interfaces(host: HostReport) -> set[str]:
+    names = {r.interface for r in host.routes if r.destination in _DEFAULT_DESTS}
+    if host.management is not None:
+        names.add(host.management.name)
+    return names
+
+
+def _rdma_of(host: HostReport, nic: Nic) -> RdmaDevice | None:
+    for name in nic.rdma_devices:
+        dev = host.rdma_device(name)
+        if dev is not None:
+            return dev
+    for netdev in [nic.netdev, *nic.netdevs]:
+        if netdev:
+            dev = host.rdma_for_netdev(netdev)
+            if dev is not None:
+                return dev
+    return next((d for d in host.rdma_devices if d.pci_address == nic.pci_address), None)
+
+
+def link_layer_of(host: HostReport, nic: Nic) -> str:
+    dev = _rdma_of(host, nic)
+    if dev is not None:
+        for port in dev.ports:
+            if port.link_layer in (LinkLayer.ETHERNET, LinkLayer.INFINIBAND):
+                return port.link_layer.value
+    if nic.link_type == "infiniband" or nic.pci_class == "0x020700":
+        return "InfiniBand"
+    return "Ethernet"
+
+
+def _vf_device_id(host: HostReport, nic: Nic) -> str | None:
+    for vf_pci in nic.vfs:
+        vf = host.nic_by_pci(vf_pci)
+        if vf is not None:
+            return vf.device_id
+    if nic.vendor_id == "15b3":
+        return MLX5_VF_IDS.get(nic.device_id)
+    return None
+
+
+def _nearest_gpu(host: HostReport, rdma: str | None) -> tuple[int, str | None]:
+    if rdma is None:
+        return (99, None)
+    entries = [t for t in host.topology if t.nic == rdma]
+    if not entries:
+        return (99, None)
+    best = min(entries, key=lambda t: (t.relation.rank, t.gpu))
+    return (best.relation.rank, f"{best.gpu} ({best.relation.value})")
+
+
+def resolve_nic(host: HostReport, nic: Nic) -> ResolvedNic:
+    dev = _rdma_of(host, nic)
+    port = dev.ports[0] if dev is not None and dev.ports else None
+    netdev = nic.netdev or (nic.netdevs[0] if nic.netdevs else "")
+    return ResolvedNic(
+        netdev=netdev,
+        pci_address=nic.pci_address,
+        vendor_id=nic.vendor_id,
+        device_id=nic.device_id,
+        driver=nic.driver,
+        link_layer="InfiniBand" if link_layer_of(host, nic) == "InfiniBand" else "Ethernet",
+        rdma_device=dev.name if dev is not None else None,
+        model=nic.model,
+        mtu=nic.mtu,
+        operstate=nic.operstate,
+        port_state=port.state.value if port is not None else None,
+        numa_node=nic.numa_node,
+        sriov_totalvfs=nic.sriov_totalvfs,
+        sriov_numvfs=nic.sriov_numvfs,
+        vf_device_id=_vf_device_id(host, nic),
+        holds_default_route=netdev in default_route_interfaces(host),
+        nearest_gpu=_nearest_gpu(host, dev.name if dev else None)[1],
+        roce_v2_gid_index=port.roce_v2_ipv4_gid_index if port is not None else None,
+    )
+
+
+def _explicit(host: HostReport, hostname: str, sel: NicSelection) -> list[Nic]:
+    pfs = [n for n in host.nics if not n.is_vf]
+    known = ", ".join(sorted(n.netdev or n.pci_address for n in pfs)) or "none"
+    for name in sel.netdevs:
+        if host.nic_by_netdev(name) is None:
+            raise UsageError(
+                f"spec.nics.netdevs: {name!r} is not a NIC on host {hostname}",
+                hint=f"NICs found there: {known}",
+            )
+    for pci in sel.pci_addresses:
+        if host.nic_by_pci(pci) is None:
+            raise UsageError(
+                f"spec.nics.pciAddresses: {pci!r} is not a NIC on host {hostname}",
+                hint=f"NICs found there: {known}",
+            )
+    chosen = [
+        n
+        for n in pfs
+        if (n.netdev in sel.netdevs or any(d in sel.netdevs for d in n.netdevs))
+        or n.pci_address in sel.pci_addresses
+        or n.device_id in sel.device_ids
+    ]
+    if not chosen:
+        raise UsageError(
+            f"spec.nics.deviceIDs: {sel.device_ids} match no NIC on host {hostname}",
+            hint=f"NICs found there: {known}",
+        )
+    return sorted(chosen, key=lambda n: n.pci_address)
+
+
+def select_nics(
+    host: HostReport, hostname: str, sel: NicSelection, *, want_ib: bool, avoid_default: bool
+) -> list[ResolvedNic]:
+    """The selected ports of `host`. Explicit selections are taken as given (the plan refuses the
+    contradictory ones with a reason); `auto` picks the one best RDMA port of the right link
+    layer."""
+    if not sel.is_auto:
+        return [resolve_nic(host, n) for n in _explicit(host, hostname, sel)]
+    wanted = "InfiniBand" if want_ib else "Ethernet"
+    candidates = [
+        resolve_nic(host, n)
+        for n in host.nics
+        if not n.is_vf and _rdma_of(host, n) is not None and link_layer_of(host, n) == wanted
+    ]
+    if avoid_default:
+        candidates = [c for c in candidates if not c.holds_default_route]
+    if not candidates:
+        raise UsageError(
+            f"spec.nics: auto found no {wanted} RDMA port on host {hostname}"
+            + (" other than the one holding the default route" if avoid_default else ""),
+            hint="name the port with spec.nics.netdevs, or check `dualnet discover` "
+            "(is mlx5_ib loaded?)",
+        )
+
+    def rank(c: ResolvedNic) -> tuple[int, int, int, str]:
+        active = 0 if c.port_state == "ACTIVE" else 1
+        mgmt = 1 if c.holds_default_route else 0
+        gpu = _nearest_gpu(host, c.rdma_device)[0]
+        return (active, mgmt, gpu, c.pci_address)
+
+    return [min(candidates, key=rank)]

@@ -1,0 +1,167 @@
+"""The CustomResourceDefinitions dualnet ships or renders against, as data.
+
+* NetworkAttachmentDefinition: the NPWG artifact (formats.md 3.1), as the Multus thick manifest
+  carries it.
+* whereabouts IPPool / OverlappingRangeIPReservation: whereabouts doc/crds (v1alpha1).
+* Network Operator (mellanox.com/v1alpha1): MacvlanNetwork, HostDeviceNetwork, IPoIBNetwork and
+  the NicClusterPolicy sections dualnet writes, with the fields, enums, patterns and required
+  lists of Mellanox/network-operator config/crd/bases. Only the validation-relevant parts are
+  kept; descriptions are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STR: dict[str, Any] = {"type": "string"}
+
+
+def _root(spec: dict[str, Any], *, required_spec: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "apiVersion": _STR,
+            "kind": _STR,
+            "metadata": {"type": "object"},
+            "spec": spec,
+        },
+    }
+    if required_spec:
+        schema["required"] = ["spec"]
+    return schema
+
+
+NAD_SCHEMA = _root({"type": "object", "properties": {"config": _STR}})
+
+IPPOOL_SCHEMA = _root({
+    "type": "object",
+    "properties": {
+        "allocations": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"id": _STR, "ifname": _STR, "ipamclaimref": _STR, "podref": _STR},
+                "required": ["id", "podref"],
+            },
+        },
+        "range": _STR,
+    },
+    "required": ["allocations", "range"],
+})
+
+OVERLAPPING_SCHEMA = _root(
+    {
+        "type": "object",
+        "properties": {"containerid": _STR, "ifname": _STR, "ipamclaimref": _STR, "podref": _STR},
+        "required": ["podref"],
+    },
+    required_spec=True,
+)
+
+MACVLAN_NETWORK_SCHEMA = _root({
+    "type": "object",
+    "properties": {
+        "ipam": _STR,
+        "master": _STR,
+        "mode": {"type": "string", "enum": ["bridge", "private", "vepa", "passthru"]},
+        "mtu": {"type": "integer", "minimum": 0},
+        "networkNamespace": _STR,
+    },
+})
+
+HOST_DEVICE_NETWORK_SCHEMA = _root({
+    "type": "object",
+    "properties": {"ipam": _STR, "networkNamespace": _STR, "resourceName": _STR},
+})
+
+IPOIB_NETWORK_SCHEMA = _root({
+    "type": "object",
+    "properties": {"ipam": _STR, "master": _STR, "networkNamespace": _STR},
+})
+
+_IMAGE_PROPS: dict[str, Any] = {
+    "image": {"type": "string", "pattern": r"[a-zA-Z0-9\-]+"},
+    "repository": {"type": "string", "pattern": r"[a-zA-Z0-9\.\-\/]+"},
+    "version": {"type": "string", "pattern": r"[a-zA-Z0-9\.-]+"},
+    "imagePullSecrets": {"type": "array", "items": _STR},
+}
+
+
+def _image_spec(**extra: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {**_IMAGE_PROPS, **extra},
+        "required": ["image", "repository", "version"],
+        "additionalProperties": False,
+    }
+
+
+NIC_CLUSTER_POLICY_SCHEMA = _root({
+    "type": "object",
+    "properties": {
+        "rdmaSharedDevicePlugin": _image_spec(config=_STR, useCdi={"type": "boolean"}),
+        "sriovDevicePlugin": _image_spec(config=_STR, useCdi={"type": "boolean"}),
+        "secondaryNetwork": {
+            "type": "object",
+            "properties": {
+                "cniPlugins": _image_spec(),
+                "ipamPlugin": _image_spec(),
+                "ipoib": _image_spec(),
+                "multus": _image_spec(config=_STR),
+            },
+            "additionalProperties": False,
+        },
+        "tolerations": {"type": "array", "items": {"type": "object"}},
+    },
+})
+
+# (apiVersion, kind) -> schema of the whole object
+CR_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition"): NAD_SCHEMA,
+    ("whereabouts.cni.cncf.io/v1alpha1", "IPPool"): IPPOOL_SCHEMA,
+    ("whereabouts.cni.cncf.io/v1alpha1", "OverlappingRangeIPReservation"): OVERLAPPING_SCHEMA,
+    ("mellanox.com/v1alpha1", "MacvlanNetwork"): MACVLAN_NETWORK_SCHEMA,
+    ("mellanox.com/v1alpha1", "HostDeviceNetwork"): HOST_DEVICE_NETWORK_SCHEMA,
+    ("mellanox.com/v1alpha1", "IPoIBNetwork"): IPOIB_NETWORK_SCHEMA,
+    ("mellanox.com/v1alpha1", "NicClusterPolicy"): NIC_CLUSTER_POLICY_SCHEMA,
+}
+
+# Kinds that are cluster-scoped (no metadata.namespace).
+CLUSTER_SCOPED = {
+    "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace",
+    "MacvlanNetwork", "HostDeviceNetwork", "IPoIBNetwork", "NicClusterPolicy",
+}
+
+
+def crd_object(
+    *,
+    group: str,
+    version: str,
+    kind: str,
+    plural: str,
+    singular: str,
+    schema: dict[str, Any],
+    short_names: list[str] | None = None,
+    scope: str = "Namespaced",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    names: dict[str, Any] = {"kind": kind, "listKind": f"{kind}List", "plural": plural,
+                             "singular": singular}
+    if short_names:
+        names["shortNames"] = short_names
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}", "labels": labels or {}},
+        "spec": {
+            "group": group,
+            "names": names,
+            "scope": scope,
+            "versions": [{
+                "name": version,
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": schema},
+            }],
+        },
+    }

@@ -1,0 +1,165 @@
+"""Pods that use the network: the guide's test pod, a GPUDirect test pod, a DPDK pod, and a
+benchmark Job template (suspended; `dualnet bench` fills the placeholders and resumes it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dualnet.labels import NETWORKS_ANNOTATION
+from dualnet.modes import Mode
+from dualnet.plan.model import Plan
+from dualnet.render.common import base_name, meta
+from dualnet.render.images import image
+
+GID_PLACEHOLDER = "__NCCL_IB_GID_INDEX__"
+PEER_PLACEHOLDER = "__PEER_IP__"
+
+
+def _resources(plan: Plan, **extra: Any) -> dict[str, Any]:
+    return {"limits": {plan.resource_name: 1, **extra}}
+
+
+def _annotations(plan: Plan) -> dict[str, str]:
+    return {NETWORKS_ANNOTATION: plan.name}
+
+
+def nccl_env(plan: Plan) -> list[dict[str, str]]:
+    env = [
+        {"name": "NCCL_IB_HCA", "value": ",".join(plan.nccl_ib_hca) or "mlx5"},
+        # eth0 (the cluster network) carries NCCL's bootstrap; net1 carries the RDMA traffic
+        {"name": "NCCL_SOCKET_IFNAME", "value": "eth0"},
+        {"name": "NCCL_DEBUG", "value": "INFO"},
+    ]
+    if plan.link_layer == "Ethernet":
+        # the RoCE v2 GID index inside the pod differs from the host's on macvlan: measured
+        # in the pod by `dualnet verify`, which replaces the placeholder
+        env.append({"name": "NCCL_IB_GID_INDEX", "value": GID_PLACEHOLDER})
+    return env
+
+
+def test_pod(plan: Plan) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta(plan, f"{base_name(plan)}-test", "test-pod", namespace=plan.namespace,
+                         annotations=_annotations(plan)),
+        "spec": {
+            "containers": [{
+                "name": "test",
+                "image": image(plan.spec.spec.images, "test"),
+                "command": ["sleep", "infinity"],
+                # RDMA registers (pins) memory: IPC_LOCK lifts the memlock limit for it
+                "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
+                "resources": _resources(plan),
+            }],
+        },
+    }
+
+
+def gdr_test_pod(plan: Plan) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta(plan, f"{base_name(plan)}-gdr-test", "gdr-test-pod",
+                         namespace=plan.namespace, annotations=_annotations(plan)),
+        "spec": {
+            "containers": [{
+                "name": "gdr-test",
+                "image": image(plan.spec.spec.images, "gpu_test"),
+                "command": ["sleep", "infinity"],
+                "env": nccl_env(plan),
+                "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
+                "resources": _resources(plan, **{"nvidia.com/gpu": 1}),
+            }],
+        },
+    }
+
+
+def dpdk_pod(plan: Plan) -> dict[str, Any]:
+    s = plan.spec.spec
+    # The notes: NET_RAW for CRI-O >= 1.17, SYS_ADMIN for DPDK with physical addresses,
+    # NET_ADMIN for DPDK apps that set MTU, MAC or link state.
+    caps = ["IPC_LOCK", "NET_RAW", "SYS_ADMIN", "NET_ADMIN"]
+    res = {plan.resource_name: 1, "hugepages-1Gi": s.hugepages_1gi, "memory": "1Gi"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta(plan, f"{base_name(plan)}-dpdk-test", "dpdk-pod",
+                         namespace=plan.namespace, annotations=_annotations(plan)),
+        "spec": {
+            "containers": [{
+                "name": "dpdk",
+                "image": image(s.images, "dpdk"),
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/bash", "-c", "--"],
+                "args": ["while true; do sleep 300000; done;"],
+                "securityContext": {"capabilities": {"add": caps}},
+                "volumeMounts": [{"mountPath": "/dev/hugepages", "name": "hugepage"}],
+                "resources": {"requests": dict(res), "limits": dict(res)},
+            }],
+            "volumes": [{"name": "hugepage", "emptyDir": {"medium": "HugePages"}}],
+        },
+    }
+
+
+_BENCH_SCRIPT = """\
+set -eu
+case "${BENCH}" in
+  ib_write_bw)
+    # server: leave PEER_IP as is; client: set it to the server pod's net1 address
+    if [ "${PEER_IP}" = "__PEER_IP__" ]; then PEER=""; else PEER="${PEER_IP}"; fi
+    exec ib_write_bw -d "${RDMA_DEVICE}" --report_gbits -F ${GID_ARG} ${PEER}
+    ;;
+  all_reduce_perf)
+    exec all_reduce_perf -b 8 -e 1G -f 2 -g "${GPUS}"
+    ;;
+esac
+echo "BENCH must be ib_write_bw or all_reduce_perf" >&2
+exit 2
+"""
+
+
+def bench_job(plan: Plan) -> dict[str, Any]:
+    rdma_dev = plan.nccl_ib_hca[0] if plan.nccl_ib_hca else "mlx5_0"
+    gid_arg = f"-x {GID_PLACEHOLDER}" if plan.link_layer == "Ethernet" else ""
+    env = [
+        {"name": "BENCH", "value": "ib_write_bw"},
+        {"name": "RDMA_DEVICE", "value": rdma_dev},
+        {"name": "GID_ARG", "value": gid_arg},
+        {"name": "PEER_IP", "value": PEER_PLACEHOLDER},
+        {"name": "GPUS", "value": "1"},
+        *nccl_env(plan),
+    ]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta(plan, f"{base_name(plan)}-bench", "bench", namespace=plan.namespace),
+        "spec": {
+            # a template: applying it starts nothing until it is resumed
+            "suspend": True,
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"annotations": _annotations(plan),
+                             "labels": meta(plan, "x", "bench")["labels"]},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{
+                        "name": "bench",
+                        "image": image(plan.spec.spec.images, "bench"),
+                        "command": ["/bin/bash", "-c", _BENCH_SCRIPT],
+                        "env": env,
+                        "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
+                        "resources": _resources(plan, **{"nvidia.com/gpu": 1}),
+                    }],
+                },
+            },
+        },
+    }
+
+
+def workloads(plan: Plan) -> list[dict[str, Any]]:
+    out = [test_pod(plan), gdr_test_pod(plan)]
+    if plan.mode is Mode.SRIOV_DPDK:
+        out.append(dpdk_pod(plan))
+    out.append(bench_job(plan))
+    return out

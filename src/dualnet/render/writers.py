@@ -1,0 +1,109 @@
+"""Writing objects: one YAML stream, or a kustomize directory (one file per object).
+
+Output is byte-identical for the same objects. A file that exists with different content is
+renamed to `<file>.bak` (then `.bak.1`, ...) before the new one is written: nothing of the
+user's is overwritten silently.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from dualnet.errors import UsageError
+from dualnet.labels import ROLE
+
+ROLE_DIRS = {"component": "components", "network": "networks"}
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # multi-line strings (CNI and plugin configs, scripts) as literal blocks, like the guide
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(obj: dict[str, Any]) -> str:
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=100)
+
+
+def stream_text(objects: list[dict[str, Any]]) -> str:
+    return "".join(f"---\n{to_yaml(o)}" for o in objects)
+
+
+def _backup_name(path: Path) -> Path:
+    candidate = path.with_name(path.name + ".bak")
+    n = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.bak.{n}")
+        n += 1
+    return candidate
+
+
+def write_file(path: Path, text: str, backups: list[Path] | None = None) -> Path:
+    """Write `text` to `path`; an existing different file is kept as a backup first."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, expected a file path")
+    if path.exists():
+        if path.read_text(encoding="utf-8") == text:
+            return path
+        bak = _backup_name(path)
+        path.rename(bak)
+        if backups is not None:
+            backups.append(bak)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_stream(
+    objects: list[dict[str, Any]], out: Path | TextIO, backups: list[Path] | None = None
+) -> None:
+    """All objects as one multi-document YAML stream, to a file or an open text stream."""
+    text = stream_text(objects)
+    if isinstance(out, Path):
+        write_file(out, text, backups)
+    else:
+        out.write(text)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-")
+
+
+def file_name(index: int, obj: dict[str, Any]) -> str:
+    role = obj.get("metadata", {}).get("labels", {}).get(ROLE, "")
+    folder = ROLE_DIRS.get(role, "workloads")
+    name = obj.get("metadata", {}).get("name", "object")
+    return f"{folder}/{index:02d}-{_slug(obj.get('kind', 'object'))}-{_slug(name)}.yaml"
+
+
+def write_kustomize(
+    objects: list[dict[str, Any]], out_dir: Path, backups: list[Path] | None = None
+) -> list[Path]:
+    """One file per object under components/, networks/, workloads/ plus kustomization.yaml
+    listing them in order. Returns every file path of the result."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out: {out_dir} exists and is not a directory")
+    names = [file_name(i + 1, o) for i, o in enumerate(objects)]
+    written = [write_file(out_dir / n, to_yaml(o), backups) for n, o in zip(names, objects,
+                                                                               strict=True)]
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": names,
+    }
+    written.append(write_file(out_dir / "kustomization.yaml", to_yaml(kustomization), backups))
+    return written

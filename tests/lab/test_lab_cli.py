@@ -1,0 +1,64 @@
+"""`dualnet lab` as a user runs it: output and exit codes (0 pass, 1 fail, 2 usage, 3 host)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dualnet.parse.network_status import parse_network_status
+from tests.lab.conftest import NADS
+
+
+def _lab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from dualnet.cli import main; main()", "lab",
+                           *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_table_output_and_exit_0(real_lab: Path) -> None:
+    proc = _lab(str(NADS / "macvlan-host-local.yaml"), "--pods", "2", "--cni-bin",
+                str(real_lab))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for needle in ("verdict PASS", "k8s.v1.cni.cncf.io/network-status", "reach-over-net1",
+                   "master-up", "teardown + verify", "rewritten for the lab: ipam.dataDir"):
+        assert needle in proc.stdout
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_json_output_carries_the_annotation(real_lab: Path) -> None:
+    proc = _lab(str(NADS / "render-stream.yaml"), "--output", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["verdict"] == "pass" and len(data["pods"]) == 2
+    entries = parse_network_status(data["pods"][0]["annotation"])
+    assert [e.name for e in entries] == ["dnlab-pods", "default/rdma-net"]
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_failed_nad_exits_1_and_unsupported_exits_3(real_lab: Path) -> None:
+    bad = _lab(str(NADS / "broken-bad-mode.yaml"))
+    assert bad.returncode == 1
+    assert 'unknown macvlan mode: "bridged"' in bad.stdout
+    sriov = _lab(str(NADS / "sriov.yaml"))
+    assert sriov.returncode == 3
+    assert "UNSUPPORTED" in sriov.stdout
+
+
+def test_usage_and_host_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: [oops")
+    proc = _lab(str(bad))
+    assert proc.returncode == 2 and "not valid YAML" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    empty = tmp_path / "cni"
+    empty.mkdir()
+    proc = _lab(str(NADS / "macvlan-host-local.yaml"), "--cni-bin", str(empty))
+    assert proc.returncode == 3, proc.stderr
+    assert "containernetworking-plugins" in proc.stderr or "needs root" in proc.stderr

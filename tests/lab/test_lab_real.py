@@ -1,0 +1,240 @@
+"""The lab on the real CNI plugins (containernetworking-plugins) in real network namespaces:
+every mode this kernel supports, broken NADs, kernel-unsupported modes, and cleanup after
+failures and signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dualnet.errors import HostError
+from dualnet.lab import netns
+from dualnet.lab.models import LabReport
+from dualnet.lab.nad import load_nad
+from dualnet.lab.run import LabInterruptedError, annotation, run_lab
+from dualnet.parse.network_status import parse_network_status
+from tests.lab.conftest import NADS
+
+
+def _run(name: str, pods: int, bin_dir: Path, **kw: object) -> LabReport:
+    return run_lab(load_nad(NADS / name), pods=pods, cni_bin=bin_dir, **kw)  # type: ignore[arg-type]
+
+
+def _clean(report: LabReport) -> None:
+    assert report.cleanup[-1] == "verified: no namespaces, links or host-local reservations left"
+    assert not netns.list_netns(f"dnlab-{report.run_id}")
+
+
+def _checks(report: LabReport, name: str) -> list[bool]:
+    return [c.passed for c in report.checks if c.name == name]
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+@pytest.mark.parametrize(
+    ("nad", "pods", "subnet"),
+    [("macvlan-host-local.yaml", 3, "192.168.50."),
+     ("macvlan-static.yaml", 2, "192.168.51."),
+     ("host-device-static.yaml", 2, "10.99.0."),
+     ("bridge.yaml", 3, "192.168.60."),
+     ("macvlan-tuning-conflist.yaml", 2, "192.168.53."),
+     ("whereabouts.yaml", 2, "192.168.70."),
+     ("render-stream.yaml", 2, "192.168.50.")],
+)
+def test_supported_modes_pass(real_lab: Path, nad: str, pods: int, subnet: str) -> None:
+    report = _run(nad, pods, real_lab)
+    assert report.verdict == "pass", report.reason
+    assert len(report.pods) == pods
+    net1 = [a for p in report.pods for i in p.interfaces if i.name == "net1"
+            for a in i.addresses]
+    assert len(net1) == pods and len(set(net1)) == pods
+    assert all(a.startswith(subnet) for a in net1)
+    assert _checks(report, "default-route-on-eth0") == [True] * pods
+    assert _checks(report, "reach-over-net1") == [True] * pods
+    assert all(c.passed for c in report.checks)
+    for pod in report.pods:
+        status = parse_network_status(annotation(pod))
+        assert [s.interface for s in status] == ["eth0", "net1"]
+        assert status[0].default and not status[1].default
+        assert status[1].name.endswith("/" + load_nad(NADS / nad).name)
+        assert f"{status[1].ips[0]}/24" in net1
+    _clean(report)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_conflist_tuning_applied_and_restored(real_lab: Path) -> None:
+    report = _run("macvlan-tuning-conflist.yaml", 2, real_lab)
+    assert report.verdict == "pass"
+    assert {i.mtu for p in report.pods for i in p.interfaces if i.name == "net1"} == {1400}
+    assert any("tuning.dataDir" in r for r in report.rewrites)
+    assert any(t.step == "nad tuning CHECK mean" for t in report.timings)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+@pytest.mark.parametrize(
+    ("nad", "kw", "cause"),
+    [("macvlan-host-local.yaml", {"node_nic": "ens3f0"},
+      "master 'enp1s0f0np0' not found on the node; the node has: ens3f0"),
+     ("host-device-static.yaml", {"node_nic": "ens3f0"},
+      "device 'ens9f1np1' not found on the node"),
+     ("broken-bad-subnet.yaml", {}, "invalid CIDR address: 192.168.50.0/33"),
+     ("broken-bad-mode.yaml", {}, 'unknown macvlan mode: "bridged"'),
+     ("broken-cni-1.1.0.yaml", {}, "cniVersion '1.1.0' is not supported"),
+     ("one-address-range.yaml", {}, "no IP addresses available in range set")],
+)
+def test_broken_nads_name_the_cause(real_lab: Path, nad: str, kw: dict[str, object],
+                                    cause: str) -> None:
+    report = _run(nad, 2, real_lab, **kw)
+    assert report.verdict == "fail"
+    assert cause in report.reason
+    _clean(report)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_failed_add_is_deleted_and_leftover_link_reported(real_lab: Path) -> None:
+    # bad IPAM after macvlan made the link: 1.1.1 leaves net1 behind and DEL fails too
+    report = _run("broken-bad-subnet.yaml", 1, real_lab)
+    assert any("DEL nad" in c and "after a failed ADD" in c for c in report.cleanup)
+    assert any("still has net1" in c for c in report.cleanup)
+    _clean(report)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_static_without_ips_capability_duplicates(real_lab: Path) -> None:
+    report = _run("static-no-ips-capability.yaml", 2, real_lab)
+    assert report.verdict == "fail"
+    assert _checks(report, "addresses-unique") == [False]
+    assert "192.168.52.10 on" in report.reason
+    _clean(report)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_ipvlan_is_kernel_unsupported_not_a_nad_failure(real_lab: Path) -> None:
+    require_no_ipvlan()
+    report = _run("ipvlan.yaml", 2, real_lab)
+    assert report.verdict == "unsupported"
+    assert "not supported by this kernel" in report.reason
+    assert "operation not supported" in report.reason
+    _clean(report)
+
+
+def require_no_ipvlan() -> None:
+    from tests.conftest import require
+
+    probe = f"dnlab-probe{os.getpid()}"
+    netns.create_netns(probe)
+    try:
+        ok = subprocess.run(["ip", "-n", probe, "link", "add", "p0", "type", "ipvlan"],
+                            capture_output=True).returncode != 0
+    finally:
+        netns.delete_netns(probe)
+    require(ok, "a kernel without ipvlan (this one has it)")
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_sriov_is_reported_without_building_anything(real_lab: Path) -> None:
+    report = _run("sriov.yaml", 2, real_lab)
+    assert report.verdict == "unsupported" and "no such hardware" in report.reason
+    assert report.pods == []
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_master_down_is_caught(real_lab: Path) -> None:
+    def down(step: str) -> None:
+        if step == "built":
+            node = f"dnlab-{run_id}-node"
+            netns.run_ip(["link", "set", "enp1s0f0np0", "down"], netns=node)
+
+    run_id = "d0wn"
+    report = _run("macvlan-host-local.yaml", 2, real_lab, run_id=run_id, on_step=down)
+    assert report.verdict == "fail"
+    master = [c for c in report.checks if c.name == "master-up"]
+    assert master and not master[0].passed and "DOWN" in master[0].evidence
+    assert _checks(report, "reach-over-net1") == [False, False]
+    _clean(report)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_exception_mid_run_still_cleans_up(real_lab: Path) -> None:
+    seen: list[str] = []
+
+    def boom(step: str) -> None:
+        seen.append(step)
+        if step == "added:nad:1":
+            # the run's dataDir holds reservations at this point
+            raise RuntimeError("injected")
+
+    with pytest.raises(RuntimeError, match="injected"):
+        _run("macvlan-host-local.yaml", 3, real_lab, run_id="b00m", on_step=boom)
+    assert "added:primary:1" in seen
+    assert not netns.list_netns("dnlab-b00m")
+    assert not list(Path("/tmp").glob("dualnet-lab-b00m-*"))
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_sigterm_mid_run_cleans_up(real_lab: Path) -> None:
+    code = (
+        "import os, signal, sys\n"
+        "from dualnet.lab.nad import load_nad\n"
+        "from dualnet.lab.run import run_lab, LabInterruptedError\n"
+        "def hook(step):\n"
+        "    if step == 'added:nad:0': os.kill(os.getpid(), signal.SIGTERM)\n"
+        f"nad = load_nad({str(NADS / 'macvlan-host-local.yaml')!r})\n"
+        "try:\n"
+        f"    run_lab(nad, pods=2, cni_bin={str(real_lab)!r}, run_id='5163', on_step=hook)\n"
+        "except LabInterruptedError as e:\n"
+        "    print('interrupted:', e); sys.exit(130)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert "SIGTERM" in proc.stdout
+    assert not netns.list_netns("dnlab-5163")
+    assert signal.getsignal(signal.SIGTERM) is not None  # ours untouched in this process
+    assert LabInterruptedError.exit_code == 130
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_keep_leaves_namespaces(real_lab: Path) -> None:
+    report = _run("macvlan-host-local.yaml", 1, real_lab, keep=True, run_id="k33p")
+    try:
+        assert report.kept
+        assert netns.list_netns("dnlab-k33p") == ["dnlab-k33p-node", "dnlab-k33p-p0",
+                                                  "dnlab-k33p-wire"]
+    finally:
+        for n in netns.list_netns("dnlab-k33p"):
+            netns.delete_netns(n)
+        for d in Path("/tmp").glob("dualnet-lab-k33p-*"):
+            import shutil
+
+            shutil.rmtree(d)
+
+
+@pytest.mark.cni
+def test_not_root_is_a_host_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(HostError, match="needs root"):
+        run_lab(load_nad(NADS / "macvlan-host-local.yaml"))
+
+
+def test_no_plugins_is_a_host_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    with pytest.raises(HostError) as exc:
+        run_lab(load_nad(NADS / "macvlan-host-local.yaml"), cni_bin=tmp_path)
+    assert "containernetworking-plugins" in str(exc.value)
+    assert "/usr/lib/cni" in str(exc.value)

@@ -1,0 +1,115 @@
+"""`dualnet prepare` end to end: the real entry point (exit codes), real veths in a dnprep-* netns,
+fixture trees for sysfs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dualnet.errors import HostError
+from dualnet.host.samples import build_sample
+from tests.conftest import have_root_netns, require
+from tests.prepare.fakes import ip, veth_netns
+
+
+def dualnet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["dualnet", *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+@pytest.fixture
+def ns() -> Iterator[str]:
+    require(have_root_netns(), "root and iproute2 for network namespaces")
+    yield from veth_netns()
+
+
+def write(path: Path, data: object) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.netns
+def test_cli_real_run_then_nothing_to_do(ns: str, tmp_path: Path) -> None:
+    steps = write(tmp_path / "steps.yaml", [{"kind": "mtu", "interface": "dnpa", "mtu": 9000}])
+    first = dualnet("prepare", "--steps", str(steps), "--root", str(tmp_path), "--netns", ns,
+                    "--output", "json")
+    assert first.returncode == 0, first.stderr
+    rep = json.loads(first.stdout)
+    assert [s["status"] for s in rep["steps"]] == ["changed"]
+    assert json.loads(ip("-n", ns, "-j", "link", "show", "dnpa"))[0]["mtu"] == 9000
+    second = dualnet("prepare", "--steps", str(steps), "--root", str(tmp_path), "--netns", ns)
+    assert second.returncode == 0
+    assert "unchanged" in second.stdout
+    assert "nothing to do: the node was prepared already (no change)" in second.stdout
+
+
+@pytest.mark.netns
+def test_cli_refuses_default_route_interface_exit_2(ns: str, tmp_path: Path) -> None:
+    ip("-n", ns, "addr", "add", "10.78.0.1/24", "dev", "dnpb")
+    ip("-n", ns, "link", "set", "dnpb", "up")
+    ip("-n", ns, "route", "add", "default", "via", "10.78.0.2")
+    steps = write(tmp_path / "s.yaml", [{"kind": "mtu", "interface": "dnpb", "mtu": 9000}])
+    res = dualnet("prepare", "--steps", str(steps), "--root", str(tmp_path), "--netns", ns)
+    assert res.returncode == 2
+    assert "refused: nothing was changed" in res.stdout
+    assert json.loads(ip("-n", ns, "-j", "link", "show", "dnpb"))[0]["mtu"] == 1500
+
+
+def test_cli_bad_name_exit_2(tmp_path: Path) -> None:
+    steps = write(tmp_path / "s.yaml", [{"kind": "mtu", "interface": "eth0 up", "mtu": 9000}])
+    res = dualnet("prepare", "--steps", str(steps), "--dry-run")
+    assert res.returncode == 2
+    assert "not a valid interface name" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_cli_needs_exactly_one_source(tmp_path: Path) -> None:
+    assert dualnet("prepare", "--dry-run").returncode == 2
+    s = write(tmp_path / "s.yaml", [])
+    assert dualnet("prepare", "--steps", str(s), "--plan", str(s), "--dry-run").returncode == 2
+
+
+def test_cli_plan_picks_the_host(tmp_path: Path) -> None:
+    root = build_sample("roce_sriov", tmp_path / "node")
+    plan = write(tmp_path / "plan.yaml", {
+        "spec": {"mode": "sriov"},
+        "host_steps": {
+            "roce-sriov-01": [{"kind": "sriov_numvfs", "pf": "enp59s0f1np1", "num_vfs": 2}],
+            "other": [{"kind": "sriov_numvfs", "pf": "enp59s0f1np1", "num_vfs": 8}],
+        },
+    })
+    res = dualnet("prepare", "--plan", str(plan), "--root", str(root), "--dry-run")
+    assert res.returncode == 0, res.stderr
+    want = f"echo 2 > {root}/sys/class/net/enp59s0f1np1/device/sriov_numvfs"
+    assert want in res.stdout.splitlines()
+    res = dualnet("prepare", "--plan", str(plan), "--root", str(root), "--host", "other")
+    assert res.returncode == 0, res.stderr + res.stdout
+    assert (root / "sys/class/net/enp59s0f1np1/device/sriov_numvfs").read_text() == "8\n"
+    res = dualnet("prepare", "--plan", str(plan), "--root", str(root), "--host", "nope",
+                  "--dry-run")
+    assert res.returncode == 2 and "other, roce-sriov-01" in res.stderr
+
+
+def test_cli_plan_with_a_plain_host_steps_list(tmp_path: Path) -> None:
+    root = build_sample("roce_sriov", tmp_path / "node")
+    plan = write(tmp_path / "plan.yaml", {"host_steps": [{"kind": "sriov_numvfs",
+                                                          "pf": "enp59s0f1np1", "num_vfs": 9}]})
+    res = dualnet("prepare", "--plan", str(plan), "--root", str(root))
+    assert res.returncode == 2 and "sriov_totalvfs is 8" in res.stdout
+
+
+def test_cli_real_run_needs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualnet.cli import app
+
+    steps = write(tmp_path / "s.yaml", [{"kind": "k3s"}])
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    res = CliRunner().invoke(app, ["prepare", "--steps", str(steps)])
+    assert isinstance(res.exception, HostError) and "needs root" in str(res.exception)
+    ok = CliRunner().invoke(app, ["prepare", "--steps", str(steps), "--dry-run",
+                                  "--root", str(tmp_path)])
+    assert ok.exit_code == 0 and "get.k3s.io" in ok.stdout
