@@ -8,6 +8,7 @@ on the real CNI plugins. Needs root and containernetworking-plugins.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 from datetime import UTC, datetime
@@ -50,8 +51,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"dualnet lab cycle, macvlan + host-local, {args.reps} reps each; "
-          f"{platform.platform()}, {datetime.now(UTC):%Y-%m-%d}")
+          f"{platform.platform()}, {os.cpu_count()} cpus, load {load}, "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"{'pods':>4}  {'phase':<36} {'mean ms':>9} {'max ms':>9}")
     for pods in (2, 32):
         for phase, (mean, mx) in bench(pods, args.reps).items():

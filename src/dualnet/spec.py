@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from dualnet.errors import UsageError
@@ -186,7 +194,7 @@ class IpamSpec(_Model):
             if value is not None and ipaddress.ip_address(value) not in net:
                 raise ValueError(f"{to_camel(name)} {value} is outside subnet {self.subnet}")
         if self.range_start and self.range_end and (
-            ipaddress.ip_address(self.range_start) > ipaddress.ip_address(self.range_end)
+            int(ipaddress.ip_address(self.range_start)) > int(ipaddress.ip_address(self.range_end))
         ):
             raise ValueError(f"rangeStart {self.range_start} is after rangeEnd {self.range_end}")
         if self.type is IpamType.HOST_LOCAL and net.version == 4 and net.prefixlen > 30:
@@ -253,22 +261,39 @@ class NicSelection(_Model):
         return self.auto or not (self.netdevs or self.pci_addresses or self.device_ids)
 
 
+def _image_ref(value: str) -> str:
+    if not _IMAGE.match(value):
+        raise ValueError(f"{value!r} is not an image reference (registry/name:tag or @digest)")
+    return value
+
+
+_IMAGE = re.compile(
+    r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+/[a-z0-9._/-]+)?"  # registry[:port]/path
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"  # :tag, @digest
+)
+ImageRef = Annotated[str, AfterValidator(_image_ref)]
+
+
 class Images(_Model):
     """Image overrides; anything not given uses dualnet's pinned default."""
 
-    multus: str | None = None
-    cni_plugins: str | None = None
-    rdma_shared_device_plugin: str | None = None
-    sriov_device_plugin: str | None = None
-    sriov_cni: str | None = None
-    ib_sriov_cni: str | None = None
-    ipoib_cni: str | None = None
-    rdma_cni: str | None = None
-    whereabouts: str | None = None
-    test: str | None = Field(default=None, description="test pods (needs rdma-core tools)")
-    gpu_test: str | None = Field(default=None, description="GPUDirect test pod (CUDA+perftest)")
-    dpdk: str | None = None
-    bench: str | None = Field(default=None, description="benchmark job (perftest, nccl-tests)")
+    multus: ImageRef | None = None
+    cni_plugins: ImageRef | None = None
+    rdma_shared_device_plugin: ImageRef | None = None
+    sriov_device_plugin: ImageRef | None = None
+    sriov_cni: ImageRef | None = None
+    ib_sriov_cni: ImageRef | None = None
+    ipoib_cni: ImageRef | None = None
+    rdma_cni: ImageRef | None = None
+    whereabouts: ImageRef | None = None
+    test: ImageRef | None = Field(default=None, description="test pods (needs rdma-core tools)")
+    gpu_test: ImageRef | None = Field(
+        default=None, description="GPUDirect test pod (CUDA+perftest)"
+    )
+    dpdk: ImageRef | None = None
+    bench: ImageRef | None = Field(
+        default=None, description="benchmark job (perftest, nccl-tests)"
+    )
 
 
 class NetworkSpec(_Model):
@@ -316,7 +341,9 @@ class NetworkSpec(_Model):
     )
     pod_cidr: str = Field(default=K3S_POD_CIDR, description="cluster pod CIDR (k3s default)")
     service_cidr: str = Field(default=K3S_SERVICE_CIDR, description="service CIDR (k3s default)")
-    k3s: bool = Field(default=False, alias="k3s", description="nodes run k3s (adds the guide's k3s notes)")
+    k3s: bool = Field(
+        default=False, alias="k3s", description="nodes run k3s (adds the guide's k3s notes)"
+    )
     node_count: int | None = Field(
         default=None, ge=1, description="nodes that will join the network (default: hosts given)"
     )

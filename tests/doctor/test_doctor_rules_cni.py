@@ -52,7 +52,10 @@ def test_empty_cni_dirs_for_shared_roce() -> None:
     # With no mode nothing is "needed", but a chain without Multus is still worth a warning.
     plain = diagnose(gh200(cni=_cni([], [])))
     assert "cni.plugins-missing" not in ids(plain)
-    assert only(plain, "cni.multus-missing").severity is Severity.WARNING
+    assert only(plain, "cni.multus-missing").severity is Severity.INFO
+    # ... while a chain with another CNI first and no Multus is a warning.
+    flannel_only = diagnose(gh200(cni=_cni(["flannel"], [FLANNEL])))
+    assert only(flannel_only, "cni.multus-missing").severity is Severity.WARNING
 
 
 def test_every_mode_asks_for_its_plugins() -> None:

@@ -38,6 +38,13 @@ def test_read_problems_listed() -> None:
     assert "doctor.read-problems" not in ids(diagnose(gh200()))
 
 
+def test_netns_unknown_only_matters_with_rdma_devices() -> None:
+    f = only(diagnose(gh200(netns_mode=None)), "doctor.facts-unknown")
+    assert f.evidence["unknown"] == ["RDMA netns mode"]
+    none = gh200(netns_mode=None, rdma_devices=[], topology=[])
+    assert "doctor.facts-unknown" not in ids(diagnose(none))
+
+
 def test_gpus_without_topology_is_unknown() -> None:
     f = only(diagnose(gh200(topology=[])), "doctor.facts-unknown")
     assert f.evidence["unknown"] == ["GPU-NIC topology"]

@@ -8,7 +8,13 @@ from dualnet.modes import Mode
 from tests.doctor.helpers import ids, only
 from tests.doctor.reports import gh200
 
-NETNS = {"netns.wrong-mode", "netns.unknown", "netns.exclusive", "netns.rdma-cni-conflict"}
+NETNS = {
+    "netns.wrong-mode",
+    "netns.unknown",
+    "netns.exclusive",
+    "netns.rdma-cni-conflict",
+    "netns.exclusive-without-rdma-cni",
+}
 
 
 def test_gh200_shared_is_right_for_shared_roce() -> None:
@@ -41,6 +47,14 @@ def test_rdma_cni_needs_exclusive() -> None:
 def test_sriov_without_rdma_cni_takes_either() -> None:
     for mode in (NetnsMode.SHARED, NetnsMode.EXCLUSIVE):
         assert not ids(diagnose(gh200(netns_mode=mode), Mode.SRIOV)) & {"netns.wrong-mode"}
+
+
+def test_sriov_exclusive_without_rdma_cni_loses_rdma_device() -> None:
+    r = gh200(netns_mode=NetnsMode.EXCLUSIVE)
+    f = only(diagnose(r, Mode.SRIOV), "netns.exclusive-without-rdma-cni")
+    assert f.severity is Severity.WARNING
+    assert "netns.exclusive-without-rdma-cni" not in ids(diagnose(r, Mode.SRIOV, rdma_cni=True))
+    assert "netns.exclusive-without-rdma-cni" not in ids(diagnose(gh200(), Mode.SRIOV))
 
 
 def test_unknown_netns_mode_is_info_not_a_verdict() -> None:

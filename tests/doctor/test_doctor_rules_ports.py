@@ -196,3 +196,12 @@ def test_ipoib_port_without_netdev() -> None:
     f = only(diagnose(r, Mode.IPOIB), "ipoib.no-netdev", "mlx5_0/1")
     assert f.severity is Severity.WARNING
     assert "ipoib.no-netdev" not in ids(diagnose(_all_ib(gh200()), Mode.IPOIB))
+
+
+def test_roce_mtu_capped_with_netdev_unknown_says_so() -> None:
+    r = gh200(nics=[])
+    f = only(diagnose(r), "roce.mtu-low", "mlx5_0/1")
+    assert f.evidence["netdev_mtu"] == "unknown"
+    assert f.title == (
+        "RoCE port mlx5_0/1 runs RDMA MTU 1024 of 4096: its netdev MTU (unknown here) is below 4192"
+    )

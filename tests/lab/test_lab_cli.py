@@ -62,3 +62,26 @@ def test_usage_and_host_errors(tmp_path: Path) -> None:
     proc = _lab(str(NADS / "macvlan-host-local.yaml"), "--cni-bin", str(empty))
     assert proc.returncode == 3, proc.stderr
     assert "containernetworking-plugins" in proc.stderr or "needs root" in proc.stderr
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_ctrl_c_mid_run_cleans_up(real_lab: Path) -> None:
+    import signal
+    import time
+
+    from dualnet.lab.checks import stale_namespaces
+
+    before = set(stale_namespaces())
+    proc = subprocess.Popen([sys.executable, "-c", "from dualnet.cli import main; main()", "lab",
+                             str(NADS / "macvlan-host-local.yaml"), "--pods", "32"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (set(stale_namespaces()) - before):
+        time.sleep(0.02)
+    time.sleep(0.3)  # somewhere in the middle of the pods' ADDs
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted by SIGINT" in err
+    assert set(stale_namespaces()) - before == set()

@@ -173,3 +173,12 @@ def test_chain_injects_name_version_and_prev_result(tmp_path: Path) -> None:
     assert [s["type"] for s in sent] == ["two", "one"]  # DEL in reverse
     missing = conflist.add({"type": "nope", "name": "n"}, att)
     assert missing.error is not None and "not found" in missing.error.msg
+
+
+def test_whereabouts_exclude_at_the_start_becomes_range_start(tmp_path: Path) -> None:
+    lab = prepare({"type": "macvlan", "name": "n", "master": "e", "ipam": {
+        "type": "whereabouts", "range": "192.168.70.0/24", "exclude": ["192.168.70.0/28"],
+        "kubernetes": {"kubeconfig": "/x"}}}, tmp_path)
+    assert lab.config["ipam"]["ranges"] == [[{"subnet": "192.168.70.0/24",
+                                              "rangeStart": "192.168.70.16"}]]
+    assert "kubernetes" not in lab.config["ipam"]

@@ -5,11 +5,13 @@ controllable clock."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp.web
 import kmock
 import pytest
 from lightkube import AsyncClient
@@ -20,6 +22,9 @@ from dualnet.host.models import HostReport
 from dualnet.host.samples import gh200, no_mlx5_ib, no_rdma
 from dualnet.host.synthetic import build_tree
 from tests.cluster.conftest import ApiServerEmulator, write_kubeconfig
+
+JSON_PATCH = "application/json-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -42,9 +47,98 @@ def clock() -> Clock:
     return Clock()
 
 
+def _pointer(path: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+
+
+def json_patch(doc: Any, ops: list[dict[str, Any]]) -> Any:
+    """RFC 6902 add/replace/remove/test, as kopf sends for finalizers (a real apiserver applies
+    them; kmock's emulator only merges dicts)."""
+    doc = copy.deepcopy(doc)
+    for op in ops:
+        *parents, last = _pointer(op["path"])
+        target = doc
+        for p in parents:
+            target = target[int(p)] if isinstance(target, list) else target.setdefault(p, {})
+        kind = op["op"]
+        if kind == "test":
+            current = target[int(last)] if isinstance(target, list) else target.get(last)
+            if current != op["value"]:
+                raise ValueError(f"test failed at {op['path']}")
+        elif isinstance(target, list):
+            idx = len(target) if last == "-" else int(last)
+            if kind == "add":
+                target.insert(idx, op["value"])
+            elif kind == "replace":
+                target[idx] = op["value"]
+            elif kind == "remove":
+                del target[idx]
+        elif kind in ("add", "replace"):
+            target[last] = op["value"]
+        elif kind == "remove":
+            del target[last]
+    return doc
+
+
+def _merge_from(old: Any, new: Any) -> Any:
+    """The merge patch (kmock's dialect: None deletes) that turns `old` into `new`."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: dict[str, Any] = {k: None for k in old if k not in new}
+        for k, v in new.items():
+            if k not in old or old[k] != v:
+                out[k] = _merge_from(old.get(k), v)
+        return out
+    return copy.deepcopy(new)
+
+
+class OperatorApiServer(ApiServerEmulator):  # type: ignore[misc]
+    """The cluster tests' emulator plus JSON patch (RFC 6902), which kopf uses for finalizers.
+    Stored and announced to watchers as kmock does for its own patches (same lock, same event
+    bus, same garbage collection once the last finalizer is gone)."""
+
+    async def _store_patched(self, request: Any, key: Any,
+                             merge: dict[str, Any]) -> aiohttp.web.StreamResponse:
+        async with self._lock:
+            obj = self.objects[key]
+            obj.patch(merge)
+            raw = obj.raw
+            await self._buses[request.resource].put({"type": "MODIFIED", "object": raw})
+            meta = raw.get("metadata", {})
+            if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+                obj.delete()
+                await self._buses[request.resource].put({"type": "DELETED", "object": raw})
+        return aiohttp.web.json_response(raw)
+
+    async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
+        ctype = request.headers.get("Content-Type", "")
+        if (request.method.value == "PATCH" and ctype.startswith(APPLY_PATCH) and request.name
+                and request.params.get("dryRun") != "All"):
+            key = (request.resource, request.namespace, request.name)
+            if key not in self.objects or self.objects[key].deleted:
+                # apply creates; watchers see ADDED (the parent class stores without an event)
+                async with self._lock:
+                    self.objects[key] = request.data
+                    raw = self.objects[key].raw
+                    await self._buses[request.resource].put({"type": "ADDED", "object": raw})
+                return aiohttp.web.json_response(raw, status=201)
+        if request.method.value == "PATCH" and ctype.startswith(JSON_PATCH) and request.name:
+            key = (request.resource, request.namespace, request.name)
+            if key in self.objects and not self.objects[key].deleted:
+                old = self.objects[key].raw
+                try:
+                    new = json_patch(old, request.data or [])
+                except (ValueError, KeyError, IndexError) as exc:
+                    return aiohttp.web.json_response(
+                        {"kind": "Status", "apiVersion": "v1", "code": 422,
+                         "status": "Failure", "reason": "Invalid", "message": str(exc)},
+                        status=422)
+                return await self._store_patched(request, key, _merge_from(old, new))
+        return await super()._handle(request)
+
+
 @pytest.fixture()
 def kmock_options() -> dict[str, Any]:
-    return {"cls": ApiServerEmulator}
+    return {"cls": OperatorApiServer}
 
 
 def declare_resources(server: Any) -> None:
@@ -58,6 +152,9 @@ def declare_resources(server: Any) -> None:
         verbs=["get", "list", "watch", "create", "update", "patch", "delete"])
     server.resources["v1/nodes"] = info(kind="Node", namespaced=False,
                                         verbs=["get", "list", "watch", "patch"])
+    # kopf waits until discovery shows namespaces (every real cluster serves them).
+    server.resources["v1/namespaces"] = info(kind="Namespace", namespaced=False,
+                                             verbs=["get", "list", "watch"])
     server.resources["v1/configmaps"] = info(kind="ConfigMap", namespaced=True)
     server.resources["apps/v1/daemonsets"] = info(kind="DaemonSet", namespaced=True)
     server.resources["k8s.cni.cncf.io/v1/network-attachment-definitions"] = info(

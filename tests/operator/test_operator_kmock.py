@@ -208,8 +208,12 @@ async def test_delete_removes_owned_objects_and_nothing_else(
     await rec.reconcile_once("rdma", network(server, "rdma"))
     await rec.reconcile_once("other", network(server, "other"))
 
-    deleted = await rec.delete_network("rdma")
+    # A restarted operator knows nothing in memory: the stored status is its inventory.
+    stored = network(server, "rdma")
+    fresh = make_rec(api, clock)
+    deleted = await fresh.delete_network("rdma", stored["spec"], stored["status"]["applied"])
     assert deleted == 3
+    assert fresh.writes["delete"] == 3
     for key in ((CM, "kube-system", "rdma-devices"), (DS, "kube-system", "rdma-dp"),
                 (NAD, "default", "rdma")):
         assert server.objects[key].deleted
@@ -363,8 +367,8 @@ async def test_burst_of_reports_gives_one_status_write(
         first = rec.writes["status"]
         for i in range(40):  # 40 agents report within the debounce window
             await publish(api, f"n{i:02d}", good, clock)
-            for body in await fleet.list_node_reports(api):
-                rec.fleet.ingest_report(body)
+            # what the NodeReport watch delivers for this one event
+            rec.fleet.ingest_report(server.objects[NR, None, f"n{i:02d}"].raw)
         await asyncio.sleep(0.5)
     finally:
         stop.set()

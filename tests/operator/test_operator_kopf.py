@@ -12,6 +12,7 @@ from typing import Any
 import kmock
 import pytest
 from lightkube import AsyncClient
+from lightkube.resources.core_v1 import Node
 
 from dualnet.cluster import fleet
 from dualnet.host.models import HostReport
@@ -62,8 +63,10 @@ async def test_kopf_operator_end_to_end(
             "metadata": {"name": "rdma", "generation": 1}, "spec": SPEC}))
 
         def tn() -> dict[str, Any]:
-            obj = server.objects.get((TN, None, "rdma"))
-            return {} if obj is None or obj.deleted else dict(obj.raw)
+            if (TN, None, "rdma") not in server.objects:
+                return {}
+            obj = server.objects[TN, None, "rdma"]
+            return {} if obj.deleted else dict(obj.raw)
 
         def ready_nodes() -> int | None:
             return (tn().get("status") or {}).get("readyNodes")
@@ -74,7 +77,8 @@ async def test_kopf_operator_end_to_end(
 
         # A second node reports: the NodeReport watch event reaches the status without any
         # handler writing per event.
-        add_node(server, "gpu-2")
+        await api.create(Node.from_dict({"apiVersion": "v1", "kind": "Node",
+                                         "metadata": {"name": "gpu-2"}}))
         await publish(api, "gpu-2", hosts("no_mlx5_ib"))
         await eventually(lambda: (tn().get("status") or {}).get("notReadyNodes") == 1)
         conds = {c["type"]: c for c in tn()["status"]["conditions"]}

@@ -133,7 +133,7 @@ def gpu_node(n: int = 1, *, mtu: int = 9000) -> HostReport:
                   numa_node=0)],
         topology=[TopoEntry(gpu="GPU0", nic="mlx5_0", relation=PciRelation.PIX),
                   TopoEntry(gpu="GPU0", nic="mlx5_1", relation=PciRelation.NODE)],
-        management=ManagementInterface(name="eno1", addresses=["10.0.0.1{}/24".format(n)],
+        management=ManagementInterface(name="eno1", addresses=[f"10.0.0.1{n}/24"],
                                        gateway="10.0.0.254"),
         routes=[Route(interface="eno1", destination="0.0.0.0", gateway="10.0.0.254")],
         cni=CniState(bin_dirs=["/opt/cni/bin"], plugins=PLUGINS, conf_dir="/etc/cni/net.d"),

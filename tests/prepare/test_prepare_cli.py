@@ -4,6 +4,7 @@ fixture trees for sysfs."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,7 @@ def test_cli_plan_picks_the_host(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     want = f"echo 2 > {root}/sys/class/net/enp59s0f1np1/device/sriov_numvfs"
     assert want in res.stdout.splitlines()
+    require(os.geteuid() == 0, "root for a real (non-dry) run")
     res = dualnet("prepare", "--plan", str(plan), "--root", str(root), "--host", "other")
     assert res.returncode == 0, res.stderr + res.stdout
     assert (root / "sys/class/net/enp59s0f1np1/device/sriov_numvfs").read_text() == "8\n"
@@ -99,7 +101,7 @@ def test_cli_plan_with_a_plain_host_steps_list(tmp_path: Path) -> None:
     root = build_sample("roce_sriov", tmp_path / "node")
     plan = write(tmp_path / "plan.yaml", {"host_steps": [{"kind": "sriov_numvfs",
                                                           "pf": "enp59s0f1np1", "num_vfs": 9}]})
-    res = dualnet("prepare", "--plan", str(plan), "--root", str(root))
+    res = dualnet("prepare", "--plan", str(plan), "--root", str(root), "--dry-run")
     assert res.returncode == 2 and "sriov_totalvfs is 8" in res.stdout
 
 
@@ -113,3 +115,21 @@ def test_cli_real_run_needs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ok = CliRunner().invoke(app, ["prepare", "--steps", str(steps), "--dry-run",
                                   "--root", str(tmp_path)])
     assert ok.exit_code == 0 and "get.k3s.io" in ok.stdout
+
+
+def test_cli_reads_the_plan_models_hosts_list(tmp_path: Path) -> None:
+    from dualnet.plan.model import HostPlan
+    from dualnet.plan.steps import CreateVfs, SetMtu
+
+    root = build_sample("roce_sriov", tmp_path / "node")
+    # The plan names enp59s0f1np1 as this host's management interface: prepare must respect it.
+    hp = HostPlan(hostname="roce-sriov-01", nics=[], management_interface="enp59s0f1np1",
+                  steps=[CreateVfs(pf="enp59s0f0np0", num_vfs=4),
+                         SetMtu(interface="enp59s0f1np1", mtu=9000)])
+    plan = write(tmp_path / "plan.yaml", {"name": "rdma-net", "hosts": [hp.model_dump(
+        mode="json")]})
+    res = dualnet("prepare", "--plan", str(plan), "--root", str(root), "--dry-run", "-o", "json")
+    assert res.returncode == 2, res.stderr
+    rep = json.loads(res.stdout)
+    assert [s["status"] for s in rep["steps"]] == ["skipped", "refused"]
+    assert "enp59s0f1np1" in rep["protected_interfaces"]

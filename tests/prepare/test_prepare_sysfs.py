@@ -106,6 +106,9 @@ def test_unknown_management_interface_refuses_a_real_run(tree: Path) -> None:
     rep = prepare([SetMtu(interface=PF1, mtu=9000)], host(tree))
     assert rep.steps[0].status is StepStatus.REFUSED
     assert "cannot tell" in (rep.steps[0].error or "")
+    dry = prepare([SetMtu(interface=PF1, mtu=9000)], host(tree, dry_run=True))
+    assert dry.steps[0].status is StepStatus.WOULD_CHANGE
+    assert any("a real run would refuse" in n for n in dry.steps[0].notes)
 
 
 def test_modules_and_netns_mode_persist_with_backup_and_are_idempotent(tree: Path) -> None:
@@ -230,7 +233,7 @@ def test_k3s_is_printed_never_run(tree: Path) -> None:
     s = rep.steps[0]
     assert s.status is StepStatus.MANUAL and kernel.calls == [] and rep.journal == []
     assert s.printed == [
-        'curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC=\'server --flannel-backend=none\' sh -',
+        'curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC="server --flannel-backend=none" sh -',
         "curl -L https://github.com/flannel-io/flannel/releases/latest/download/kube-flannel.yml"
         " -o /tmp/flannel.yml",
         "sed -i 's|10.244.0.0/16|10.42.0.0/16|g' /tmp/flannel.yml",
@@ -315,3 +318,78 @@ def test_bad_names_are_usage_errors() -> None:
 def test_runner_refuses_a_shell_string() -> None:
     with pytest.raises(TypeError, match="argument lists"):
         SubprocessRunner()("ip link set eth0 down")
+
+
+def test_gh200_management_on_the_connectx_port_is_never_touched(tmp_path: Path) -> None:
+    # The guide's node: port 0 of the ConnectX-7 carries the public IP and the default route
+    # (anchors pain point 12: touching it cuts the node off). Port 1 is fair game.
+    from dualnet.host.discover import discover
+
+    tree = build_sample("gh200", tmp_path / "gh200")
+    facts = discover(tree)
+    assert facts.management is not None
+    mgmt = facts.management.name
+    nic = facts.nic_by_netdev(mgmt)
+    assert nic is not None
+    for step in (SetMtu(interface=mgmt, mtu=9000), CreateVfs(pf=mgmt, num_vfs=2),
+                 SetVfMacs(pf=mgmt), BindDriver(pci_address=nic.pci_address, driver="mlx5_core")):
+        rep = prepare([step], host(tree), facts)
+        assert rep.steps[0].status is StepStatus.REFUSED, step
+        assert rep.journal == []
+    other = next(n.netdev for n in facts.nics if n.netdev and n.netdev != mgmt
+                 and n.sriov_totalvfs)
+    assert other is not None
+    rep = prepare([CreateVfs(pf=other, num_vfs=2)], host(tree), facts)
+    assert rep.steps[0].status is StepStatus.CHANGED and numvfs(tree, other) == "2"
+
+
+def test_vf_of_the_pf_holding_the_node_ip_protects_the_pf(tree: Path) -> None:
+    # Writing 0 to sriov_numvfs (or rebinding) would take every VF netdev down with it.
+    facts = HostReport(management=ManagementInterface(name="enp59s0f0v1"))
+    for step in (CreateVfs(pf=PF0, num_vfs=2), SetVfMacs(pf=PF0)):
+        rep = prepare([step], host(tree), facts)
+        assert rep.steps[0].status is StepStatus.REFUSED
+    assert numvfs(tree, PF0) == "4"
+
+
+def test_host_write_file_backs_up_and_undo_restores(tree: Path) -> None:
+    conf = tree / "etc/cni/net.d/00-multus.conf"
+    original = conf.read_bytes()
+    h = host(tree)
+    undo = h.write_file("/etc/cni/net.d/00-multus.conf", "{}\n")
+    backup = tree / f"etc/cni/net.d/00-multus.conf.dualnet-bak.{TS}"
+    assert conf.read_text() == "{}\n" and backup.read_bytes() == original
+    assert [a.op for a in h.journal] == ["backup", "write_file"]
+    for a in undo:
+        h.apply(a)
+    assert conf.read_bytes() == original
+    new = h.write_file("/etc/cni/net.d/99-new.conf", "x\n")
+    assert [a.op for a in new] == ["remove"]
+    h.apply(new[0])
+    assert not (tree / "etc/cni/net.d/99-new.conf").exists()
+    with pytest.raises(UsageError):
+        h.path("/etc/../../outside")
+
+
+def test_dry_run_host_touches_nothing(tree: Path) -> None:
+    kernel = FakeKernel(tree)
+    h = host(tree, kernel, dry_run=True)
+    h.write_file("/etc/cni/net.d/00-multus.conf", "{}\n")
+    h.write_sysfs(f"/sys/class/net/{PF1}/device/sriov_numvfs", "3")
+    assert h.run(["modprobe", "x"]).ok
+    assert kernel.calls == [] and numvfs(tree, PF1) == "0"
+    assert (tree / "etc/cni/net.d/00-multus.conf").read_text() != "{}\n"
+    assert [a.op for a in h.journal] == ["backup", "write_file", "write_sysfs", "run"]
+    assert all(a.ok is None for a in h.journal)
+
+
+def test_netns_mode_without_ib_core_is_persisted_only(tree: Path) -> None:
+    (tree / "sys/module/ib_core/parameters/netns_mode").unlink()
+    kernel = FakeKernel(tree)
+    rep = prepare([SetNetnsMode(mode="exclusive")], host(tree, kernel))
+    assert rep.steps[0].status is StepStatus.CHANGED and kernel.calls == []
+    assert any("ib_core is not loaded" in n for n in rep.steps[0].notes)
+    conf = tree / "etc/modprobe.d/dualnet-rdma.conf"
+    assert conf.read_text().splitlines()[-1] == "options ib_core netns_mode=0"
+    again = prepare([SetNetnsMode(mode="exclusive")], host(tree, kernel))
+    assert again.steps[0].status is StepStatus.UNCHANGED

@@ -1,9 +1,367 @@
-"""CLI verbs of the cluster layer."""
+"""CLI verbs of the cluster layer: `apply`, `verify`, `bench`, `nccl-env`."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import typer
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+
+from dualnet.cli.output import OutputFormat, emit, stderr
+from dualnet.errors import UsageError
+
+if TYPE_CHECKING:
+    from dualnet.verify.bench import BenchReport
+
+T = TypeVar("T")
+
+KUBECONFIG_HELP = "kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)"
+CONTEXT_HELP = "kubeconfig context (default: its current-context)"
 
 
 def register(app: typer.Typer) -> None:
     """Add this layer's verbs to the dualnet app."""
+    app.command("apply")(apply_cmd)
+    app.command("verify")(verify_cmd)
+    app.command("bench")(bench_cmd)
+    app.command("nccl-env")(nccl_env_cmd)
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run one async flow; API failures become ClusterError (printed without a traceback)."""
+    import httpx2
+    from lightkube.core.exceptions import ApiError
+
+    from dualnet.cluster.client import api_error_message
+    from dualnet.cluster.errors import ClusterError
+
+    try:
+        return asyncio.run(make())
+    except ApiError as exc:
+        raise ClusterError(f"the API server refused a request: {api_error_message(exc)}") from exc
+    except httpx2.HTTPError as exc:
+        raise ClusterError(f"talking to the API server failed: {type(exc).__name__}: {exc}",
+                           hint="check --kubeconfig/--context and that the cluster is up") from exc
+
+
+async def _with_client(kubeconfig: Path | None, context: str | None,
+                       body: Callable[[Any], Awaitable[T]]) -> T:
+    from dualnet.cluster.client import make_client
+
+    client = make_client(kubeconfig, context)
+    try:
+        return await body(client)
+    finally:
+        await client.close()
+
+
+def _pods_arg(pods: str | None) -> list[str] | None:
+    if pods is None:
+        return None
+    from dualnet.names import check_dns1123_label
+
+    names = [p.strip() for p in pods.split(",") if p.strip()]
+    if not names:
+        raise UsageError("--pods: empty list", hint="give pod names separated by commas: a,b")
+    return [check_dns1123_label(n, field="--pods") for n in names]
+
+
+# --- apply -------------------------------------------------------------------------------------
+
+
+class DryRun(StrEnum):
+    NONE = "none"
+    SERVER = "server"
+
+
+def apply_cmd(
+    path: Path = typer.Argument(..., help="`dualnet render` output: kustomize dir, YAML file, -"),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+    prune: bool = typer.Option(False, "--prune",
+                               help="delete dualnet-owned objects of this network not rendered"),
+    dry_run: str = typer.Option("none", "--dry-run", help="'server' for a server-side dry run"),
+    network: str | None = typer.Option(None, "--network",
+                                       help="network name for objects without its label"),
+    wait: bool = typer.Option(True, "--wait/--no-wait",
+                              help="wait for DaemonSets, the RDMA resource and NADs"),
+    timeout: float = typer.Option(300.0, "--timeout", help="seconds to wait"),
+    min_nodes: int = typer.Option(1, "--min-nodes", help="nodes that must advertise the resource"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
+                                        help="table, json or yaml"),
+) -> None:
+    """Server-side apply rendered objects (field manager dualnet); never touches objects dualnet
+    does not own; waits until the network is usable and says why when it is not."""
+    from dualnet.cluster.apply import apply_objects
+    from dualnet.cluster.objects import load_objects
+    from dualnet.cluster.wait import targets_from_objects, wait_ready
+
+    if dry_run not in (DryRun.NONE.value, DryRun.SERVER.value):
+        raise UsageError(f"--dry-run={dry_run}: only 'server' (or 'none') is supported",
+                         hint="a client-side dry run is `dualnet render`")
+    if timeout <= 0:
+        raise UsageError(f"--timeout {timeout}: must be more than 0 seconds")
+    if min_nodes < 1:
+        raise UsageError(f"--min-nodes {min_nodes}: must be 1 or more")
+    objects = load_objects(path)
+    if not objects:
+        raise UsageError(f"{path}: no objects to apply")
+    server_dry = dry_run == DryRun.SERVER.value
+
+    async def body(client: Any) -> Any:
+        result = await apply_objects(client, objects, prune=prune, dry_run=server_dry,
+                                     network=network)
+        emit(result, output, lambda: _apply_table(result))
+        if wait and not server_dry:
+            target = targets_from_objects(objects, client.namespace or "default")
+            target.min_nodes = min_nodes
+            if not target.empty:
+                console = Console(stderr=True) if output is OutputFormat.TABLE else None
+                await wait_ready(client, target, timeout_s=timeout, console=console)
+                if output is OutputFormat.TABLE:
+                    stderr.print("[green]ready:[/] DaemonSets rolled out, resources advertised, "
+                                 "NADs present")
+        return result
+
+    _run(lambda: _with_client(kubeconfig, context, body))
+
+
+def _apply_table(result: Any) -> RenderableType:
+    t = Table(title="dualnet apply" + (" (server dry run)" if result.dry_run else ""))
+    for col in ("object", "action", "reason"):
+        t.add_column(col)
+    style = {"created": "green", "configured": "yellow", "unchanged": "dim",
+             "skipped": "bold red", "pruned": "magenta"}
+    for o in result.outcomes:
+        t.add_row(o.ref, f"[{style[o.action.value]}]{o.action.value}[/]", o.reason or "")
+    counts = ", ".join(f"{a}: {result.count(a)}" for a in type(result.outcomes[0].action)
+                       if result.count(a)) if result.outcomes else "nothing"
+    return Group(t, f"{counts}; {result.writes} write request(s)")
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+def verify_cmd(
+    pods: str | None = typer.Option(None, "--pods", help="existing pods to check: a,b"),
+    namespace: str = typer.Option("default", "--namespace", "-n"),
+    from_path: Path | None = typer.Option(None, "--from",
+                                          help="`dualnet render` output with a test pod"),
+    nad: str | None = typer.Option(None, "--nad", help="NAD for built test pods ([ns/]name)"),
+    resource: str | None = typer.Option(None, "--resource",
+                                        help="RDMA resource, e.g. rdma/rdma_shared_device"),
+    image: str | None = typer.Option(None, "--image",
+                                     help="test pod image (needs ip, ping, ibv_devinfo)"),
+    device: str | None = typer.Option(None, "--device", help="RDMA device expected ACTIVE"),
+    count: int = typer.Option(2, "--count", help="test pods to launch"),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+    timeout: float = typer.Option(300.0, "--timeout", help="seconds to wait for pods"),
+    keep: bool = typer.Option(False, "--keep", help="leave launched pods running"),
+    report: Path | None = typer.Option(None, "--report", help="also write a Markdown report"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+) -> None:
+    """The guide's step-7 checks on live pods, as a table of pass/fail with evidence."""
+    from dualnet.cluster.objects import load_objects
+    from dualnet.names import check_dns1123_label
+    from dualnet.verify.report import markdown_report, verify_table
+    from dualnet.verify.run import run_verify
+
+    check_dns1123_label(namespace, field="--namespace")
+    names = _pods_arg(pods)
+    if count < 1:
+        raise UsageError(f"--count {count}: must be 1 or more")
+    objects = load_objects(from_path) if from_path is not None else None
+
+    async def body(client: Any) -> Any:
+        return await run_verify(client, namespace=namespace, pods=names, objects=objects,
+                                nad=nad, resource=resource, image=image,
+                                expected_device=device, count=count, timeout_s=timeout,
+                                keep=keep)
+
+    result = _run(lambda: _with_client(kubeconfig, context, body))
+    if report is not None:
+        report.write_text(markdown_report(None, result))
+    emit(result, output, lambda: verify_table(result))
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+# --- bench -------------------------------------------------------------------------------------
+
+
+def bench_cmd(
+    pods: str | None = typer.Option(None, "--pods", help="server,client pods (two nodes)"),
+    namespace: str = typer.Option("default", "--namespace", "-n"),
+    gpu: bool = typer.Option(False, "--gpu", help="ib_write_bw --use_cuda (GPUDirect RDMA)"),
+    nodes: int = typer.Option(0, "--nodes", help="run NCCL all_reduce_perf across N nodes"),
+    gpus_per_node: int = typer.Option(1, "--gpus-per-node"),
+    device: str | None = typer.Option(None, "--device", help="RDMA device (default: first "
+                                      "ACTIVE in the pod)"),
+    nad: str | None = typer.Option(None, "--nad", help="NAD for launched pods ([ns/]name)"),
+    resource: str | None = typer.Option(None, "--resource", help="RDMA resource name"),
+    network: str | None = typer.Option(None, "--network", help="dualnet network name"),
+    image: str | None = typer.Option(None, "--image", help="image with perftest/nccl-tests"),
+    host_report: Path | None = typer.Option(None, "--host-report",
+                                            help="`dualnet discover -o json` of a node: line "
+                                            "rate and NCCL settings"),
+    duration: int = typer.Option(10, "--duration", help="ib_write_bw seconds"),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+    timeout: float = typer.Option(900.0, "--timeout", help="seconds for pods/jobs"),
+    report: Path | None = typer.Option(None, "--report", help="write a Markdown report here"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+) -> None:
+    """ib_write_bw between pods on two nodes and NCCL all_reduce_perf across N nodes, against
+    the line rate of the ports."""
+    from dualnet.host.models import HostReport
+    from dualnet.names import check_dns1123_label, check_rdma_device
+    from dualnet.verify.bench_objects import validate_nodes
+    from dualnet.verify.report import bench_table, markdown_report
+
+    check_dns1123_label(namespace, field="--namespace")
+    names = _pods_arg(pods)
+    if names is not None and len(names) != 2:
+        raise UsageError(f"--pods: give exactly two pods (server,client), got {len(names)}")
+    if device is not None:
+        check_rdma_device(device, field="--device")
+    if nodes:
+        validate_nodes(nodes)
+    if duration < 1:
+        raise UsageError(f"--duration {duration}: must be at least 1 second")
+    facts: HostReport | None = None
+    if host_report is not None:
+        try:
+            facts = HostReport.model_validate_json(host_report.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--host-report {host_report}: not a `dualnet discover -o json` "
+                             f"report ({str(exc).splitlines()[0]})") from exc
+    if names is None and not (nad and resource):
+        raise UsageError("give --pods server,client, or --nad and --resource to launch them")
+
+    async def body(client: Any) -> BenchReport:
+        return await _bench(client, namespace=namespace, pods=names, gpu=gpu, nodes=nodes,
+                            gpus_per_node=gpus_per_node, device=device, nad=nad,
+                            resource=resource, network=network, image=image, facts=facts,
+                            duration=duration, timeout=timeout)
+
+    result = _run(lambda: _with_client(kubeconfig, context, body))
+    if report is not None:
+        report.write_text(markdown_report(result))
+    emit(result, output, lambda: bench_table(result))
+
+
+async def _bench(client: Any, *, namespace: str, pods: list[str] | None, gpu: bool, nodes: int,
+                 gpus_per_node: int, device: str | None, nad: str | None,
+                 resource: str | None, network: str | None, image: str | None,
+                 facts: Any, duration: int, timeout: float) -> BenchReport:
+    from dualnet.cluster.pods import create_pod, delete_pod, exec_in, wait_running
+    from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
+    from dualnet.verify.bench import BenchReport, line_rate_gbps, run_ib_write_bw, run_nccl
+    from dualnet.verify.bench_objects import NcclJobSpec
+    from dualnet.verify.nccl_env import nccl_settings
+    from dualnet.verify.testpods import DEFAULT_IMAGE, build_test_pod, run_id
+
+    run = run_id()
+    launched: list[str] = []
+    notes: list[str] = []
+    rdma = []
+    try:
+        if pods is None:
+            assert nad is not None and resource is not None
+            for i in range(2):
+                pod = build_test_pod(f"dualnet-bench-{run}-{i}", namespace,
+                                     network=network or nad, nad=nad, resource=resource,
+                                     image=image or DEFAULT_IMAGE, run=run, role="bench",
+                                     gpus=1 if gpu else 0)
+                await create_pod(client, pod)
+                launched.append(pod["metadata"]["name"])
+            for n in launched:
+                await wait_running(client, n, namespace, timeout_s=timeout)
+            pods = launched
+        dev = device
+        if dev is None:
+            info = await exec_in(client, pods[1], namespace, ["ibv_devinfo"])
+            active = [d.name for d in parse_ibv_devinfo(info.stdout)
+                      if any(p.state.value == "ACTIVE" for p in d.ports)]
+            if not active:
+                raise UsageError(f"no ACTIVE RDMA port visible in {pods[1]}",
+                                 hint="run `dualnet verify`, or pass --device")
+            dev = active[0]
+        rate = line_rate_gbps(facts, [dev]) if facts is not None else None
+        rdma.append(await run_ib_write_bw(client, namespace, pods[0], pods[1], dev, gpu=gpu,
+                                          duration_s=duration, line_rate=rate))
+        if rdma[0].server_node == rdma[0].client_node:
+            notes.append(f"both pods ran on node {rdma[0].server_node}: traffic did not cross "
+                         "the fabric")
+    finally:
+        for n in launched:
+            await delete_pod(client, n, namespace)
+    nccl = None
+    if nodes:
+        if not (nad and resource):
+            raise UsageError("NCCL across nodes needs --nad and --resource for its pods")
+        env = {"NCCL_IB_HCA": f"={dev}:1", "NCCL_SOCKET_IFNAME": "eth0"}
+        per_node = None
+        if facts is not None:
+            settings = nccl_settings(facts)
+            env = settings.env
+            notes.extend(settings.warnings)
+            per_node = line_rate_gbps(facts, settings.hcas)
+        else:
+            notes.append("no --host-report: NCCL_IB_HCA taken from the device under test; "
+                         "line rate per node unknown")
+        spec = NcclJobSpec(name=f"dualnet-nccl-{run}", namespace=namespace,
+                           network=network or nad, nad=nad, resource=resource,
+                           image=image or DEFAULT_IMAGE, nodes=nodes,
+                           gpus_per_node=gpus_per_node, env=env, run=run)
+        nccl = await run_nccl(client, spec, timeout_s=timeout, line_rate_per_node=per_node)
+    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return BenchReport(namespace=namespace, created=created, rdma=rdma, nccl=nccl, notes=notes)
+
+
+# --- nccl-env ----------------------------------------------------------------------------------
+
+
+class EnvOutput(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    ENV = "env"
+
+
+def nccl_env_cmd(
+    root: Path = typer.Option(Path("/"), "--root", help="filesystem root of the node (sysfs)"),
+    training_netdev: list[str] | None = typer.Option(
+        None, "--training-netdev", help="interface of the training network (repeatable)"),
+    socket_ifname: str = typer.Option("eth0", "--socket-ifname",
+                                      help="interface for NCCL's socket/bootstrap traffic"),
+    output: EnvOutput = typer.Option(EnvOutput.TABLE, "--output", "-o",
+                                     help="table, json or env (KEY=value lines)"),
+) -> None:
+    """The NCCL_* settings a training pod on this node needs, from discovery."""
+    from dualnet.cli.discover_cmds import check_root
+    from dualnet.host.discover import discover
+    from dualnet.verify.nccl_env import format_env, nccl_settings
+
+    settings = nccl_settings(discover(check_root(root)), training_netdev or None, socket_ifname)
+    for w in settings.warnings:
+        stderr.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if output is EnvOutput.ENV:
+        sys.stdout.write(format_env(settings.env))
+    elif output is EnvOutput.JSON:
+        sys.stdout.write(json.dumps(settings.env, indent=2) + "\n")
+    else:
+        t = Table(title="NCCL settings")
+        t.add_column("variable")
+        t.add_column("value")
+        for k, v in settings.env.items():
+            t.add_row(k, v)
+        Console().print(Group(t, *(f"- {n}" for n in settings.notes)))

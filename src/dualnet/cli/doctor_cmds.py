@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -63,22 +65,51 @@ def run_doctor(report: HostReport, opts: DoctorOptions) -> DoctorResult:
 def _fix_cell(f: Finding) -> Text:
     text = Text("\n".join(f.fix))
     if f.persist:
-        text.append("\npersist: " + "\n  ".join(f.persist), style="dim")
+        # The first way to make it stick; the others are in --output json.
+        more = f" (+{len(f.persist) - 1} more in --output json)" if len(f.persist) > 1 else ""
+        text.append(f"\npersist: {f.persist[0]}{more}", style="dim")
     return text
 
 
-def findings_table(result: DoctorResult) -> Table | str:
+# Below this width a five-column table leaves the fix column too narrow to read; findings are
+# then printed one block each.
+TABLE_MIN_WIDTH = 120
+
+
+def _summary(result: DoctorResult) -> str:
     where = result.hostname or "node"
-    if not result.findings:
-        return f"doctor: {where}: no findings"
     counts = {s: sum(1 for f in result.findings if f.severity is s) for s in Severity}
-    table = Table(
-        title=f"dualnet doctor: {where} ({result.source}"
-        + (f", mode {result.mode}" if result.mode else "")
-        + f") - {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
-        f"{counts[Severity.INFO]} info",
-        show_lines=True,
+    mode = f", mode {result.mode}" if result.mode else ""
+    return (
+        f"dualnet doctor: {where} ({result.source}{mode}) - {counts[Severity.ERROR]} error(s), "
+        f"{counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} info"
     )
+
+
+class FindingsView:
+    """The findings as a table (severity, id, subject, what, fix) on a wide console, or one
+    block per finding on a narrow one; chosen when rich renders it, from the real width."""
+
+    def __init__(self, result: DoctorResult) -> None:
+        self.result = result
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        if not self.result.findings:
+            yield Text(f"doctor: {self.result.hostname or 'node'}: no findings")
+        elif options.max_width < TABLE_MIN_WIDTH:
+            yield _findings_blocks(self.result)
+        else:
+            yield _findings_table(self.result)
+
+
+def findings_table(result: DoctorResult) -> RenderableType:
+    return FindingsView(result)
+
+
+def _findings_table(result: DoctorResult) -> Table:
+    table = Table(title=_summary(result), show_lines=True)
     table.add_column("severity", no_wrap=True)
     table.add_column("id", no_wrap=True)
     table.add_column("subject", no_wrap=True)
@@ -94,6 +125,24 @@ def findings_table(result: DoctorResult) -> Table | str:
             _fix_cell(f),
         )
     return table
+
+
+def _findings_blocks(result: DoctorResult) -> RenderableType:
+    parts: list[RenderableType] = [Text(_summary(result), style="bold")]
+    for f in result.findings:
+        head = Text()
+        head.append(f"{f.severity.upper():<8}", style=_STYLE[f.severity])
+        head.append(f" {f.id}  ")
+        head.append(f.subject, style="bold")
+        parts.append(Text(""))
+        parts.append(head)
+        parts.append(Text(f"  {f.title}"))
+        for i, cmd in enumerate(f.fix):
+            parts.append(Text(("  fix: " if i == 0 else "       ") + cmd))
+        if f.persist:
+            more = f" (+{len(f.persist) - 1} more in --output json)" if len(f.persist) > 1 else ""
+            parts.append(Text(f"  persist: {f.persist[0]}{more}", style="dim"))
+    return Group(*parts)
 
 
 def register(app: typer.Typer) -> None:

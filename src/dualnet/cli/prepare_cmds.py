@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
                                          "was done and how to undo it instead of undoing it"),
     ) -> None:
         """Carry out the plan's host steps on this node: check -> act -> verify, idempotent."""
-        from dualnet.prepare import Host, load_steps, prepare, render_report
+        from dualnet.prepare import Host, load_source, prepare, render_report
 
         if (plan is None) == (steps is None):
             raise UsageError("give exactly one of --plan PLAN.yaml or --steps STEPS.yaml")
@@ -70,10 +70,12 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--root: {root} is not a directory")
         source = plan if plan is not None else steps
         assert source is not None
-        step_list = load_steps(source, plan=plan is not None, host_name=host, root=root)
+        loaded = load_source(source, plan=plan is not None, host_name=host, root=root)
         h = Host(root, netns=netns, dry_run=dry_run)
-        report = prepare(step_list, h, _facts(root, facts_file, netns), rollback=not no_rollback,
-                         protect=tuple(protect))
+        # With --netns the plan's management interface names a root-netns link: not ours to use.
+        plan_protect = () if netns is not None else loaded.protect
+        report = prepare(loaded.steps, h, _facts(root, facts_file, netns),
+                         rollback=not no_rollback, protect=(*protect, *plan_protect))
         if output is OutputFormat.JSON:
             typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
         else:

@@ -8,8 +8,8 @@ fixed here so this layer does not import the operator (data flows one way).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
@@ -21,6 +21,8 @@ from dualnet import labels
 from dualnet.cluster.apply import ApplyResult, apply_objects
 from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.objects import is_owned, kind_rank, obj_labels
+from dualnet.cluster.resources import ResourceResolver, is_namespaced
 
 GROUP = "dualnet.io"
 VERSION = "v1alpha1"
@@ -152,14 +154,48 @@ async def list_node_labels(client: AsyncClient) -> dict[str, dict[str, str]]:
     return out
 
 
+class OwnedRef(NamedTuple):
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+
+
 async def apply_network_objects(client: AsyncClient, network: str,
                                 objects: list[dict[str, Any]]) -> ApplyResult:
-    """Server-side apply a network's rendered objects; objects it rendered before and no longer
-    renders are pruned (only those labelled as this network's)."""
-    return await apply_objects(client, objects, prune=True, network=network)
+    """Server-side apply a network's rendered objects (no listing-based prune: the operator
+    prunes from its inventory with `delete_owned`, which needs no cluster-wide list rights)."""
+    return await apply_objects(client, objects, prune=False, network=network)
 
 
-async def delete_network_objects(client: AsyncClient, network: str) -> ApplyResult:
-    """Delete every object labelled managed-by=dualnet and dualnet.io/network=<network>; nothing
-    else (apply_objects' prune checks both labels on each object before deleting it)."""
-    return await apply_objects(client, [], prune=True, network=network)
+async def delete_owned(client: AsyncClient, network: str, refs: Iterable[OwnedRef]) -> int:
+    """Delete each referenced object that still carries managed-by=dualnet and
+    dualnet.io/network=<network> (read first, checked, then deleted: an object the user took over
+    or another network's object is left alone). Returns the number deleted."""
+    resolver = ResourceResolver(client)
+    deleted = 0
+    for ref in sorted(set(refs), key=lambda r: -kind_rank(r.kind)):
+        try:
+            res = await resolver.resolve(ref.api_version, ref.kind)
+        except ClusterError:
+            continue  # the kind is no longer served: nothing of it can exist
+        ns = ref.namespace if is_namespaced(res) else None
+
+        async def _get(res: Any = res, ns: str | None = ns, ref: OwnedRef = ref) -> Any:
+            return await client.get(res, ref.name, namespace=ns)
+
+        async def _delete(res: Any = res, ns: str | None = ns, ref: OwnedRef = ref) -> Any:
+            return await client.delete(res, ref.name, namespace=ns)
+
+        try:
+            live = _dict(await call_api(client, f"read {ref.kind} {ref.name}", _get))
+            if not is_owned(live) or obj_labels(live).get(labels.NETWORK) != network:
+                continue
+            await call_api(client, f"delete {ref.kind} {ref.name}", _delete)
+            deleted += 1
+        except ApiError as exc:
+            if exc.status.code == 404:
+                continue
+            raise ClusterError(f"deleting {ref.kind} {ref.name} failed: "
+                               f"{api_error_message(exc)}") from exc
+    return deleted

@@ -11,10 +11,11 @@ from dualnet.doctor.findings import (
     sort_findings,
     worst_severity,
 )
-from dualnet.doctor.rules import RULES, diagnose, diagnose_with
+from dualnet.doctor.rules import RULE_IDS, RULES, diagnose, diagnose_with
 
 __all__ = [
     "RULES",
+    "RULE_IDS",
     "DoctorOptions",
     "DoctorResult",
     "Finding",

@@ -50,6 +50,54 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+# Every finding id a rule can emit; the README's doctor section lists them with their meaning.
+RULE_IDS: frozenset[str] = frozenset(
+    {
+        "rdma.mlx5_ib-missing",
+        "rdma.ib_uverbs-missing",
+        "rdma.rdma_ucm-missing",
+        "rdma.ib_umad-missing",
+        "rdma.none-found",
+        "gpudirect.nvidia_peermem-missing",
+        "ipoib.ib_ipoib-missing",
+        "ipoib.no-netdev",
+        "netns.wrong-mode",
+        "netns.unknown",
+        "netns.exclusive",
+        "netns.exclusive-without-rdma-cni",
+        "netns.rdma-cni-conflict",
+        "security.shared-rdma-devices",
+        "port.not-active",
+        "port.no-subnet-manager",
+        "port.none-active",
+        "port.only-active-is-management",
+        "roce.mtu-low",
+        "roce.no-v2-gid",
+        "roce.no-ipv4-v2-gid",
+        "mode.needs-ethernet",
+        "mode.needs-infiniband",
+        "topology.gpu-nic-sys",
+        "topology.gpu-nic-cross-numa",
+        "sriov.unknown",
+        "sriov.disabled-in-firmware",
+        "sriov.vfs-over-total",
+        "sriov.vfs-not-enabled",
+        "sriov.fewer-vfs-than-asked",
+        "dpdk.hugepages-unknown",
+        "dpdk.no-hugepages",
+        "dpdk.hugepages-exhausted",
+        "limits.memlock-low",
+        "cni.k3s-builtin-flannel",
+        "cni.plugins-missing",
+        "cni.multus-missing",
+        "cni.multus-not-first",
+        "cni.first-config-invalid",
+        "doctor.facts-unknown",
+        "doctor.read-problems",
+    }
+)
+
+
 def diagnose(
     report: HostReport,
     mode: Mode | None = None,

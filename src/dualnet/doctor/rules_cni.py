@@ -129,10 +129,11 @@ def rule_cni(report: HostReport, opts: DoctorOptions) -> list[Finding]:
     conf_dir = cni.conf_dir or "/etc/cni/net.d"
     if not cni.conf_files:
         if not cni.k3s_flannel_builtin:
+            # Without a mode this may simply be a node that is not in a cluster yet.
             out.append(
                 Finding(
                     id="cni.multus-missing",
-                    severity=serious,
+                    severity=Severity.ERROR if opts.mode is not None else Severity.INFO,
                     title=f"no CNI config in {conf_dir}: neither Multus nor a primary CNI",
                     subject=subject,
                     evidence={"conf_dir": conf_dir, "conf_files": []},

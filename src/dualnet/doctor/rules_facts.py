@@ -37,7 +37,7 @@ def rule_unknown_facts(report: HostReport, opts: DoctorOptions) -> list[Finding]
         unknown.append("management interface")
     if report.cni is None and opts.mode is not None:
         unknown.append("CNI plugins and configs")
-    if report.gpus and not report.topology:
+    if report.gpus and report.rdma_devices and not report.topology:
         unknown.append("GPU-NIC topology")
     if not unknown:
         return []
@@ -55,9 +55,9 @@ def rule_unknown_facts(report: HostReport, opts: DoctorOptions) -> list[Finding]
             why="Rules that need these facts were skipped rather than guessed; no finding about "
             "them does not mean they are fine.",
             fix=(
-                ["add the missing outputs to the --from folder, or run dualnet doctor on the node"]
+                ["# add the missing outputs to the --from folder, or run doctor on the node itself"]
                 if report.source == "tool-outputs"
-                else ["run `dualnet doctor` as root on the node itself (--root /)"]
+                else ["sudo dualnet doctor --root /   # as root, on the node itself"]
             ),
         )
     ]

@@ -62,8 +62,8 @@ def rule_mlx5_ib_missing(report: HostReport, opts: DoctorOptions) -> list[Findin
             fix=["modprobe mlx5_ib", "rdma link show"],
             persist=[
                 modules_load_line("mlx5_ib"),
-                "if modprobe fails: `modinfo mlx5_ib` (MOFED/DOCA or linux-modules-extra "
-                "must provide it)",
+                "# if modprobe fails, the module is not installed: MOFED/DOCA-OFED or the "
+                "distribution's extra modules package (linux-modules-extra-$(uname -r)) has it",
             ],
         )
     ]
@@ -159,7 +159,7 @@ def rule_peermem(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             fix=["modprobe nvidia_peermem", "lsmod | grep nvidia_peermem"],
             persist=[
                 modules_load_line("nvidia_peermem"),
-                "with the GPU Operator: set driver.rdma.enabled=true in its Helm values",
+                "# with the GPU Operator: set driver.rdma.enabled=true in its Helm values",
             ],
         )
     ]

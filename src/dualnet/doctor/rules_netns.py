@@ -46,7 +46,7 @@ def netns_persist(want: NetnsMode) -> list[str]:
     return [
         f'echo "options ib_core netns_mode={value}" > /etc/modprobe.d/ib_core-netns.conf',
         "update-initramfs -u   # ib_core is loaded from the initramfs on most distributions",
-        f"or on the kernel command line: ib_core.netns_mode={value}; then reboot",
+        f"# or on the kernel command line: ib_core.netns_mode={value}; then reboot",
     ]
 
 
@@ -62,10 +62,36 @@ def rule_netns_mode(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 evidence={"mode": str(opts.mode), "rdma_cni": True},
                 why="RDMA CNI needs the RDMA netns mode exclusive and the RDMA shared device "
                 "plugin refuses to run in exclusive: one node must pick one model.",
-                fix=["drop --rdma-cni, or choose --mode sriov --rdma-cni for namespace-aware RDMA"],
+                fix=[
+                    "# drop --rdma-cni, or choose --mode sriov --rdma-cni for namespace-aware RDMA"
+                ],
             )
         ]
     want = _required(opts)
+    if (
+        want is None
+        and opts.mode in SRIOV_MODES
+        and report.netns_mode is NetnsMode.EXCLUSIVE
+        and report.rdma_devices
+    ):
+        return [
+            Finding(
+                id="netns.exclusive-without-rdma-cni",
+                severity=Severity.WARNING,
+                title=f"RDMA netns mode is exclusive but mode {opts.mode} has no RDMA CNI: pods "
+                "get the VF netdev without its RDMA device",
+                subject=subject,
+                evidence={"netns_mode": "exclusive", "mode": str(opts.mode), "rdma_cni": False},
+                why="In exclusive mode an RDMA device stays in the namespace it is in until it is "
+                "moved explicitly; sriov-cni moves only the netdev, RDMA CNI moves the RDMA "
+                "device with it. Without it the pod has net1 but no usable RDMA device.",
+                fix=[
+                    "# add RDMA CNI to the network (--rdma-cni; spec rdma_cni: true), or:",
+                    "rdma system set netns shared   # only while no pods are running",
+                ],
+                persist=netns_persist(NetnsMode.SHARED),
+            )
+        ]
     if want is None:
         if report.netns_mode is NetnsMode.EXCLUSIVE and report.rdma_devices:
             return [
@@ -154,7 +180,7 @@ def rule_shared_security(report: HostReport, opts: DoctorOptions) -> list[Findin
             "chained and the RDMA netns mode exclusive, which gives each pod only its own VF's "
             "RDMA device.",
             fix=[
-                "for multi-tenant nodes: --mode sriov --rdma-cni (spec: mode sriov, rdma_cni: true)"
+                "# multi-tenant nodes: --mode sriov --rdma-cni (spec: mode sriov, rdma_cni: true)"
             ],
             persist=netns_persist(NetnsMode.EXCLUSIVE) if opts.mode is Mode.SRIOV else [],
         )

@@ -44,7 +44,7 @@ def _down_fix(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> list[str]:
     if ll is LinkLayer.INFINIBAND:
         fix.append(f"ibstat {dev.name} {port.number}")
         if port.phys_state is PhysState.POLLING:
-            fix.append("check the cable and the switch port: POLLING means no link partner")
+            fix.append("# check the cable and the switch port: POLLING means no link partner")
         if port.phys_state is PhysState.DISABLED and netdev:
             fix.append(f"ip link set dev {netdev} up")
         return fix
@@ -53,7 +53,7 @@ def _down_fix(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> list[str]:
         fix.append(f"ip link set dev {netdev} up")
         fix.append(f"ethtool {netdev} | grep -e Speed -e 'Link detected'")
     if port.phys_state is PhysState.POLLING or port.phys_state is PhysState.DISABLED:
-        fix.append("check the cable and the switch port if the link stays down")
+        fix.append("# check the cable and the switch port if the link stays down")
     fix.append(f"rdma link show {dev.name}/{port.number}")
     return fix
 
@@ -83,8 +83,9 @@ def rule_ports(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                     "until then it carries no traffic.",
                     fix=[
                         f"ibstat {dev.name} {port.number}",
-                        "run a subnet manager on the fabric (managed switch, UFM, or "
-                        "`systemctl enable --now opensm` on one host)",
+                        "# run a subnet manager on the fabric (managed switch or UFM), or on one "
+                        "host:",
+                        "systemctl enable --now opensm",
                     ],
                     persist=["systemctl enable opensm   # on the host that runs the SM"],
                 )
@@ -164,9 +165,9 @@ def rule_management_port(report: HostReport, opts: DoctorOptions) -> list[Findin
         for d, p in iter_ports(report)
         if not port_is_active(p) and (n := port_netdev(d, p))
     ]
-    fix.append("cable a second port (or NIC) for training and use it as the secondary network")
+    fix.append("# cable a second port (or NIC) for training and use it as the secondary network")
     if host_device:
-        fix.append("or use --mode shared-roce (macvlan keeps the port on the host)")
+        fix.append("# or use --mode shared-roce (macvlan keeps the port on the host)")
     return [
         Finding(
             id="port.only-active-is-management",
@@ -218,8 +219,14 @@ def rule_roce_mtu(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             Finding(
                 id="roce.mtu-low",
                 severity=Severity.WARNING if port_is_active(port) else Severity.INFO,
-                title=f"RoCE port {port_name(dev, port)} runs RDMA MTU {active_mtu} because "
-                f"{target} has MTU {mtu if mtu is not None else 'unknown'}",
+                title=(
+                    f"RoCE port {port_name(dev, port)} runs RDMA MTU {active_mtu} because "
+                    f"{target} has MTU {mtu}"
+                    if mtu is not None
+                    else f"RoCE port {port_name(dev, port)} runs RDMA MTU {active_mtu} of "
+                    f"{port.max_mtu}: its netdev MTU (unknown here) is below "
+                    f"{ROCE_MTU_FOR_4096}"
+                ),
                 subject=port_name(dev, port),
                 evidence={
                     "device": dev.name,
@@ -233,9 +240,9 @@ def rule_roce_mtu(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 why=why,
                 fix=[f"ip link set dev {target} mtu 9000", f"ibv_devinfo -d {dev.name}"],
                 persist=[
-                    f"netplan: network.ethernets.{target}.mtu: 9000, then `netplan apply`",
-                    f"NetworkManager: nmcli connection modify {target} 802-3-ethernet.mtu 9000",
-                    f"systemd-networkd: [Link] MTUBytes=9000 in the .network file of {target}",
+                    f"/etc/netplan/*.yaml: network.ethernets.{target}.mtu: 9000   # netplan apply",
+                    f"nmcli connection modify {target} 802-3-ethernet.mtu 9000   # NetworkManager",
+                    f"/etc/systemd/network/*.network of {target}: [Link] MTUBytes=9000",
                 ],
             )
         )
@@ -335,18 +342,18 @@ def rule_link_layer_vs_mode(report: HostReport, opts: DoctorOptions) -> list[Fin
             "IPoIB, and `ip link add ... type macvlan` on it fails with 'invalid argument'."
         )
         fix = [
-            "use --mode ipoib (IPoIB child interfaces) or --mode ib-sriov",
-            f"or, on a VPI card, switch the port to Ethernet: mlxconfig -d {pci} set "
-            "LINK_TYPE_P1=2, then reboot",
+            "# use --mode ipoib (IPoIB child interfaces) or --mode ib-sriov; or, on a VPI card, "
+            "switch the port to Ethernet and reboot:",
+            f"mlxconfig -d {pci} set LINK_TYPE_P1=2",
         ]
         mid = "mode.needs-ethernet"
     else:
         title = f"mode {mode} needs InfiniBand ports, but every RDMA port is Ethernet (RoCE)"
         why = "IPoIB and ib-sriov-cni work only on InfiniBand ports."
         fix = [
-            "use --mode shared-roce, host-device or sriov for RoCE",
-            f"or, on a VPI card, switch the port to InfiniBand: mlxconfig -d {pci} set "
-            "LINK_TYPE_P1=1, then reboot",
+            "# use --mode shared-roce, host-device or sriov for RoCE; or, on a VPI card, switch "
+            "the port to InfiniBand and reboot:",
+            f"mlxconfig -d {pci} set LINK_TYPE_P1=1",
         ]
         mid = "mode.needs-infiniband"
     return [

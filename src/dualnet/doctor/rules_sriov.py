@@ -44,7 +44,7 @@ def _persist_vfs(nic: Nic, n: int) -> list[str]:
     return [
         f'/etc/udev/rules.d/70-dualnet-sriov.rules: ACTION=="add", '
         f'SUBSYSTEM=="{subsystem}", {match}, ATTR{{{attr}}}="{n}"',
-        "or let the SR-IOV Network Operator create them (SriovNetworkNodePolicy numVfs)",
+        "# or let the SR-IOV Network Operator create them (SriovNetworkNodePolicy numVfs)",
     ]
 
 
@@ -88,8 +88,8 @@ def rule_sriov(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             if pf.vendor_id != MELLANOX_VENDOR:
                 fix = []
             fix += [
-                "enable SR-IOV in the BIOS/UEFI, then reboot",
-                "if VFs still fail: add pci=realloc to the kernel command line",
+                "# enable SR-IOV in the BIOS/UEFI too, then reboot; if VFs still fail, add "
+                "pci=realloc to the kernel command line",
             ]
             out.append(
                 Finding(
@@ -115,8 +115,8 @@ def rule_sriov(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                     why="Writing more than sriov_totalvfs to sriov_numvfs fails with ERANGE.",
                     fix=[
                         f"echo {total} > {sysfs}",
-                        f"or raise the firmware limit: mlxconfig -d {pf.pci_address} set "
-                        f"NUM_OF_VFS={opts.vfs}, then reboot",
+                        "# or raise the firmware limit, then reboot:",
+                        f"mlxconfig -d {pf.pci_address} set NUM_OF_VFS={opts.vfs}",
                     ],
                 )
             )
@@ -159,8 +159,8 @@ def rule_hugepages(report: HostReport, opts: DoctorOptions) -> list[Finding]:
     subject = node_subject(report)
     persist = [
         "/etc/sysctl.d/90-hugepages.conf: vm.nr_hugepages = 1024",
-        "or on the kernel command line: default_hugepagesz=1G hugepagesz=1G hugepages=16",
-        "restart the kubelet afterwards: it reads hugepage capacity only at start",
+        "# or on the kernel command line: default_hugepagesz=1G hugepagesz=1G hugepages=16",
+        "systemctl restart kubelet   # it reads hugepage capacity only at start",
     ]
     if not report.hugepages:
         return [
@@ -229,8 +229,9 @@ def rule_memlock(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             persist=[
                 "/etc/security/limits.d/90-rdma.conf: * soft memlock unlimited",
                 "/etc/security/limits.d/90-rdma.conf: * hard memlock unlimited",
-                "containerd/kubelet units: [Service] LimitMEMLOCK=infinity in a systemd drop-in",
-                "pods: securityContext.capabilities.add: [IPC_LOCK]",
+                "/etc/systemd/system/containerd.service.d/memlock.conf: [Service] "
+                "LimitMEMLOCK=infinity",
+                "# pods: securityContext.capabilities.add: [IPC_LOCK]",
             ],
         )
     ]

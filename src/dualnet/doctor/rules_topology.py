@@ -48,10 +48,10 @@ def rule_gpu_nic_distance(report: HostReport, opts: DoctorOptions) -> list[Findi
                     subject=gpu,
                     evidence=evidence,
                     why="GPUDirect RDMA between this GPU and the NIC crosses the inter-socket "
-                    "link (UPI/xGMI): bandwidth drops well below line rate and NCCL may disable "
-                    "GPUDirect for the pair (NCCL_NET_GDR_LEVEL defaults to PXB-ish distances).",
+                    "link (UPI/xGMI): bandwidth drops well below line rate, and NCCL's default "
+                    "NCCL_NET_GDR_LEVEL does not use GPUDirect RDMA at SYS distance at all.",
                     fix=[
-                        "put a NIC under the same PCIe switch or root complex as the GPU "
+                        "# put a NIC under the same PCIe switch or root complex as the GPU "
                         "(PIX/PXB), or schedule pods with the kubelet Topology Manager "
                         "(single-numa-node) so GPU and NIC come from one NUMA node",
                         "nvidia-smi topo -m",
@@ -71,7 +71,7 @@ def rule_gpu_nic_distance(report: HostReport, opts: DoctorOptions) -> list[Findi
                     why="Traffic between a GPU and a NIC on different NUMA nodes crosses the "
                     "inter-socket link, which caps GPUDirect RDMA bandwidth and adds latency.",
                     fix=[
-                        "move the NIC to a slot on the GPU's NUMA node, or pair GPUs with NICs "
+                        "# move the NIC to a slot on the GPU's NUMA node, or pair GPUs with NICs "
                         "of their own NUMA node (NCCL_IB_HCA per rank, Topology Manager policy "
                         "single-numa-node)",
                         "nvidia-smi topo -m",

@@ -1,5 +1,5 @@
-"""PCI ids dualnet names: Mellanox/NVIDIA NICs (formats.md section 5.8, from pci.ids and the mlx5_core
-id table), a few common non-RDMA NICs, and NVIDIA data-center GPUs."""
+"""PCI ids dualnet names: Mellanox/NVIDIA NICs (formats.md section 5.8, from pci.ids and the
+mlx5_core id table), a few common non-RDMA NICs, and NVIDIA data-center GPUs."""
 
 from __future__ import annotations
 

@@ -51,7 +51,8 @@ FLANNEL_CONFLIST = """{
 
 
 def _guid_from_mac(mac: str) -> str:
-    """mlx5 node GUID: the MAC with 03:00 in the middle (a0:88:c2:a7:5c:d4 -> a088:c203:00a7:5cd4)."""
+    """mlx5 node GUID: the MAC with 03:00 in the middle (a0:88:c2:a7:5c:d4 -> a088:c203:00a7:5cd4).
+    """
     b = mac.split(":")
     h = "".join(b[:3]) + "0300" + "".join(b[3:])
     return ":".join(h[i : i + 4] for i in range(0, 16, 4))
@@ -114,8 +115,10 @@ def gh200() -> NodeDescription:
         kernel="6.8.0-1050-nvidia-64k",
         arch="aarch64",
         pci=[
-            HostBridge("0000", "00", 0, "0-71", [Bridge("0000:00:00.0", cx7, "0x10de", "0x22b2")]),
-            HostBridge("0009", "00", 0, "0-71", [Bridge("0009:00:00.0", [gpu], "0x10de", "0x22b2")]),
+            HostBridge("0000", "00", 0, "0-71",
+                       [Bridge("0000:00:00.0", [*cx7], "0x10de", "0x22b2")]),
+            HostBridge("0009", "00", 0, "0-71",
+                       [Bridge("0009:00:00.0", [gpu], "0x10de", "0x22b3")]),
         ],
         modules=modules,
         netns_mode="shared",
@@ -153,8 +156,8 @@ def dgx_h100_ib() -> NodeDescription:
             ib_idx += 1
             mac_tail = f"{ib_idx:02x}"
             guid = f"a088:c203:0010:00{mac_tail}"
-            ipoib = Netdev(f"ibp{bus}s0", f"00:00:10:49:fe:80:00:00:00:00:00:00:a0:88:c2:03:00:10:00:{mac_tail}",
-                           2044, "up", speed=400000, arphrd=32)
+            hw = f"00:00:10:49:fe:80:00:00:00:00:00:00:a0:88:c2:03:00:10:00:{mac_tail}"
+            ipoib = Netdev(f"ibp{bus}s0", hw, 2044, "up", speed=400000, arphrd=32)
             return Function(a(bus), "15b3", "1021", "0x020700", "mlx5_core",
                             subsystem_device="0x0041", netdevs=[ipoib], sriov_totalvfs=16,
                             rdma=[RdmaDev("", guid, "28.39.1002", "MT_0000000838", ports=[
@@ -180,7 +183,7 @@ def dgx_h100_ib() -> NodeDescription:
             Bridge(a(base, 2), [switch_b], "0x8086", "0x352b"),
         ]
         if h == 0:
-            eth = []
+            eth: list[Bridge | Function] = []
             for fn, (ip, name) in enumerate((("10.0.0.11/24", "enp12s0f0np0"),
                                              ("10.1.0.11/24", "enp12s0f1np1"))):
                 nd = Netdev(name, f"b8:3f:d2:00:11:0{fn}", 9000 if fn else 1500, "up",

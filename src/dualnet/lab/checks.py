@@ -12,7 +12,7 @@ from typing import Any
 from dualnet.lab import netns
 from dualnet.lab.models import Check, PodInterface, PodReport
 from dualnet.lab.rewrite import LabConfig
-from dualnet.lab.topology import PREFIX, WIRE_BRIDGE, Topology
+from dualnet.lab.topology import PREFIX, Topology
 
 _OK_STATES = {"UP", "UNKNOWN"}  # UNKNOWN: drivers that do not report operstate
 
@@ -153,7 +153,7 @@ def leftover_links(topo: Topology) -> list[str]:
                 out.append(f"{ns}: host-device {topo.device} did not come back")
     # the root netns must never see any of the lab's own link names
     root = {str(i.get("ifname")) for i in _root_links()}
-    ours = {WIRE_BRIDGE + "-" + topo.names.run_id, topo.names.primary_bridge}
+    ours = {topo.names.primary_bridge}
     ours |= {topo.names.wire_port(k) for k in range(len(topo.nodes))}
     out.extend(f"root netns has {n}" for n in sorted(root & ours))
     return out

@@ -28,6 +28,7 @@ KERNEL_LINK_PLUGINS = {"ipvlan": "CONFIG_IPVLAN", "vlan": "CONFIG_VLAN_8021Q",
 MASTER_PLUGINS = ("macvlan", "ipvlan", "vlan")
 LAB_NIC = "dnlab-nic0"
 LAB_DEVICE = "dnlab-hd0"
+LAB_STATIC_BASE = "192.0.2.10/24"  # TEST-NET-1: never routed anywhere
 
 
 @dataclass
@@ -44,6 +45,7 @@ class LabConfig:
     ipam_types: list[str] = field(default_factory=list)
     plugin_types: list[str] = field(default_factory=list)
     static_ips_capability: bool = False
+    static_base: str | None = None  # first per-pod address when the NAD names none
 
 
 def _plugins_of(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,6 +71,14 @@ def _whereabouts_to_host_local(ipam: dict[str, Any]) -> tuple[dict[str, Any], st
         start, end = start or first, end or last
     else:
         net = ipaddress.ip_network(raw, strict=False)
+    excluded = [ipaddress.ip_network(str(e), strict=False) for e in ipam.get("exclude") or []]
+    if excluded and not start:
+        # host-local cannot exclude; an exclusion at the start of the range is a rangeStart
+        first_ok = net.network_address + 1
+        while any(first_ok in e for e in excluded) and first_ok in net:
+            first_ok += 1
+        if first_ok != net.network_address + 1:
+            start = str(first_ok)
     rng: dict[str, Any] = {"subnet": str(net)}
     if start:
         rng["rangeStart"] = str(start)
@@ -80,8 +90,9 @@ def _whereabouts_to_host_local(ipam: dict[str, Any]) -> tuple[dict[str, Any], st
     if ipam.get("routes"):
         new["routes"] = ipam["routes"]
     note = f"ipam whereabouts (range {raw}) -> host-local {rng} (no whereabouts API here)"
-    if ipam.get("exclude"):
-        note += "; `exclude` not rehearsed"
+    if excluded:
+        note += ("; `exclude` honoured only where it covers the start of the range"
+                 f" (rangeStart {start})" if start else "; `exclude` not rehearsed")
     return new, note
 
 
@@ -90,6 +101,15 @@ def prepare(config: dict[str, Any], run_dir: Path) -> LabConfig:
     beyond where they keep state and which IPAM serves the same addresses."""
     conf = copy.deepcopy(config)
     out = LabConfig(config=conf)
+    plugins = conf.get("plugins")
+    if isinstance(plugins, list) and len(plugins) > 1 and any(
+            isinstance(p, dict) and p.get("type") == "rdma" for p in plugins):
+        # RDMA CNI only moves the RDMA device of the netdev the plugin before it attached; the
+        # netdev part of the chain is still worth rehearsing, so drop it and say so
+        conf["plugins"] = [p for p in plugins if not (isinstance(p, dict)
+                                                      and p.get("type") == "rdma")]
+        out.rewrites.append("rdma (RDMA CNI) dropped from the chain: it needs an RDMA device in "
+                            "exclusive netns mode, none here; the rest of the chain is rehearsed")
     for plugin in _plugins_of(conf):
         ptype = str(plugin.get("type", ""))
         out.plugin_types.append(ptype)
@@ -159,6 +179,11 @@ def _ipam(plugin: dict[str, Any], ipam: dict[str, Any], run_dir: Path, out: LabC
     if itype == "static":
         caps = plugin.get("capabilities") or {}
         out.static_ips_capability = bool(isinstance(caps, dict) and caps.get("ips"))
+        if out.static_ips_capability and not ipam.get("addresses"):
+            out.static_base = LAB_STATIC_BASE
+            out.rewrites.append("static IPAM has no addresses (each pod brings its own in the "
+                                f"networks annotation `ips`): the lab gives pod i "
+                                f"{LAB_STATIC_BASE} + i")
     out.ipam_types.append(itype)
 
 
@@ -182,15 +207,17 @@ def cidrs_in(config: dict[str, Any]) -> list[ipaddress.IPv4Network | ipaddress.I
     return found
 
 
-def static_address_for(config: dict[str, Any], index: int) -> list[str]:
+def static_address_for(config: dict[str, Any], index: int,
+                       base: str | None = None) -> list[str]:
     """Pod `index`'s address for a static IPAM with the `ips` capability: the configured
-    address plus `index`, as a user would write in each pod's networks annotation."""
+    address (or `base`) plus `index`, as a user would write in each pod's networks annotation."""
     out: list[str] = []
     for plugin in chain(config):
         ipam = plugin.get("ipam") or {}
         if ipam.get("type") != "static":
             continue
-        for addr in ipam.get("addresses") or []:
+        addresses = ipam.get("addresses") or ([{"address": base}] if base else [])
+        for addr in addresses:
             try:
                 iface = ipaddress.ip_interface(str(addr.get("address")))
             except ValueError:

@@ -11,24 +11,39 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from dualnet.errors import DualnetError, UsageError
+from dualnet.errors import DualnetError, HostError, UsageError
 from dualnet.lab import checks, netns, topology
 from dualnet.lab.cni import supports_check
 from dualnet.lab.conflist import Attachment, ChainOutcome, add, check, delete
 from dualnet.lab.host import preflight
-from dualnet.lab.models import CniError, LabReport, NetworkAttachmentDefinition, PodReport, Timing
-from dualnet.lab.rewrite import KERNEL_LINK_PLUGINS, LabConfig, prepare, static_address_for
+from dualnet.lab.models import (
+    Check,
+    CniError,
+    LabReport,
+    NetworkAttachmentDefinition,
+    PodReport,
+    Timing,
+)
+from dualnet.lab.rewrite import (
+    KERNEL_LINK_PLUGINS,
+    MASTER_PLUGINS,
+    LabConfig,
+    prepare,
+    static_address_for,
+)
 from dualnet.lab.status import network_status
 from dualnet.lab.topology import PRIMARY_NETWORK, Names, Topology
 from dualnet.parse.network_status import NetworkStatus, dump_network_status
 
 MAX_PODS = 64
+DEL_WORKERS = 4
 NAD_IFNAME = "net1"
 # the plugins of containernetworking-plugins; any other type must come from elsewhere
 STANDARD_PLUGINS = frozenset({
@@ -100,7 +115,7 @@ def _pod_config(lab: LabConfig, i: int) -> dict[str, Any]:
     declares the capability (what each pod's networks annotation would carry)."""
     if not lab.static_ips_capability:
         return lab.config
-    ips = static_address_for(lab.config, i)
+    ips = static_address_for(lab.config, i, lab.static_base)
     conf = dict(lab.config)
     if "plugins" in conf:
         conf["plugins"] = [
@@ -117,7 +132,7 @@ def explain(err: CniError, lab: LabConfig, topo: Topology) -> str:
     low = text.lower()
     node_nics = _node_nics(topo)
     have = f"; the node has: {', '.join(node_nics) or 'no NIC'}"
-    if "link not found" in low and err.plugin in topology_master_plugins() and lab.master:
+    if "link not found" in low and err.plugin in MASTER_PLUGINS and lab.master:
         return f"{text} -> master {lab.master!r} not found on the node{have}"
     if "failed to find host device" in low:
         return f"{text} -> host-device device {lab.device!r} not found on the node{have}"
@@ -139,10 +154,6 @@ def _node_nics(topo: Topology) -> list[str]:
     except netns.IpError:
         return []
     return sorted(n for n in names if n not in skip and not n.startswith("veth"))
-
-
-def topology_master_plugins() -> tuple[str, ...]:
-    return ("macvlan", "ipvlan", "vlan")
 
 
 def kernel_unsupported(err: CniError) -> str:
@@ -169,7 +180,10 @@ def run_lab(
     if not 1 <= pods <= MAX_PODS:
         raise UsageError(f"--pods: {pods} is out of range", hint=f"1 to {MAX_PODS}")
     t_start = time.perf_counter()
-    run_id = run_id or secrets.token_hex(2)
+    run_id = run_id or _free_run_id()
+    if netns.list_netns(f"{topology.PREFIX}{run_id}-"):
+        raise UsageError(f"run id {run_id!r}: namespaces {topology.PREFIX}{run_id}-* exist "
+                         "already", hint="delete them with `ip netns delete NAME`")
     names = Names(run_id)
     run_dir = Path(tempfile.mkdtemp(prefix=f"dualnet-lab-{run_id}-"))
     lab = prepare(nad.config, run_dir)
@@ -192,12 +206,26 @@ def run_lab(
                              "and not part of containernetworking-plugins")
             return report
         topo = Topology(names=names, node_nic=node_nic)
-        _run(nad, lab, topo, report, bin_dir, run_dir, pods, keep, on_step)
+        try:
+            _run(nad, lab, topo, report, bin_dir, run_dir, pods, keep, on_step)
+        except netns.IpError as exc:
+            # the lab's own plumbing failed (not the NAD): after teardown, say which command
+            raise HostError(f"lab setup failed: {exc}",
+                            hint="is another tool managing these namespaces? see `ip netns`"
+                            ) from exc
     finally:
         if not report.kept:
             shutil.rmtree(run_dir, ignore_errors=True)
         report.timings.append(Timing(step="total", ms=(time.perf_counter() - t_start) * 1000))
     return report
+
+
+def _free_run_id() -> str:
+    for _ in range(16):
+        rid = secrets.token_hex(2)
+        if not netns.list_netns(f"{topology.PREFIX}{rid}-"):
+            return rid
+    return secrets.token_hex(3)
 
 
 def _step(hook: StepHook | None, name: str) -> None:
@@ -284,14 +312,24 @@ def _attach_pod(i: int, nad: NetworkAttachmentDefinition, lab: LabConfig, topo: 
         outcome = add(conf, rec.att)
         rec.result, rec.added = outcome.result, outcome.ok
         _record_calls(calls, outcome, f"{label} ")
-        if outcome.error is None and outcome.result is not None and \
-                supports_check(str(conf.get("cniVersion", "0.2.0"))):
-            checked = check(conf, rec.att, outcome.result)
-            _record_calls(calls, checked, f"{label} ")
-            if checked.error is not None:
-                pod.error = f"CHECK {label}: {explain(checked.error, lab, topo)}"
-                report.verdict, report.reason = "fail", f"{pod.pod}: {pod.error}"
-                return False
+        version = str(conf.get("cniVersion", "0.2.0"))
+        if outcome.error is None and outcome.result is not None:
+            if not supports_check(version):
+                report.checks.append(Check(
+                    name=f"cni-check-{label}", pod=pod.pod, passed=True,
+                    evidence=f"not run: cniVersion {version} has no CHECK (0.4.0 and later)"))
+            else:
+                checked = check(conf, rec.att, outcome.result)
+                _record_calls(calls, checked, f"{label} ")
+                evidence = (f"CHECK failed: {checked.error.text()}" if checked.error else
+                            f"CHECK rc 0 ({len(checked.calls)} plugin(s), with prevResult)")
+                report.checks.append(Check(name=f"cni-check-{label}", pod=pod.pod,
+                                           passed=checked.error is None, evidence=evidence))
+                if checked.error is not None:
+                    pod.error = f"CHECK {label}: {explain(checked.error, lab, topo)}"
+                    report.verdict, report.reason = "fail", f"{pod.pod}: {pod.error}"
+                    checks.describe_pod(pod)
+                    return False
         if outcome.error is not None:
             unsupported = kernel_unsupported(outcome.error) if label == "nad" else ""
             if unsupported:
@@ -301,6 +339,7 @@ def _attach_pod(i: int, nad: NetworkAttachmentDefinition, lab: LabConfig, topo: 
                     f"NAD {nad.name}"
                 pod.error = f"ADD {where}: {explain(outcome.error, lab, topo)}"
                 report.verdict, report.reason = "fail", f"{pod.pod}: {pod.error}"
+            checks.describe_pod(pod)  # shows what a failed ADD left behind (e.g. a DOWN net1)
             return False
         if label == "primary":
             pod.primary_result = rec.result or {}
@@ -334,8 +373,18 @@ def _teardown(topo: Topology, attached: list[_Attached], report: LabReport,
     """DEL every attachment in reverse (also failed ADDs), verify pods and nodes are clean,
     delete the namespaces, verify none is left and no host-local reservation remains."""
     leftovers: list[str] = []
-    for rec in reversed(attached):
-        out = delete(rec.config, rec.att, rec.result)
+    by_pod: dict[int, list[_Attached]] = {}
+    for rec in attached:
+        by_pod.setdefault(rec.pod, []).append(rec)
+
+    def del_pod(recs: list[_Attached]) -> list[tuple[_Attached, ChainOutcome]]:
+        # within a pod strictly in reverse (net1 before eth0), as a runtime does
+        return [(rec, delete(rec.config, rec.att, rec.result)) for rec in reversed(recs)]
+
+    # pods are independent (host-local serialises on its lock file), so DEL them side by side
+    with ThreadPoolExecutor(max_workers=DEL_WORKERS) as pool:
+        results = [r for rs in pool.map(del_pod, list(reversed(by_pod.values()))) for r in rs]
+    for rec, out in results:
         if out.error is not None:
             note = f"DEL {rec.label} {topo.names.pod(rec.pod)}: {out.error.text()}"
             if rec.added:

@@ -10,6 +10,7 @@ from typing import Any
 
 from dualnet.lab import netns
 from dualnet.lab.rewrite import LabConfig, cidrs_in
+from dualnet.names import check_ifname
 
 PREFIX = "dnlab-"
 WIRE_BRIDGE = "dnwire"
@@ -99,6 +100,7 @@ def build(topo: Topology, lab: LabConfig, node_count: int) -> None:
         ifname = nic or lab.device
         if not ifname:
             continue
+        check_ifname(ifname, field="host-device device" if lab.device else "master")
         port = names.wire_port(k)
         netns.add_veth(ifname, node, port, names.wire)
         if lab.device_mac and lab.device:

@@ -131,15 +131,18 @@ def build_registry(runtime: Runtime) -> Any:
     async def _apply(name: str, body: Mapping[str, Any], **_: Any) -> None:
         snap = _plain(body)
         try:
-            await runtime.rec.apply_network(name, snap["spec"], snap["metadata"].get("generation"))
+            await runtime.rec.apply_network(name, snap["spec"], snap["metadata"].get("generation"),
+                                            snap["status"].get("applied") or ())
         except ClusterError as exc:
             raise kopf.TemporaryError(exc.message, delay=15) from exc
         runtime.rec.fleet.poke()
 
     @kopf.on.delete(*tn, registry=registry)
-    async def _delete(name: str, **_: Any) -> None:
+    async def _delete(name: str, body: Mapping[str, Any], **_: Any) -> None:
+        snap = _plain(body)
         try:
-            deleted = await runtime.rec.delete_network(name)
+            deleted = await runtime.rec.delete_network(name, snap["spec"],
+                                                       snap["status"].get("applied") or ())
         except ClusterError as exc:
             raise kopf.TemporaryError(exc.message, delay=15) from exc
         log.info("TrainingNetwork %s deleted: %d owned object(s) removed", name, deleted)

@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +139,11 @@ class FleetView:
         self.node_labels.pop(name, None)
 
 
+# What the operator keeps deployed: the components and the network. Test pods and benchmark jobs
+# that `dualnet render` also writes are one-off checks (`dualnet verify`), not desired state.
+RECONCILED_ROLES = frozenset({"component", "network"})
+
+
 def _spec_document(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     """The CR's spec is the CLI spec's `spec`; parse_spec wants the whole document."""
     return {"apiVersion": API_VERSION, "kind": TRAINING_NETWORK_KIND,
@@ -175,7 +180,9 @@ def render_network(name: str, spec: Mapping[str, Any], hosts: list[Any]) -> list
     build_plan = importlib.import_module("dualnet.plan").build_plan
     render = importlib.import_module("dualnet.render").render
     plan = build_plan(parse_spec(_spec_document(name, spec)), hosts)
-    return list(render(plan, target="plain"))
+    return [o for o in render(plan, target="plain")
+            if ((o.get("metadata") or {}).get("labels") or {}).get(labels.ROLE, "component")
+            in RECONCILED_ROLES]
 
 
 class Reconciler:
@@ -218,8 +225,31 @@ class Reconciler:
         fps, _ = logic.plan_hosts(self._fresh_reports())
         return rec is None or rec.generation != generation or rec.fingerprints != tuple(fps)
 
+    def _inventory(self, name: str, stored: Sequence[Any]) -> list[ObjectRef]:
+        """What this network applied before: the in-memory record, and the stored status (after
+        an operator restart the status is the only memory)."""
+        out: list[ObjectRef] = []
+        for item in stored:
+            try:
+                out.append(item if isinstance(item, ObjectRef) else ObjectRef.model_validate(item))
+            except ValidationError:
+                continue
+        rec = self.networks.get(name)
+        if rec is not None and rec.applied:
+            out.extend(rec.applied)
+        return out
+
+    async def _prune(self, name: str, refs: Iterable[ObjectRef]) -> int:
+        # Namespaces are never deleted: that would delete everything in them, not only dualnet's.
+        owned = [api.OwnedRef(r.api_version, r.kind, r.namespace, r.name) for r in refs
+                 if r.kind != "Namespace"]
+        deleted = await api.delete_owned(self.client, name, owned)
+        self.writes["delete"] += deleted
+        return deleted
+
     async def apply_network(self, name: str, spec: Mapping[str, Any],
-                            generation: int | None) -> NetworkRecord:
+                            generation: int | None,
+                            previous: Sequence[Any] = ()) -> NetworkRecord:
         """Render from the current fleet and server-side apply (prune what is no longer
         rendered). A bad spec or an impossible plan is recorded, not raised: it is the user's to
         fix and shows in status; API failures raise ClusterError (kopf retries)."""
@@ -256,6 +286,12 @@ class Reconciler:
                 for o in result.outcomes if o.action.value in ("created", "configured",
                                                                "unchanged")
             ]
+            keep = {(r.api_version, r.kind, r.namespace, r.name) for r in rec.applied}
+            keep |= {(o.api_version, o.kind, o.namespace, o.name) for o in result.outcomes}
+            gone = [r for r in self._inventory(name, previous)
+                    if (r.api_version, r.kind, r.namespace, r.name) not in keep]
+            if gone:
+                await self._prune(name, gone)
             skipped = [o.ref for o in result.outcomes if o.action.value == "skipped"]
             if skipped:
                 rec.error = "not owned by dualnet, left alone: " + ", ".join(skipped[:10])
@@ -263,13 +299,26 @@ class Reconciler:
             self.networks[name] = rec
             return rec
 
-    async def delete_network(self, name: str) -> int:
-        """Remove the objects labelled as this network's (and only those); returns deletions."""
+    async def delete_network(self, name: str, spec: Mapping[str, Any] | None = None,
+                             stored: Sequence[Any] = ()) -> int:
+        """Remove the objects this network applied (inventory: memory + stored status, plus
+        what its spec renders to now), each only if still labelled as this network's."""
         async with self._lock(name):
-            result = await api.delete_network_objects(self.client, name)
-            self.writes["delete"] += result.writes
+            refs = self._inventory(name, stored)
+            if spec is not None:
+                _, hosts = logic.plan_hosts(self._fresh_reports())
+                try:
+                    objs = self.renderer(name, spec, hosts) if hosts else []
+                except DualnetError:
+                    objs = []
+                for o in objs:
+                    meta = o.get("metadata") or {}
+                    refs.append(ObjectRef(api_version=str(o.get("apiVersion")),
+                                          kind=str(o.get("kind")), name=str(meta.get("name")),
+                                          namespace=meta.get("namespace")))
+            deleted = await self._prune(name, refs)
             self.networks.pop(name, None)
-            return result.writes
+            return deleted
 
     # ------------------------------------------------------------ status
 
@@ -337,7 +386,8 @@ class Reconciler:
         generation = meta.get("generation")
         if self.inputs_changed(name, generation):
             try:
-                await self.apply_network(name, spec, generation)
+                await self.apply_network(name, spec, generation,
+                                         (body.get("status") or {}).get("applied") or ())
             except ClusterError as exc:
                 log.warning("applying TrainingNetwork %s failed: %s", name, exc.message)
         await self.sync_status(name, generation, mode_of(name, spec), body.get("status"))

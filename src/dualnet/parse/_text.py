@@ -81,8 +81,9 @@ def to_int(source: str, value: str, line: Line, what: str, *, base: int = 10) ->
 def guarded(source: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn model validation failures into ParseError: a parser's contract is model or ParseError.
 
-    Only pydantic's ValidationError is converted (a value the parser accepted but a model field
-    rejects); any other exception is a parser bug and must surface in tests.
+    Converted: pydantic's ValidationError (a value the parser accepted but a model field rejects)
+    and ValueError (e.g. int() of a number longer than Python's 4300-digit limit). Any other
+    exception is a parser bug and must surface in tests.
     """
 
     def wrap(fn: Callable[P, R]) -> Callable[P, R]:
@@ -96,6 +97,9 @@ def guarded(source: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 raise ParseError(
                     source, f"invalid value for {loc or 'field'}: {first['msg']}"
                 ) from None
+            except ValueError as exc:
+                # int() of a 5000-digit "number" and the like: still the input's fault.
+                raise ParseError(source, f"invalid value: {str(exc)[:200]}") from None
             except RecursionError:
                 raise ParseError(source, "input nested too deeply") from None
 

@@ -182,47 +182,64 @@ def parse_ip_addr(text: str) -> list[IpInterface]:
     return _parse(ADDR, text)
 
 
-_ROUTE_TYPES = {
-    "unicast",
-    "local",
-    "broadcast",
-    "multicast",
-    "blackhole",
-    "unreachable",
-    "prohibit",
-}
+_ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "anycast", "nat"}
+# Routes that drop packets: they name `dev lo` but are no way out, so they are not kept.
+_DROP_TYPES = {"blackhole", "unreachable", "prohibit", "throw"}
 
 
 @guarded(ROUTE)
 def parse_ip_route(text: str) -> list[Route]:
-    """`ip route` / `ip -6 route`: routes with a device; `default` becomes 0.0.0.0/0 (::/0)."""
-    lines = prepare(text)
+    """`ip route` / `ip -6 route`: routes with a device; `default` becomes 0.0.0.0/0 (::/0).
+
+    Drop routes (unreachable, blackhole, ...) are skipped; a multipath route takes the device and
+    gateway of its first `nexthop` line.
+    """
     routes: list[Route] = []
-    for line in lines:
+    pending: tuple[str, Line] | None = None  # destination of a route waiting for its nexthop
+    for line in prepare(text):
         tokens = line.stripped.split()
-        if tokens and tokens[0] in _ROUTE_TYPES:
+        if tokens[0] == "nexthop":
+            words = _words(" ".join(tokens[1:]))
+            if pending is not None and "dev" in words:
+                gateway = _gateway(words.get("via"), line)
+                routes.append(
+                    Route(interface=words["dev"], destination=pending[0], gateway=gateway)
+                )
+                pending = None
+            continue
+        if pending is not None:
+            raise fail(ROUTE, "route names no 'dev' and no nexthop follows", pending[1])
+        if tokens[0] in _DROP_TYPES:
+            continue
+        if tokens[0] in _ROUTE_TYPES:
             tokens = tokens[1:]
         if not tokens:
-            raise fail(ROUTE, "empty route", line)
-        if tokens[0] in ("nexthop",):
-            continue  # multipath legs: the route line before carries the destination
+            raise fail(ROUTE, "route type without a destination", line)
         words = _words(" ".join(tokens[1:]))
-        dest = tokens[0]
-        gateway = words.get("via")
-        if dest == "default":
-            v6 = gateway is not None and ":" in gateway
-            dest = "::/0" if v6 else "0.0.0.0/0"
-        else:
-            try:
-                dest = str(ipaddress.ip_network(dest, strict=False))
-            except ValueError:
-                raise fail(ROUTE, f"destination {tokens[0]!r} is not a network", line) from None
-        if gateway is not None:
-            try:
-                ipaddress.ip_address(gateway)
-            except ValueError:
-                raise fail(ROUTE, f"gateway {gateway!r} is not an address", line) from None
+        gateway = _gateway(words.get("via"), line)
+        dest = _destination(tokens[0], gateway, line)
         if "dev" not in words:
-            continue  # blackhole / unreachable routes name no interface
+            pending = (dest, line)
+            continue
         routes.append(Route(interface=words["dev"], destination=dest, gateway=gateway))
+    if pending is not None:
+        raise fail(ROUTE, "route names no 'dev' and no nexthop follows", pending[1])
     return routes
+
+
+def _gateway(value: str | None, line: Line) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise fail(ROUTE, f"gateway {value!r} is not an address", line) from None
+
+
+def _destination(value: str, gateway: str | None, line: Line) -> str:
+    if value == "default":
+        return "::/0" if gateway is not None and ":" in gateway else "0.0.0.0/0"
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise fail(ROUTE, f"destination {value!r} is not a network", line) from None

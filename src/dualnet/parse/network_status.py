@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dualnet.parse._text import guarded
 from dualnet.parse.errors import ParseError
 
 SOURCE = "network-status"
@@ -211,6 +212,7 @@ def _decode(text: str) -> Any:
     return value
 
 
+@guarded(SOURCE)
 def parse_network_status(text: str) -> list[NetworkStatus]:
     """Parse the annotation value (or a describe/YAML/JSON excerpt containing it).
 

@@ -95,8 +95,8 @@ def _header(line: Line) -> tuple[list[str], list[tuple[str, int]]]:
     for name in devices:
         if not _DEVICE.match(name) or _REL_ONE.match(name):
             raise fail(SOURCE, f"header column {name!r} is no device name", line)
-    if not devices or not any(_GPU.match(d) for d in devices):
-        raise fail(SOURCE, "header names no GPU<i> column", line)
+    if not devices:
+        raise fail(SOURCE, "header names no GPU<i> or NIC column", line)
     if len(set(devices)) != len(devices):
         raise fail(SOURCE, "a device column appears twice in the header", line)
     return devices, columns

@@ -21,7 +21,7 @@ from dualnet.plan.steps import (
     SetNetnsMode,
     SetVfMacs,
 )
-from dualnet.spec import IpamType, SharedCni, Spec
+from dualnet.spec import IpamType, Spec
 
 SHARED_MODES = (Mode.SHARED_ROCE, Mode.IPOIB)
 SRIOV_MODES = (Mode.SRIOV, Mode.SRIOV_DPDK, Mode.IB_SRIOV)
@@ -119,6 +119,11 @@ def _check_nic(spec: Spec, hostname: str, nic: ResolvedNic, host: HostReport) ->
         raise _refuse(
             f"{cni} on InfiniBand port {where}: {cni} needs an Ethernet master",
             hint="use mode ipoib (or ib-sriov) for InfiniBand ports",
+        )
+    if s.mode in (Mode.SRIOV, Mode.SRIOV_DPDK) and nic.link_layer == "InfiniBand":
+        raise _refuse(
+            f"mode {s.mode.value} on InfiniBand port {where}: sriov-cni configures Ethernet VFs",
+            hint="use mode ib-sriov for InfiniBand VFs",
         )
     if s.mode in IB_MODES and nic.link_layer != "InfiniBand":
         raise _refuse(
@@ -327,7 +332,7 @@ def _warnings(
             f"{s.ipam.subnet} on its own, so two pods on different nodes get the same address; "
             "use ipam.type: whereabouts (cluster-wide allocation)",
         ))
-    if "rdmaHcaMax" not in spec.spec.model_fields_set and s.mode in SHARED_MODES:
+    if "rdma_hca_max" not in spec.spec.model_fields_set and s.mode in SHARED_MODES:
         out.append(PlanWarning(
             code="rdma-hca-max-default",
             message=f"rdmaHcaMax not set: using {s.rdma_hca_max} pods per HCA (the plugin's own "

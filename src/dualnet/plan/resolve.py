@@ -146,9 +146,23 @@ def select_nics(
     """The selected ports of `host`. Explicit selections are taken as given (the plan refuses the
     contradictory ones with a reason); `auto` picks the one best RDMA port of the right link
     layer."""
-    if not sel.is_auto:
-        return [resolve_nic(host, n) for n in _explicit(host, hostname, sel)]
     wanted = "InfiniBand" if want_ib else "Ethernet"
+    if not sel.is_auto:
+        chosen = [resolve_nic(host, n) for n in _explicit(host, hostname, sel)]
+        # A port matched only by its device id is a filter hit, not a request: ports of the
+        # other link layer, and (for modes that take the port away) the one holding the default
+        # route, are left out instead of refused.
+        named = set(sel.netdevs) | set(sel.pci_addresses)
+        kept = [c for c in chosen if c.netdev in named or c.pci_address in named or (
+            c.link_layer == wanted and not (avoid_default and c.holds_default_route))]
+        if not kept:
+            raise UsageError(
+                f"spec.nics.deviceIDs: on host {hostname} no {wanted} port "
+                + ("other than the one holding the default route " if avoid_default else "")
+                + f"matches {sel.device_ids}",
+                hint="name the training port in spec.nics.netdevs",
+            )
+        return kept
     candidates = [
         resolve_nic(host, n)
         for n in host.nics

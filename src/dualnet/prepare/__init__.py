@@ -3,7 +3,8 @@
 Public API:
     prepare(steps, host, facts=None, *, rollback=True, protect=()) -> PrepareReport
     Host(root="/", runner=None, *, netns=None, dry_run=False, timestamp=None)
-    load_steps(path, *, host_name=None, root="/") -> list[HostStep]
+    load_source(path, *, plan, host_name=None, root="/") -> LoadedSteps (steps, where, protect)
+    load_steps(path, *, plan, host_name=None, root="/") -> list[HostStep]
     render_report(report) -> str;  render_dry_run(report) -> str
 """
 
@@ -14,7 +15,7 @@ from dualnet.prepare.host import Host, HostWriteError
 from dualnet.prepare.journal import Action
 from dualnet.prepare.outcome import PrepareReport, StepOutcome, StepStatus
 from dualnet.prepare.runner import CommandResult, Runner, SubprocessRunner
-from dualnet.prepare.source import load_steps, parse_steps
+from dualnet.prepare.source import LoadedSteps, load_source, load_steps, parse_steps
 from dualnet.prepare.text import render_dry_run, render_report
 
 __all__ = [
@@ -22,11 +23,13 @@ __all__ = [
     "CommandResult",
     "Host",
     "HostWriteError",
+    "LoadedSteps",
     "PrepareReport",
     "Runner",
     "StepOutcome",
     "StepStatus",
     "SubprocessRunner",
+    "load_source",
     "load_steps",
     "parse_steps",
     "prepare",

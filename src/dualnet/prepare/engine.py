@@ -28,7 +28,12 @@ from dualnet.prepare.context import RunState, StepContext, StepError
 from dualnet.prepare.host import Host
 from dualnet.prepare.journal import Action
 from dualnet.prepare.outcome import PrepareReport, StepOutcome, StepStatus
-from dualnet.prepare.safety import protected_interfaces, refusal, validate_names
+from dualnet.prepare.safety import (
+    protected_interfaces,
+    refusal,
+    touched_interfaces,
+    validate_names,
+)
 from dualnet.prepare.steps_cni import install_cni_plugins
 from dualnet.prepare.steps_k3s import k3s_without_flannel
 from dualnet.prepare.steps_link import set_link_mac, set_mtu, set_vf_macs
@@ -105,6 +110,9 @@ def prepare(
                                             message="not run: an earlier step failed"))
             continue
         ctx = StepContext(host=host, facts=facts, state=state)
+        if host.dry_run and not prot.known and touched_interfaces(step, host, facts):
+            ctx.notes.append("a real run would refuse this step: the management interface is "
+                             "unknown (pass host facts or --protect IFACE)")
         mark = len(host.journal)
         error: str | None = None
         hint: str | None = None

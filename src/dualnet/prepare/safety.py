@@ -42,7 +42,8 @@ def protected_interfaces(host: Host, facts: HostReport | None,
     names = {check_ifname(x, field="--protect") for x in extra}
     if facts is not None and facts.management is not None:
         names.add(facts.management.name)
-        names.update(r.interface for r in facts.routes if _is_default(r.destination))
+        names.update(r.interface for r in facts.routes
+                     if _is_default(r.destination) and r.mask in (None, "0.0.0.0", "0"))
         return Protected(frozenset(names), True, "host facts (management interface)")
     if host.netns is not None:
         found = _netns_default_devs(host)
@@ -125,7 +126,10 @@ def touched_interfaces(step: HostStep, host: Host, facts: HostReport | None) -> 
     if isinstance(step, SetMtu):
         return {step.interface}
     if isinstance(step, CreateVfs | SetVfMacs):
-        return {step.pf}
+        # Re-creating or rebinding VFs takes their netdevs down too (a VM's uplink may be one).
+        dev = host.path(f"/sys/class/net/{step.pf}/device")
+        vfs = dev.glob("virtfn*/net/*") if dev.is_dir() else iter(())
+        return {step.pf, *(vf.name for vf in vfs)}
     if isinstance(step, BindDriver):
         out: set[str] = set()
         net = host.path(f"/sys/bus/pci/devices/{step.pci_address}/net")

@@ -7,6 +7,7 @@ The plan's `host_steps` is read tolerantly: a list (one node), a mapping host ->
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,39 +46,65 @@ def this_hostname(root: Path) -> str:
     return socket.gethostname()
 
 
-def select_host_steps(doc: Any, *, host_name: str | None, root: Path) -> tuple[Any, str]:
-    """The raw step list for this node out of a plan document, and where it came from."""
+@dataclass(frozen=True)
+class LoadedSteps:
+    steps: list[HostStep]
+    where: str
+    protect: tuple[str, ...] = ()  # the plan's own idea of the management interface
+
+
+def _per_host(entries: Any) -> dict[str, dict[str, Any]] | None:
+    """A list of {hostname|host|node|name, steps, ...} entries, keyed by host; None otherwise."""
+    if not (isinstance(entries, list) and entries and all(
+            isinstance(e, dict) and "steps" in e and any(k in e for k in _HOST_KEYS)
+            for e in entries)):
+        return None
+    return {str(next(e[k] for k in _HOST_KEYS if k in e)): e for e in entries}
+
+
+def select_host_steps(doc: Any, *, host_name: str | None, root: Path) -> tuple[Any, str,
+                                                                              tuple[str, ...]]:
+    """The raw step list for this node out of a plan document, where it came from, and the
+    management interface the plan names for that host (if any)."""
     if isinstance(doc, list):
-        return doc, "steps"
+        return doc, "steps", ()
     if not isinstance(doc, dict):
-        raise UsageError("plan: expected a mapping with `host_steps` (from `dualnet plan "
-                         "--output yaml`)")
-    if "host_steps" not in doc:
-        if "steps" in doc:
-            return doc["steps"], "steps"
-        raise UsageError("plan: no `host_steps` key", hint=f"keys: {', '.join(map(str, doc))}")
-    hs = doc["host_steps"]
-    if hs is None:
-        return [], "host_steps"
-    per_host: dict[str, Any] | None = None
-    if isinstance(hs, dict):
-        per_host = {str(k): v for k, v in hs.items()}
-    elif isinstance(hs, list) and hs and all(
-        isinstance(e, dict) and "steps" in e and any(k in e for k in _HOST_KEYS) for e in hs
-    ):
-        per_host = {str(next(e[k] for k in _HOST_KEYS if k in e)): e["steps"] for e in hs}
-    if per_host is None:
-        return hs, "host_steps"
+        raise UsageError("plan: expected a mapping with `host_steps` or `hosts` (from "
+                         "`dualnet plan --output yaml`)")
+    per_host: dict[str, dict[str, Any]] | None = None
+    key = "host_steps"
+    if "host_steps" in doc:
+        hs = doc["host_steps"]
+        if hs is None:
+            return [], key, ()
+        if isinstance(hs, dict):
+            per_host = {str(k): {"steps": v} for k, v in hs.items()}
+        else:
+            per_host = _per_host(hs)
+            if per_host is None:
+                return hs, key, ()
+    elif "hosts" in doc:
+        key = "hosts"
+        per_host = _per_host(doc["hosts"])
+        if per_host is None:
+            raise UsageError("plan.hosts: expected a list of {hostname, steps} entries")
+    elif "steps" in doc:
+        return doc["steps"], "steps", ()
+    else:
+        raise UsageError("plan: no `host_steps` or `hosts` key",
+                         hint=f"keys: {', '.join(map(str, doc))}")
     wanted = host_name or this_hostname(root)
     if wanted not in per_host:
-        raise UsageError(f"plan: no host_steps for host {wanted!r}",
+        raise UsageError(f"plan: no host steps for host {wanted!r}",
                          hint=f"hosts in the plan: {', '.join(sorted(per_host)) or 'none'}; "
                          "pick one with --host NAME")
-    return per_host[wanted], f"host_steps.{wanted}"
+    entry = per_host[wanted]
+    mgmt = entry.get("management_interface")
+    return entry["steps"] or [], f"{key}.{wanted}", (mgmt,) if isinstance(mgmt, str) else ()
 
 
-def load_steps(path: Path, *, plan: bool, host_name: str | None = None,
-               root: Path = Path("/")) -> list[HostStep]:
+def load_source(path: Path, *, plan: bool, host_name: str | None = None,
+                root: Path = Path("/")) -> LoadedSteps:
     try:
         doc = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -86,7 +113,12 @@ def load_steps(path: Path, *, plan: bool, host_name: str | None = None,
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML: {exc}") from exc
     if plan:
-        raw, where = select_host_steps(doc, host_name=host_name, root=root)
+        raw, where, protect = select_host_steps(doc, host_name=host_name, root=root)
     else:
-        raw, where = doc, str(path)
-    return parse_steps(raw, where=where)
+        raw, where, protect = doc, str(path), ()
+    return LoadedSteps(parse_steps(raw, where=where), where, protect)
+
+
+def load_steps(path: Path, *, plan: bool, host_name: str | None = None,
+               root: Path = Path("/")) -> list[HostStep]:
+    return load_source(path, plan=plan, host_name=host_name, root=root).steps

@@ -34,7 +34,8 @@ def k3s_commands(step: K3sWithoutFlannel) -> list[str]:
         exec_args += f" --cluster-cidr={step.pod_cidr}"
     sed = f"s|{step.flannel_manifest_cidr}|{step.pod_cidr}|g"
     return [
-        f"curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC={shlex.quote(exec_args)} sh -",
+        # Double quotes as in the guide; every part of exec_args is a validated CIDR or literal.
+        f'curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC="{exec_args}" sh -',
         f"curl -L {FLANNEL_URL} -o /tmp/flannel.yml",
         f"sed -i {shlex.quote(sed)} /tmp/flannel.yml",
         "kubectl apply -f /tmp/flannel.yml",

@@ -95,7 +95,9 @@ def set_netns_mode(step: SetNetnsMode, ctx: StepContext) -> Result:
         ctx.notes.append(f"ib_core is not loaded ({NETNS_PARAM} missing): the mode can only be "
                          "persisted now; it applies when ib_core loads")
     if (now is None or now == step.mode) and content is None:
-        return StepStatus.UNCHANGED, f"netns mode {step.mode}" if now else "persisted already"
+        if now is not None:
+            return StepStatus.UNCHANGED, f"netns mode {step.mode}"
+        return StepStatus.UNCHANGED, "persisted already" if step.persist else "nothing to set"
     if now is not None and now != step.mode:
         argv = ["rdma", "system", "set", "netns", step.mode]
         try:

@@ -38,7 +38,8 @@ def render_report(report: PrepareReport) -> str:
                    + (f": {s.message}" if s.message and s.status is not StepStatus.FAILED
                       else ""))
         for a in s.commands:
-            out.append(f"      {'ran' if a.phase == 'act' else 'undo'}: {a.render()}")
+            text = a.render().replace("\n", "\n           ")
+            out.append(f"      {'ran' if a.phase == 'act' else 'undo'}: {text}")
         for n in s.notes:
             out.append(f"      note: {n}")
         for p in s.printed:

@@ -30,9 +30,24 @@ def meta(
     return out
 
 
+def _json(data: Any, indent: int) -> str:
+    pad = "  " * (indent + 1)
+    if isinstance(data, dict) and data:
+        items = [f"{pad}{json.dumps(k)}: {_json(v, indent + 1)}" for k, v in data.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if isinstance(data, list) and data:
+        if all(not isinstance(v, dict | list) for v in data):
+            # lists of scalars on one line, as the guide writes selectors: ["15b3"]
+            return "[" + ", ".join(json.dumps(v) for v in data) + "]"
+        items = [f"{pad}{_json(v, indent + 1)}" for v in data]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * indent + "]"
+    return json.dumps(data)
+
+
 def to_json(data: Any) -> str:
-    """Stable, readable JSON for ConfigMaps and NAD configs (byte-identical for equal input)."""
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    """Stable, readable JSON for ConfigMaps and NAD configs (byte-identical for equal input):
+    two-space indent, key order kept, lists of scalars on one line."""
+    return _json(data, 0) + "\n"
 
 
 def linux_arch_affinity() -> dict[str, Any]:

@@ -59,6 +59,10 @@ def multus(plan: Plan) -> list[dict[str, Any]]:
         {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["*"], "verbs": ["*"]},
         {"apiGroups": [""], "resources": ["pods", "pods/status"],
          "verbs": ["get", "list", "update", "watch"]},
+        # DRA: newer Multus reads ResourceClaims for the resourceName lookup
+        {"apiGroups": ["resource.k8s.io"],
+         "resources": ["resourceclaims", "resourceclaims/status", "resourceslices"],
+         "verbs": ["get", "list"]},
         {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
          "verbs": ["create", "patch", "update"]},
     ]

@@ -69,9 +69,6 @@ def _main_plugin(plan: Plan) -> dict[str, Any]:
     elif cni == "sriov":
         if s.vlan is not None:
             p["vlan"] = s.vlan
-        p["spoofchk"] = "off"
-        p["trust"] = "on"
-        p["link_state"] = "enable"
     elif cni == "ipoib":
         p["master"] = plan.master
     elif cni == "ib-sriov":

@@ -9,13 +9,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from importlib.resources import files
 from typing import Any
 
-import jsonschema
-import kubernetes_validate
+import jsonschema  # type: ignore[import-untyped]
 from kubernetes_validate.utils import all_versions, major_minor
+from referencing import Registry, Resource
 
 from dualnet.errors import DualnetError, UsageError
 from dualnet.labels import RESOURCE_NAME_ANNOTATION
@@ -23,7 +25,8 @@ from dualnet.render.cni_check import check_cni_config
 from dualnet.render.crds import CLUSTER_SCOPED, CR_SCHEMAS
 
 DEFAULT_K8S_VERSION = "1.34"  # the guide's k3s v1.34.6
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
 _SHARED_RES = re.compile(r"^[a-zA-Z0-9_]+$")
 _SRIOV_RES = re.compile(r"^[a-zA-Z0-9_-]+$")
 _SHARED_SELECTORS = {"vendors", "deviceIDs", "drivers", "ifNames", "linkTypes"}
@@ -57,7 +60,31 @@ def check_k8s_version(version: str) -> str:
         vs = supported_k8s_versions()
         raise UsageError(f"--k8s-version: {version!r} has no bundled schema",
                          hint=f"one of {vs[0]} .. {vs[-1]}")
-    return major_minor(v)
+    return str(major_minor(v))
+
+
+@functools.cache
+def _definitions(schema_dir: str) -> Any:
+    base = files("kubernetes_validate") / "kubernetes-json-schema" / schema_dir
+    return json.loads((base / "_definitions.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _k8s_validator(version: str, api_version: str, kind: str) -> Any:
+    """A cached validator for one kind, from kubernetes-validate's bundled strict schemas (the
+    same files and resolution `kubernetes_validate.validate` uses, loaded once instead of per
+    object). None when the version has no schema for the kind."""
+    full = next(v for v in reversed(all_versions()) if major_minor(v) == version)
+    schema_dir = f"v{full}-local-strict"
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = files("kubernetes_validate") / "kubernetes-json-schema" / schema_dir / (
+        f"{kind.lower()}-{group}.json")
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
+    registry = Resource.from_contents(_definitions(schema_dir)) @ registry
+    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def object_id(obj: dict[str, Any]) -> str:
@@ -145,9 +172,44 @@ def _json_field(obj: dict[str, Any], where: str, text: Any, checker: Any) -> lis
     return [f"{object_id(obj)}: {where}: {p}" for p in checker(data)]
 
 
+_DNS1123_LABEL = re.compile(rf"^{_LABEL}$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+def _pod_specs(obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    spec = obj.get("spec", {})
+    if obj.get("kind") == "Pod":
+        return [("spec", spec)]
+    tmpl = spec.get("template", {}).get("spec") if isinstance(spec, dict) else None
+    return [("spec.template.spec", tmpl)] if isinstance(tmpl, dict) else []
+
+
+def _names(obj: dict[str, Any]) -> list[str]:
+    """What the OpenAPI schema leaves to the API server's own validation: name formats."""
+    problems: list[str] = []
+    md = obj.get("metadata", {})
+    name = md.get("name", "")
+    if not isinstance(name, str) or len(name) > 253 or not _DNS1123_SUBDOMAIN.match(name):
+        problems.append(f"{object_id(obj)}: metadata.name: {name!r} is not a DNS-1123 subdomain")
+    for key, value in (md.get("labels") or {}).items():
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            problems.append(f"{object_id(obj)}: metadata.labels.{key}: {value!r} is not a valid "
+                            "label value")
+    for where, pod in _pod_specs(obj):
+        for group in ("initContainers", "containers"):
+            for i, c in enumerate(pod.get(group) or []):
+                cname = c.get("name", "")
+                if not isinstance(cname, str) or not _DNS1123_LABEL.match(cname) or len(
+                    cname
+                ) > 63:
+                    problems.append(f"{object_id(obj)}: {where}.{group}[{i}].name: {cname!r} is "
+                                    "not a DNS-1123 label")
+    return problems
+
+
 def _semantic(obj: dict[str, Any]) -> list[str]:
     kind = obj.get("kind")
-    problems: list[str] = []
+    problems = _names(obj)
     if kind == "NetworkAttachmentDefinition":
         md = obj.get("metadata", {})
         res = md.get("annotations", {}).get(RESOURCE_NAME_ANNOTATION)
@@ -195,9 +257,6 @@ def _check_custom(obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
         for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path)))
     ]
     md = obj.get("metadata", {})
-    name = md.get("name", "")
-    if not isinstance(name, str) or len(name) > 253 or not _DNS1123_SUBDOMAIN.match(name):
-        problems.append(f"{object_id(obj)}: metadata.name: {name!r} is not a DNS-1123 subdomain")
     scoped = obj.get("kind") in CLUSTER_SCOPED
     if scoped and "namespace" in md:
         problems.append(f"{object_id(obj)}: metadata.namespace: {obj.get('kind')} is "
@@ -225,14 +284,15 @@ def validation_problems(
         if schema is not None:
             problems += _check_custom(obj, schema)
         else:
-            try:
-                kubernetes_validate.validate(obj, version, strict=True)
-            except kubernetes_validate.ValidationError as exc:
-                problems.append(f"{object_id(obj)}: {_path(exc.path)}: {exc.message} "
-                                f"(Kubernetes {version} schema)")
-            except kubernetes_validate.SchemaNotFoundError:
+            validator = _k8s_validator(version, *key)
+            if validator is None:
                 problems.append(f"{object_id(obj)}: no schema for {key[1]} {key[0]} in "
                                 f"Kubernetes {version} nor in dualnet's CRDs")
+                continue
+            error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+            if error is not None:
+                problems.append(f"{object_id(obj)}: {_path(error.absolute_path)}: "
+                                f"{error.message} (Kubernetes {version} schema)")
         problems += _semantic(obj)
     return problems
 

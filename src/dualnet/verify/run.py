@@ -1,0 +1,186 @@
+"""`dualnet verify` on a live cluster: launch (or take) the test pods, capture what the guide's
+step 7 looks at, and judge it with the pure checks. Cleans up what it launched."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from lightkube import AsyncClient
+from pydantic import BaseModel
+
+from dualnet import labels
+from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.pods import (
+    ExecResult,
+    create_pod,
+    delete_pod,
+    exec_in,
+    get_pod,
+    pod_ip_and_node,
+    wait_running,
+)
+from dualnet.errors import UsageError
+from dualnet.parse.errors import ParseError
+from dualnet.verify.checks import (
+    SECONDARY_IF,
+    check_dev_infiniband,
+    check_ibv_devinfo,
+    check_interfaces,
+    check_network_status,
+    check_ping,
+    net1_ips,
+)
+from dualnet.verify.ipout import parse_ip_addr
+from dualnet.verify.models import CheckResult, Status, VerifyReport
+from dualnet.verify.testpods import (
+    DEFAULT_IMAGE,
+    build_test_pod,
+    instances,
+    rendered_test_pods,
+    run_id,
+)
+
+
+class PodCapture(BaseModel):
+    """What was read from one pod; the input of `evaluate_pod`."""
+
+    target: str
+    node: str | None = None
+    network_status: str | None = None
+    ip_addr: ExecResult | None = None
+    dev_infiniband: ExecResult | None = None
+    ibv_devinfo: ExecResult | None = None
+
+
+def evaluate_pod(cap: PodCapture, expected_device: str | None = None,
+                 expected_uverbs: int | None = None) -> list[CheckResult]:
+    """The per-pod checks over captured outputs (pure)."""
+    out = [check_network_status(cap.target, cap.network_status)]
+    if cap.ip_addr is not None:
+        res = cap.ip_addr
+        try:
+            if res.exit_code != 0 and not res.stdout.strip():
+                raise ParseError("ip addr", f"exit status {res.exit_code}")
+            ifaces = parse_ip_addr(res.stdout)
+        except ParseError as exc:
+            out.append(CheckResult(check="interfaces", target=cap.target, status=Status.FAIL,
+                                   summary=f"`ip addr` failed: {exc.message}",
+                                   evidence=(res.stderr or "").splitlines()[:3]))
+        else:
+            out.append(check_interfaces(cap.target, ifaces, net1_ips(cap.network_status)))
+    if cap.dev_infiniband is not None:
+        text = cap.dev_infiniband.stdout + cap.dev_infiniband.stderr
+        out.append(check_dev_infiniband(cap.target, text, expected_uverbs))
+    if cap.ibv_devinfo is not None:
+        res = cap.ibv_devinfo
+        out.append(check_ibv_devinfo(cap.target, res.stdout or res.stderr, expected_device))
+    return out
+
+
+def evaluate_ping(src: PodCapture, dst: PodCapture, dst_ip: str, res: ExecResult) -> CheckResult:
+    r = check_ping(src.target, dst.target, dst_ip, res.stdout + res.stderr, res.exit_code)
+    if src.node is not None and src.node == dst.node and r.status is Status.PASS:
+        # one node: reachability over net1 holds, but no cross-node path was exercised
+        r.status = Status.SKIP
+        r.summary += f"; both pods on node {src.node}, so the cross-node path is not proven"
+    return r
+
+
+async def _capture(client: AsyncClient, name: str, namespace: str) -> PodCapture:
+    pod = await get_pod(client, name, namespace)
+    if pod is None:
+        raise UsageError(f"pod {namespace}/{name} not found", hint="check --pods and --namespace")
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    status = annotations.get(labels.NETWORK_STATUS_ANNOTATION) or annotations.get(
+        "k8s.v1.cni.cncf.io/networks-status")
+    _, node = pod_ip_and_node(pod)
+    cap = PodCapture(target=f"{namespace}/{name}", node=node, network_status=status)
+    cap.ip_addr = await exec_in(client, name, namespace, ["ip", "addr"])
+    cap.dev_infiniband = await exec_in(client, name, namespace, ["ls", "/dev/infiniband"])
+    cap.ibv_devinfo = await exec_in(client, name, namespace, ["ibv_devinfo"])
+    return cap
+
+
+async def run_verify(
+    client: AsyncClient,
+    *,
+    namespace: str,
+    pods: list[str] | None = None,
+    objects: list[dict[str, Any]] | None = None,
+    network: str | None = None,
+    nad: str | None = None,
+    resource: str | None = None,
+    image: str | None = None,
+    expected_device: str | None = None,
+    count: int = 2,
+    timeout_s: float = 300.0,
+    keep: bool = False,
+) -> VerifyReport:
+    """Check existing `pods`, or launch `count` test pods (from `objects`, or per the guide)."""
+    launched: list[str] = []
+    if not pods:
+        run = run_id()
+        templates = rendered_test_pods(objects or [])
+        if templates:
+            to_launch = instances(templates[0], count, run)
+            for p in to_launch:
+                p["metadata"]["namespace"] = namespace
+        else:
+            if not (nad and resource):
+                raise UsageError(
+                    "nothing to verify: give --pods, or --from with `dualnet render` output, or "
+                    "--nad and --resource to build the guide's test pod")
+            to_launch = [
+                build_test_pod(f"dualnet-verify-{run}-{i}", namespace, network=network or nad,
+                               nad=nad, resource=resource, run=run,
+                               image=image or DEFAULT_IMAGE)
+                for i in range(count)
+            ]
+        try:
+            for p in to_launch:
+                await create_pod(client, p)
+                launched.append(p["metadata"]["name"])
+            await asyncio.gather(*(wait_running(client, n, namespace, timeout_s=timeout_s)
+                                   for n in launched))
+        except (ClusterError, UsageError):
+            if not keep:
+                await _cleanup(client, launched, namespace)
+            raise
+        pods = launched
+    try:
+        return await _verify_pods(client, pods, namespace, expected_device, bool(launched))
+    finally:
+        if launched and not keep:
+            await _cleanup(client, launched, namespace)
+
+
+async def _cleanup(client: AsyncClient, names: list[str], namespace: str) -> None:
+    for n in names:
+        await delete_pod(client, n, namespace)
+
+
+async def _verify_pods(client: AsyncClient, pods: list[str], namespace: str,
+                       expected_device: str | None, launched: bool) -> VerifyReport:
+    caps = [await _capture(client, name, namespace) for name in pods]
+    report = VerifyReport(namespace=namespace, pods=pods, launched=launched,
+                          nodes={c.target: c.node for c in caps})
+    for cap in caps:
+        report.checks.extend(evaluate_pod(cap, expected_device))
+    for src, dst in zip(caps, caps[1:] + caps[:1], strict=True):
+        if src is dst:
+            break
+        ips = net1_ips(dst.network_status)
+        if not ips:
+            report.checks.append(CheckResult(check="ping-net1", target=f"{src.target} -> "
+                                             f"{dst.target}", status=Status.FAIL,
+                                             summary=f"{dst.target} has no {SECONDARY_IF} "
+                                             "address to ping"))
+            continue
+        name = src.target.split("/", 1)[1]
+        res = await exec_in(client, name, namespace,
+                            ["ping", "-c", "3", "-W", "2", "-I", SECONDARY_IF, ips[0]])
+        report.checks.append(evaluate_ping(src, dst, ips[0], res))
+        if len(caps) == 2:
+            break  # a -> b is enough for two pods; more pods are checked as a ring
+    return report

@@ -1,0 +1,132 @@
+"""`dualnet doctor` end to end: exit statuses, --root on sample trees, --from on real outputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from dualnet.cli import main
+from dualnet.cli.doctor_cmds import findings_table
+from dualnet.doctor import DoctorResult
+from dualnet.host.samples import build_sample
+from tests.doctor.corpus_dirs import GH200_FILES, make_from_dir
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the real entry point (`dualnet ...`) and return its exit status and output."""
+    old = sys.argv
+    sys.argv = ["dualnet", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def sample_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    roots = {}
+    for name in ("gh200", "no_mlx5_ib", "no_rdma"):
+        roots[name] = build_sample(name, tmp_path_factory.mktemp(name))
+    return roots
+
+
+def test_gh200_json_exit_1(
+    sample_roots: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        ["doctor", "--root", str(sample_roots["gh200"]), "--mode", "shared-roce", "-o", "json"],
+        capsys,
+    )
+    data = json.loads(out)
+    assert code == 1 == data["exit_code"]
+    assert data["worst"] == "warning"
+    assert data["hostname"] == "guest"
+    assert data["mode"] == "shared-roce"
+    got = {(f["id"], f["subject"]) for f in data["findings"]}
+    assert ("port.not-active", "mlx5_1/1") in got
+    assert ("port.only-active-is-management", "enp1s0f0np0") in got
+    assert ("roce.mtu-low", "mlx5_0/1") in got
+    first = data["findings"][0]
+    assert set(first) == {"id", "severity", "title", "subject", "evidence", "why", "fix", "persist"}
+
+
+def test_table_shows_fixes_in_full(
+    sample_roots: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["doctor", "--root", str(sample_roots["gh200"])], capsys)
+    assert code == 1
+    # Captured output is 80 columns: one block per finding, each fix on its own line.
+    assert "WARNING  port.only-active-is-management  enp1s0f0np0" in out
+    assert "  fix: ip link set dev enp1s0f0np0 mtu 9000\n" in out
+    # A wide terminal gets the table; fixes are folded there, never cut.
+    _, js, _ = run(["doctor", "--root", str(sample_roots["gh200"]), "-o", "json"], capsys)
+    result = DoctorResult.model_validate_json(js)
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(findings_table(result))
+    text = console.export_text()
+    assert "┃ severity ┃ id" in text
+    assert "ip link set dev enp1s0f0np0 mtu 9000" in text
+    assert "…" not in text
+
+
+def test_errors_exit_4(sample_roots: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["doctor", "--root", str(sample_roots["no_mlx5_ib"]), "-o", "json"], capsys)
+    assert code == 4
+    assert "rdma.mlx5_ib-missing" in {f["id"] for f in json.loads(out)["findings"]}
+
+
+def test_info_only_exits_0(
+    sample_roots: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["doctor", "--root", str(sample_roots["no_rdma"]), "-o", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 == data["exit_code"]
+    assert data["findings"] and {f["severity"] for f in data["findings"]} == {"info"}
+
+
+def test_from_folder_of_real_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = make_from_dir(tmp_path / "outputs", GH200_FILES)
+    code, out, _ = run(
+        ["doctor", "--from", str(folder), "--mode", "shared-roce", "-o", "json"], capsys
+    )
+    data = json.loads(out)
+    assert code == 1
+    assert data["source"] == "tool-outputs"
+    ids = {f["id"] for f in data["findings"]}
+    assert {"port.not-active", "roce.mtu-low", "doctor.facts-unknown"} <= ids
+    assert "gpudirect.nvidia_peermem-missing" not in ids
+
+
+def test_root_and_from_together_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["doctor", "--root", str(tmp_path), "--from", str(tmp_path)], capsys)
+    assert code == 2
+    assert "--root and --from cannot be used together" in err
+    assert out == ""
+    assert "Traceback" not in err
+
+
+def test_bad_inputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["doctor", "--from", str(tmp_path / "nope")], capsys)
+    assert code == 2 and "nope" in err
+    code, _, err = run(["doctor", "--root", str(tmp_path / "nope")], capsys)
+    assert code == 2 and "not a directory" in err
+    code, _, _ = run(["doctor", "--mode", "bogus"], capsys)
+    assert code == 2
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "ibv_devinfo.txt").write_text("hca_id mlx5_0 ???\n\tport: x\n")
+    code, _, err = run(["doctor", "--from", str(garbage)], capsys)
+    assert code == 2
+    assert "ibv_devinfo" in err and "Traceback" not in err

@@ -1,0 +1,136 @@
+"""Every rule, driven to fire by the scenarios below, keeps the Finding contract: fix lines are
+commands (or `#` comments), evidence names values, ids are '<family>.<what>' and catalogued."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from dualnet.doctor import RULE_IDS, Finding, diagnose
+from dualnet.host.models import (
+    CniConfigFile,
+    CniState,
+    Gpu,
+    HostReport,
+    Hugepages,
+    KernelModule,
+    LinkLayer,
+    NetnsMode,
+    PciRelation,
+    PhysState,
+    PortState,
+    ReadProblem,
+    TopoEntry,
+)
+from dualnet.modes import Mode
+from tests.doctor.reports import gh200
+
+COMMANDS = {
+    "modprobe", "rdma", "ls", "echo", "ip", "ethtool", "ibstat", "devlink", "dualnet", "curl",
+    "kubectl", "mv", "cat", "python3", "grep", "lsmod", "update-initramfs", "ibv_devinfo",
+    "nvidia-smi", "systemctl", "mlxconfig", "ulimit", "lspci", "sudo", "nmcli",
+}  # fmt: skip
+ID = re.compile(r"^[a-z0-9]+\.[a-z0-9_-]+$")
+
+
+def _reports() -> list[HostReport]:
+    broken = gh200(
+        modules=[KernelModule(name="mlx5_core", loaded=True)],
+        rdma_devices=[],
+        infiniband_char_devices=[],
+        cni=CniState(),
+        memlock_kb=64,
+        hugepages=[Hugepages(size_kb=2048, total=0, free=0)],
+    )
+    ib = gh200(netns_mode=NetnsMode.EXCLUSIVE, memlock_kb=64)
+    for d in ib.rdma_devices:
+        p = d.ports[0]
+        p.link_layer, p.state, p.phys_state = (
+            LinkLayer.INFINIBAND,
+            PortState.INIT,
+            PhysState.LINK_UP,
+        )
+        p.gids = []
+        d.netdevs, p.netdev = [], None
+    for n in ib.nics:
+        n.sriov_totalvfs = 0
+    roce = gh200(
+        topology=[TopoEntry(gpu="GPU0", nic="mlx5_0", relation=PciRelation.SYS)],
+        modules=[
+            KernelModule(name=n, loaded=True) for n in ("mlx5_core", "mlx5_ib", "nvidia_peermem")
+        ],
+        infiniband_char_devices=[],
+        netns_mode=None,
+        hugepages=[Hugepages(size_kb=2048, total=512, free=0)],
+        cni=CniState(
+            plugins=["flannel"],
+            conf_files=[CniConfigFile(name="00-x.conf", kind="conf", error="invalid JSON")],
+            k3s_flannel_builtin=True,
+        ),
+    )
+    for d in roce.rdma_devices:
+        d.char_devices = []
+        d.ports[0].gids = [g for g in d.ports[0].gids if g.roce_version == "v1"]
+    for n in roce.nics:
+        n.sriov_numvfs = 4
+    far = gh200(
+        gpus=[Gpu(index=0, numa_node=1)],
+        modules=[
+            KernelModule(name=n, loaded=True)
+            for n in ("mlx5_core", "mlx5_ib", "ib_uverbs", "rdma_ucm", "ib_umad")
+        ],
+        nics=[n.model_copy(update={"sriov_totalvfs": None}) for n in gh200().nics],
+        cni=CniState(
+            plugins=["multus"],
+            conf_files=[
+                CniConfigFile(
+                    name="10-flannel.conflist", kind="conflist", plugin_types=["flannel"]
+                ),
+                CniConfigFile(name="90-multus.conf", kind="conf", plugin_types=["multus"]),
+            ],
+        ),
+    )
+    p0 = far.rdma_devices[0].ports[0]
+    p0.gids = [g for g in p0.gids if g.ipv4 is None]
+    p0.roce_v2_ipv4_gid_index = None
+    pasted = HostReport(
+        source="tool-outputs", problems=[ReadProblem(path="topo.txt", error="no NIC Legend")]
+    )
+    nothing = HostReport(nics=[], modules=[KernelModule(name="i40e", loaded=True)])
+    return [gh200(), broken, ib, roce, far, pasted, nothing]
+
+
+def _scenarios() -> list[Finding]:
+    found: list[Finding] = []
+    for r in _reports():
+        for mode in (None, *Mode):
+            for rdma_cni in (False, True):
+                found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=32)
+                found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=8, dpdk=True)
+    return found
+
+
+FINDINGS = _scenarios()
+
+
+def test_every_catalogued_rule_fires_and_nothing_else() -> None:
+    assert {f.id for f in FINDINGS} == RULE_IDS
+
+
+def test_fix_and_persist_lines_are_commands_or_comments() -> None:
+    for f in FINDINGS:
+        for line in f.fix:
+            if line.startswith("#"):
+                continue
+            first = shlex.split(line, comments=True)[0]
+            assert first in COMMANDS, (f.id, line)
+        for line in f.persist:
+            assert line.startswith(("#", "/etc/")) or line.split()[0] in COMMANDS, (f.id, line)
+
+
+def test_ids_evidence_and_why() -> None:
+    for f in FINDINGS:
+        assert ID.match(f.id), f.id
+        assert f.evidence, f.id
+        assert f.why.endswith((".", ")")), (f.id, f.why)
+        assert f.subject and f.title

@@ -1,0 +1,199 @@
+"""`report_from_dir`: a folder of saved outputs -> one merged HostReport."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dualnet.errors import UsageError
+from dualnet.host.models import NetnsMode, PciRelation, PortState
+from dualnet.parse.errors import ParseError
+from dualnet.parse.from_dir import FILE_NAMES, classify, pci_from_ifname, report_from_dir
+from dualnet.parse.registry import find_tool, parse_tool_output
+from tests.parse.test_parse_corpus import CORPUS
+from tests.parse.test_parse_fuzz import mutated
+
+GH200 = {
+    "ibv_devinfo.txt": "ibv_devinfo/gh200-cx7-host.txt",
+    "rdma_link.txt": "rdma_link/gh200-cx7.txt",
+    "rdma_system.txt": "rdma_system/gh200-shared.txt",
+    "lsmod.txt": "lsmod/gh200-mofed.txt",
+    "nvidia-smi_topo.txt": "nvidia-smi_topo/gh200-1gpu-2nic.txt",
+    "lspci.txt": "lspci/gh200.txt",
+    "ip_addr.txt": "ip_addr/gh200-host.txt",
+}
+
+
+def _fill(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rel in files.items():
+        shutil.copy(CORPUS / rel, folder / name)
+    return folder
+
+
+def test_gh200_folder_merges_all_files(tmp_path: Path) -> None:
+    report = report_from_dir(_fill(tmp_path / "gh200", GH200))
+    assert report.source == "tool-outputs"
+    assert [d.name for d in report.rdma_devices] == ["mlx5_0", "mlx5_1"]
+    mlx5_0 = report.rdma_devices[0]
+    # rdma link: state, phys_state, netdev; ibv_devinfo: fw, part id, MTUs, link layer
+    port = mlx5_0.ports[0]
+    assert (port.state, port.netdev, port.active_mtu, port.max_mtu) == (
+        PortState.ACTIVE,
+        "enp1s0f0np0",
+        1024,
+        4096,
+    )
+    assert (mlx5_0.fw_ver, mlx5_0.vendor_part_id) == ("28.40.1000", 4129)
+    assert report.rdma_devices[1].ports[0].state is PortState.DOWN
+    assert report.netns_mode is NetnsMode.SHARED
+    assert report.module_loaded("mlx5_ib") and not report.module_loaded("nvidia_peermem")
+    # lspci NICs linked to netdevs through their predictable names, then to RDMA devices
+    nic = report.nic_by_netdev("enp1s0f0np0")
+    assert nic is not None and nic.pci_address == "0000:01:00.0"
+    assert nic.rdma_devices == ["mlx5_0"] and nic.mtu == 1500
+    assert mlx5_0.pci_address == "0000:01:00.0"
+    # topo without NIC legend: names inferred from the two RDMA devices, and said so
+    assert [(e.nic, e.relation) for e in report.topology] == [
+        ("mlx5_0", PciRelation.NODE),
+        ("mlx5_1", PciRelation.NODE),
+    ]
+    assert any("assumed NIC0=mlx5_0" in p.error for p in report.problems)
+    (gpu,) = report.gpus
+    assert (gpu.pci_address, gpu.numa_node, gpu.local_cpulist) == ("0009:01:00.0", 0, "0-71")
+    assert report.management is None  # no ip route given
+
+
+def test_management_from_ip_route(tmp_path: Path) -> None:
+    folder = _fill(tmp_path / "d", {"ip_addr.txt": "ip_addr/gh200-host.txt"})
+    (folder / "ip_route.txt").write_text(
+        "default via 66.42.90.1 dev enp1s0f0np0 proto static\n"
+        "66.42.90.0/23 dev enp1s0f0np0 proto kernel scope link src 66.42.90.253\n"
+    )
+    report = report_from_dir(folder)
+    assert report.management is not None
+    assert report.management.name == "enp1s0f0np0"
+    assert report.management.addresses == ["66.42.90.253/23"]
+    assert report.management.gateway == "66.42.90.1"
+    assert [r.destination for r in report.routes] == ["0.0.0.0/0", "66.42.90.0/23"]
+
+
+def test_show_gids_and_verbose_ibdev2netdev_merge(tmp_path: Path) -> None:
+    folder = _fill(
+        tmp_path / "d",
+        {
+            "show_gids.txt": "show_gids/cx4-vpi-port-eth-plus-port-ib-no-netdev.txt",
+            "ibdev2netdev.txt": "ibdev2netdev/verbose-cx4-eth-pf-plus-4vfs-down-sriov-cni-docs.txt",
+        },
+    )
+    report = report_from_dir(folder)
+    mlx5_0 = report.rdma_device("mlx5_0")
+    assert mlx5_0 is not None
+    assert mlx5_0.pci_address == "0000:02:00.0" and mlx5_0.fw_ver == "12.23.1020"
+    assert [g.index for g in mlx5_0.ports[0].gids] == [0, 1]
+    assert mlx5_0.netdevs == ["ens11f0", "enp2s0f0"]  # the two captures disagree; both kept
+    assert len(report.rdma_devices) == 6
+
+
+def test_unknown_files_are_problems_not_fatal(tmp_path: Path) -> None:
+    folder = _fill(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt"})
+    (folder / "notes.md").write_text("hello\n")
+    report = report_from_dir(folder)
+    assert [p.path for p in report.problems] == ["notes.md"]
+    assert len(report.modules) == 4
+
+
+def test_bad_file_raises_parse_error_naming_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "rdma_link.txt").write_text("link mlx5_0/1 state ACTIVE\nthis is not rdma link\n")
+    with pytest.raises(ParseError) as info:
+        report_from_dir(folder)
+    assert "rdma_link.txt" in str(info.value) and info.value.line_no == 2
+    lenient = report_from_dir(folder, strict=False)
+    assert lenient.problems[0].path == "rdma_link.txt"
+
+
+def test_empty_or_missing_dir_is_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="empty"):
+        report_from_dir(tmp_path)
+    with pytest.raises(UsageError, match="no such directory"):
+        report_from_dir(tmp_path / "nope")
+    file = tmp_path / "f.txt"
+    file.write_text("x")
+    with pytest.raises(UsageError, match="not a directory"):
+        report_from_dir(file)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("nvidia-smi_topo.txt", "nvidia_smi_topo"),
+        ("nvidia_smi_topo.txt", "nvidia_smi_topo"),
+        ("topo.txt", "nvidia_smi_topo"),
+        ("IBV_DEVINFO.TXT", "ibv_devinfo"),
+        ("rdma-link", "rdma_link"),
+        ("ip_a.out", "ip_addr"),
+        ("show_gids.log", "show_gids"),
+        ("README.md", None),
+        ("lsmod.txt.bak", None),
+    ],
+)
+def test_file_names(name: str, key: str | None) -> None:
+    assert classify(name) == key
+
+
+def test_every_accepted_name_is_a_known_key() -> None:
+    for key, stems in FILE_NAMES.items():
+        for stem in stems:
+            assert classify(stem + ".txt") == key
+
+
+@pytest.mark.parametrize(
+    ("ifname", "pci"),
+    [
+        ("enp1s0f0np0", "0000:01:00.0"),
+        ("enP2p1s0f1np1", "0002:01:00.1"),
+        ("ibp59s0", "0000:3b:00.0"),
+        ("enp157s0f1np1", "0000:9d:00.1"),
+        ("eth0", None),
+        ("ens7f0np0", None),
+        ("enp300s0", None),
+    ],
+)
+def test_pci_from_predictable_name(ifname: str, pci: str | None) -> None:
+    assert pci_from_ifname(ifname) == pci
+
+
+def test_registry_entry_point() -> None:
+    modules = parse_tool_output("lsmod", "mlx5_ib 655360 0\n")
+    assert [m.name for m in modules] == ["mlx5_ib"]
+    assert parse_tool_output("rdma system", "netns exclusive\n") is NetnsMode.EXCLUSIVE
+    tool = find_tool("nvidia-smi topo -m")
+    assert tool is not None and tool.key == "nvidia_smi_topo"
+    with pytest.raises(UsageError, match="unknown tool"):
+        parse_tool_output("ifconfig", "")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_folder_gives_report_or_parse_error(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    for name, rel in GH200.items():
+        text = (CORPUS / rel).read_text(encoding="utf-8")
+        if data.draw(st.booleans(), label=f"mutate {name}"):
+            text = data.draw(mutated([text]), label=name)
+        (folder / name).write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        report = report_from_dir(folder)
+    except ParseError as exc:
+        assert any(name in exc.reason for name in GH200)
+        return
+    assert report.source == "tool-outputs"
+    assert report_from_dir(folder, strict=False) == report

@@ -1,0 +1,130 @@
+"""Property tests: mutate REAL captures and require model-or-ParseError, never another exception.
+
+Mutations (applied in sequence, 1 to 4 of them): delete, duplicate or swap lines, truncate at any
+character, inject garbage text (control characters, non-ASCII, brackets, quotes), turn tabs into
+spaces or spaces into tabs, and collapse runs of whitespace like the blog rendering did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dualnet.parse.errors import ParseError
+from dualnet.parse.registry import find_tool
+from tests.parse.test_parse_corpus import CORPUS, PARSERS
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+GARBAGE = st.lists(
+    st.sampled_from(
+        [
+            *"\x00\x07\x1b\t \n:{}[]()<>\"',.-_/=#*0123456789abcXYZé€\ufeff\u2028",
+            *("==>", "port", "GPU0", "NIC0", "hca_id:", "vf 0", "link ", "X", "PIX", "null"),
+        ]
+    ),
+    min_size=1,
+    max_size=8,
+).map("".join)
+
+
+def _files(tool_dir: str) -> list[str]:
+    return sorted(p.read_text(encoding="utf-8") for p in (CORPUS / tool_dir).glob("*.txt"))
+
+
+@st.composite
+def mutated(draw: st.DrawFn, texts: list[str]) -> str:
+    text = draw(st.sampled_from(texts))
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        lines = text.split("\n")
+        op = draw(
+            st.sampled_from(
+                ["delete", "duplicate", "swap", "truncate", "inject", "tabs", "spaces", "collapse"]
+            )
+        )
+        i = draw(st.integers(min_value=0, max_value=max(len(lines) - 1, 0)))
+        j = draw(st.integers(min_value=0, max_value=max(len(lines) - 1, 0)))
+        if op == "delete" and lines:
+            del lines[i]
+        elif op == "duplicate" and lines:
+            lines.insert(j, lines[i])
+        elif op == "swap" and lines:
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == "truncate":
+            text = text[: draw(st.integers(min_value=0, max_value=len(text)))]
+            continue
+        elif op == "inject":
+            pos = draw(st.integers(min_value=0, max_value=len(text)))
+            text = text[:pos] + draw(GARBAGE) + text[pos:]
+            continue
+        elif op == "tabs":
+            text = text.replace("\t", " " * draw(st.integers(min_value=1, max_value=8)))
+            continue
+        elif op == "spaces":
+            text = text.replace("    ", "\t")
+            continue
+        elif op == "collapse":
+            lines = [" ".join(line.split()) for line in lines]
+        text = "\n".join(lines)
+    return text
+
+
+def _check(tool_dir: str, text: str) -> None:
+    try:
+        result = PARSERS[tool_dir](text)
+    except ParseError as exc:
+        assert exc.exit_code == 2
+        assert str(exc).startswith("cannot parse ")
+        if exc.line_no:
+            assert exc.line_no <= text.count("\n") + 1 + text.count("\r")
+        return
+    assert result is not None
+
+
+@pytest.mark.parametrize("tool_dir", sorted(PARSERS))
+def test_mutated_real_outputs_parse_or_raise_parse_error(tool_dir: str) -> None:
+    texts = _files(tool_dir)
+    assert texts, tool_dir
+
+    @FUZZ
+    @given(mutated(texts))
+    def run(text: str) -> None:
+        _check(tool_dir, text)
+
+    run()
+
+
+@pytest.mark.parametrize("tool_dir", sorted(PARSERS))
+def test_arbitrary_text_parses_or_raises_parse_error(tool_dir: str) -> None:
+    @settings(max_examples=60, deadline=None)
+    @given(st.text(max_size=300))
+    def run(text: str) -> None:
+        _check(tool_dir, text)
+
+    run()
+
+
+def test_every_corpus_directory_has_a_registered_parser() -> None:
+    for tool_dir in PARSERS:
+        assert find_tool(tool_dir) is not None, tool_dir
+    assert {p.name for p in Path(CORPUS).iterdir() if p.is_dir()} == set(PARSERS)
+
+
+@pytest.mark.parametrize("tool_dir", sorted(PARSERS))
+def test_numbers_beyond_python_int_limit_are_parse_errors(tool_dir: str) -> None:
+    # int() refuses strings over 4300 digits with ValueError; parsers must turn that into
+    # ParseError. Put the huge number where each real capture has its first number.
+    huge = "9" * 5000
+    for text in _files(tool_dir):
+        body = text.split("\n", 1)[1] if text.startswith("# source:") else text
+        first_digit = next((i for i, ch in enumerate(body) if ch.isdigit()), None)
+        if first_digit is None:
+            continue
+        _check(tool_dir, body[:first_digit] + huge + body[first_digit:])

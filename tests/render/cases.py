@@ -1,0 +1,30 @@
+"""The golden cases: one per mode and per IPAM type, each an example spec on realistic hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from dualnet.host.models import HostReport
+from dualnet.plan import Plan, build_plan
+from dualnet.spec import load_spec
+from tests.plan.hosts import gh200, gpu_node
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+CASES: dict[str, Callable[[], list[HostReport]]] = {
+    "gh200-shared-roce": lambda: [gh200()],
+    "shared-roce-ipvlan-static": lambda: [gpu_node(1)],
+    "shared-roce-dhcp": lambda: [gpu_node(1)],
+    "host-device-whereabouts": lambda: [gpu_node(1), gpu_node(2)],
+    "sriov-rdma-cni-whereabouts": lambda: [gpu_node(1), gpu_node(2)],
+    "sriov-dpdk-host-local": lambda: [gpu_node(1)],
+    "ipoib-whereabouts": lambda: [gpu_node(1), gpu_node(2)],
+    "ib-sriov-static": lambda: [gpu_node(1)],
+}
+
+
+def plan_for(case: str) -> Plan:
+    return build_plan(load_spec(EXAMPLES / f"{case}.yaml"), CASES[case]())

@@ -1,0 +1,110 @@
+"""Golden files: every example renders byte for byte what is committed under golden/.
+
+Regenerate after an intended change with DUALNET_UPDATE_GOLDENS=1 and review the diff."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dualnet.render import plan_markdown, render, stream_text, validate_objects, write_kustomize
+from tests.render.cases import CASES, EXAMPLES, GOLDEN, plan_for
+
+UPDATE = os.environ.get("DUALNET_UPDATE_GOLDENS") == "1"
+TARGETS = ("plain", "network-operator")
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden {path}; run with DUALNET_UPDATE_GOLDENS=1"
+    assert path.read_text(encoding="utf-8") == text, f"{name} differs from the golden file"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_render_matches_golden(case: str, target: str) -> None:
+    plan = plan_for(case)
+    objects = render(plan, target=target)  # type: ignore[arg-type]
+    validate_objects(objects)
+    suffix = "" if target == "plain" else ".network-operator"
+    _golden(f"{case}{suffix}.yaml", stream_text(objects))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_plan_markdown_matches_golden(case: str) -> None:
+    _golden(f"{case}.plan.md", plan_markdown(plan_for(case)))
+
+
+def _by_kind(objects: list[dict], kind: str) -> list[dict]:  # type: ignore[type-arg]
+    return [o for o in objects if o["kind"] == kind]
+
+
+def test_gh200_renders_what_the_guide_shows() -> None:
+    objects = render(plan_for("gh200-shared-roce"))
+    cm = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"]
+              == "rdma-devices")
+    assert cm["metadata"]["namespace"] == "kube-system"
+    config = yaml.safe_load(cm["data"]["config.json"])  # JSON is YAML
+    assert config == {"configList": [{
+        "resourceName": "rdma_shared_device", "rdmaHcaMax": 100,
+        "selectors": {"vendors": ["15b3"], "deviceIDs": ["1021"], "drivers": ["mlx5_core"]}}]}
+    (nad,) = _by_kind(objects, "NetworkAttachmentDefinition")
+    assert nad["metadata"]["name"] == "rdma-net"
+    assert nad["metadata"]["annotations"] == {
+        "k8s.v1.cni.cncf.io/resourceName": "rdma/rdma_shared_device"}
+    cni = yaml.safe_load(nad["spec"]["config"])
+    assert cni == {"cniVersion": "0.3.1", "name": "rdma-net", "type": "macvlan",
+                   "master": "enp1s0f0np0", "mode": "bridge",
+                   "ipam": {"type": "host-local", "subnet": "192.168.50.0/24"}}
+    pod = next(o for o in objects if o["kind"] == "Pod" and o["metadata"]["name"] == "rdma-test")
+    assert pod["metadata"]["annotations"] == {"k8s.v1.cni.cncf.io/networks": "rdma-net"}
+    (c,) = pod["spec"]["containers"]
+    assert c["image"] == "ubuntu:24.04"
+    assert c["command"] == ["sleep", "infinity"]
+    assert c["securityContext"] == {"capabilities": {"add": ["IPC_LOCK"]}}
+    assert c["resources"] == {"limits": {"rdma/rdma_shared_device": 1}}
+    # the guide's components: Multus thick, CNI plugins, the RDMA shared device plugin
+    ds = {o["metadata"]["name"] for o in _by_kind(objects, "DaemonSet")}
+    assert ds == {"kube-multus-ds", "cni-plugins-ds", "rdma-shared-dp-ds"}
+
+
+def test_gh200_discovered_sample_renders_the_same_bytes() -> None:
+    """The discovery engineer's sysfs tree of the guide's node gives the same objects as the
+    hand-built report (hostnames and other facts that do not reach objects may differ)."""
+    from dualnet.host.discover import discover
+    from dualnet.host.samples import build_sample
+    from dualnet.plan import build_plan
+    from dualnet.spec import load_spec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = discover(build_sample("gh200", Path(tmp) / "gh200"))
+    plan = build_plan(load_spec(EXAMPLES / "gh200-shared-roce.yaml"), [report])
+    assert stream_text(render(plan)) == (GOLDEN / "gh200-shared-roce.yaml").read_text()
+
+
+def test_packaged_sample_spec_is_the_example() -> None:
+    packaged = Path(__file__).resolve().parents[2] / "src/dualnet/data/examples/gh200.yaml"
+    assert packaged.read_text() == (EXAMPLES / "gh200-shared-roce.yaml").read_text()
+
+
+def test_render_is_deterministic(tmp_path: Path) -> None:
+    for case in ("gh200-shared-roce", "sriov-rdma-cni-whereabouts"):
+        a, b = plan_for(case), plan_for(case)
+        assert stream_text(render(a)) == stream_text(render(b))
+        files_a = write_kustomize(render(a), tmp_path / case / "a")
+        files_b = write_kustomize(render(b), tmp_path / case / "b")
+        assert [f.relative_to(tmp_path / case / "a") for f in files_a] == [
+            f.relative_to(tmp_path / case / "b") for f in files_b]
+        for fa, fb in zip(files_a, files_b, strict=True):
+            assert fa.read_bytes() == fb.read_bytes()
+
+
+def test_every_example_has_a_golden_case() -> None:
+    assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == sorted(CASES)

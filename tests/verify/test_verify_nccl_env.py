@@ -1,0 +1,115 @@
+"""NCCL settings from HostReports discovered from the sample node trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dualnet.errors import UsageError
+from dualnet.host.discover import discover
+from dualnet.host.models import HostReport, PciRelation
+from dualnet.host.samples import build_sample
+from dualnet.verify.nccl_env import derive_nccl_env, format_env, nccl_settings
+
+
+_CACHE: dict[str, HostReport] = {}
+
+
+def sample(name: str, tmp_path: Path) -> HostReport:
+    """A fresh copy of the discovered sample (building the tree once per module run)."""
+    if name not in _CACHE:
+        _CACHE[name] = discover(build_sample(name, tmp_path / name))
+    return _CACHE[name].model_copy(deep=True)
+
+
+def test_dgx_h100_ib_uses_the_ib_fabric_not_the_management_or_storage_ports(
+    tmp_path: Path,
+) -> None:
+    report = sample("dgx_h100_ib", tmp_path)
+    s = nccl_settings(report)
+    ib = [d.name for d in report.rdma_devices
+          if d.ports and d.ports[0].link_layer is not None
+          and d.ports[0].link_layer.value == "InfiniBand"]
+    mgmt = report.rdma_for_netdev(report.management.name)  # type: ignore[union-attr]
+    assert mgmt is not None
+    assert s.env["NCCL_IB_HCA"] == "=" + ",".join(f"{d}:1" for d in ib)
+    assert mgmt.name not in s.env["NCCL_IB_HCA"]
+    assert "NCCL_IB_GID_INDEX" not in s.env  # InfiniBand: LIDs, no GID index
+    assert s.env["NCCL_SOCKET_IFNAME"] == "eth0"
+    assert s.env["NCCL_NET_GDR_LEVEL"] == "PXB"  # peermem loaded, every HCA at PIX/PXB of a GPU
+
+
+def test_roce_pf_gets_the_roce_v2_ipv4_gid_index(tmp_path: Path) -> None:
+    report = sample("roce_sriov", tmp_path)
+    env = derive_nccl_env(report)
+    pf = report.rdma_device("mlx5_0")
+    assert pf is not None and pf.ports[0].roce_v2_ipv4_gid_index is not None
+    assert env == {
+        "NCCL_IB_HCA": "=mlx5_0:1",
+        "NCCL_SOCKET_IFNAME": "eth0",
+        "NCCL_IB_GID_INDEX": str(pf.ports[0].roce_v2_ipv4_gid_index),
+    }
+
+
+def test_gid_index_differing_across_hcas_warns_and_lets_nccl_pick(tmp_path: Path) -> None:
+    report = sample("dgx_h100_ib", tmp_path)
+    eth = [d for d in report.rdma_devices
+           if d.ports and d.ports[0].link_layer is not None
+           and d.ports[0].link_layer.value == "Ethernet"]
+    netdevs = [d.netdevs[0] for d in eth if d.name != "mlx5_2"]
+    assert netdevs
+    # two RoCE ports, one of them with another GID index
+    second = report.rdma_devices[0].model_copy(deep=True)
+    second.name, second.netdevs = "mlx5_99", ["enp99s0np0"]
+    second.ports = [eth[1].ports[0].model_copy(update={"roce_v2_ipv4_gid_index": 5,
+                                                       "netdev": "enp99s0np0"})]
+    report.rdma_devices.append(second)
+    s = nccl_settings(report, training_netdevs=[netdevs[0], "enp99s0np0"])
+    assert "NCCL_IB_GID_INDEX" not in s.env
+    assert s.env["NCCL_IB_ROCE_VERSION_NUM"] == "2" and s.env["NCCL_IB_ADDR_FAMILY"] == "AF_INET"
+    assert any("differs across HCAs" in w and "mlx5_99:1=5" in w for w in s.warnings)
+
+
+def test_management_interface_is_refused_as_training_interface(tmp_path: Path) -> None:
+    report = sample("gh200", tmp_path)
+    assert report.management is not None
+    with pytest.raises(UsageError, match="is the management interface"):
+        derive_nccl_env(report, training_netdevs=[report.management.name])
+
+
+def test_gh200_has_no_training_port_up(tmp_path: Path) -> None:
+    # the guide's node: port 0 carries the management address, port 1 has no link
+    with pytest.raises(UsageError) as err:
+        derive_nccl_env(sample("gh200", tmp_path))
+    assert "no RDMA port on the training network is ACTIVE" in err.value.message
+    assert "management device left out: mlx5_0" in err.value.message
+
+
+def test_gdr_not_set_without_peermem_or_at_node_distance(tmp_path: Path) -> None:
+    report = sample("dgx_h100_ib", tmp_path)
+    for m in report.modules:
+        if m.name == "nvidia_peermem":
+            m.loaded = False
+    s = nccl_settings(report)
+    assert "NCCL_NET_GDR_LEVEL" not in s.env
+    assert any("nvidia_peermem is not loaded" in w for w in s.warnings)
+
+    report = sample("dgx_h100_ib", tmp_path / "again")
+    report.topology = [t.model_copy(update={"relation": PciRelation.NODE})
+                       for t in report.topology]
+    s = nccl_settings(report)
+    assert "NCCL_NET_GDR_LEVEL" not in s.env
+    assert any("at NODE from the nearest GPU" in w for w in s.warnings)
+
+
+def test_bad_interface_names_are_usage_errors(tmp_path: Path) -> None:
+    report = sample("roce_sriov", tmp_path)
+    with pytest.raises(UsageError):
+        derive_nccl_env(report, socket_ifname="eth0; rm -rf /")
+    with pytest.raises(UsageError, match="has no RDMA device"):
+        derive_nccl_env(report, training_netdevs=["eno7"])
+
+
+def test_format_env() -> None:
+    assert format_env({"A": "1", "B": "=x:1"}) == "A=1\nB==x:1\n"
