@@ -37,7 +37,8 @@ def rendered(ns: str) -> list[dict[str, Any]]:
                   "template": {"metadata": {"labels": {"name": "rdma-shared-dp-ds"}},
                                "spec": {"containers": [{
                                    "name": "k8s-rdma-shared-dp-ds",
-                                   "image": "ghcr.io/mellanox/k8s-rdma-shared-dev-plugin:v1.5.3",
+                                   # harmless on a real cluster (e2e): it only sleeps
+                                   "image": "registry.k8s.io/pause:3.9",
                                }]}}}},
         {"apiVersion": "v1", "kind": "ServiceAccount",
          "metadata": {"name": "dualnet-test", "namespace": ns,

@@ -71,7 +71,7 @@ async def test_apply_wait_timeout_explains_and_exits_5(harness: Harness, tmp_pat
     harness.server.objects[kmock.resource("", "v1", "nodes"), None, "gh200"] = {
         "apiVersion": "v1", "kind": "Node", "metadata": {"name": "gh200"},
         "status": {"allocatable": {"cpu": "72"}}}
-    rc, out, err = await dualnet("apply", str(stream(tmp_path, objs)), "--kubeconfig", str(kc),
+    rc, _, err = await dualnet("apply", str(stream(tmp_path, objs)), "--kubeconfig", str(kc),
                                  "--timeout", "0.5", "-o", "json")
     assert rc == 5, err
     assert "not ready after 0.5s" in err
@@ -101,7 +101,7 @@ def test_unreachable_api_is_a_clear_error(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     kc = write_kubeconfig(tmp_path / "kc", "http://127.0.0.1:9")
     path = stream(tmp_path, rendered("default"))
-    rc, out, err = run_cli(capsys, "apply", str(path), "--kubeconfig", str(kc), "--no-wait")
+    rc, _, err = run_cli(capsys, "apply", str(path), "--kubeconfig", str(kc), "--no-wait")
     assert rc == 4
     assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in err
     assert "Traceback" not in err

@@ -87,7 +87,7 @@ def test_ownership_labels_and_role_kept() -> None:
     assert out["metadata"]["labels"] == {**labels.owned_labels("net-a", "test-pod"), "x": "y"}
     assert is_owned(out) and not is_owned(obj)
     assert "labels" in obj["metadata"] and labels.MANAGED_BY not in obj["metadata"]["labels"]
-    with pytest.raises(UsageError, match="no dualnet.io/network label"):
+    with pytest.raises(UsageError, match=r"no dualnet\.io/network label"):
         with_ownership({"kind": "Pod", "metadata": {"name": "p"}}, None)
 
 

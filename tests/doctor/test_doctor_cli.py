@@ -130,3 +130,29 @@ def test_bad_inputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code, _, err = run(["doctor", "--from", str(garbage)], capsys)
     assert code == 2
     assert "ibv_devinfo" in err and "Traceback" not in err
+
+
+def test_options_reach_the_rules(
+    sample_roots: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(sample_roots["gh200"])
+    code, out, _ = run(["doctor", "--root", root, "--dpdk", "--vfs", "32", "-o", "json"], capsys)
+    got = {f["id"] for f in json.loads(out)["findings"]}
+    assert code == 4
+    assert {"dpdk.no-hugepages", "sriov.vfs-over-total"} <= got  # GH200: 0 hugepages, 16 VFs max
+    code, out, _ = run(["doctor", "--root", root, "--rdma-cni", "-o", "json"], capsys)
+    assert code == 4
+    assert "netns.wrong-mode" in {f["id"] for f in json.loads(out)["findings"]}
+    code, _, _ = run(["doctor", "--root", root, "--vfs", "0"], capsys)
+    assert code == 2
+
+
+def test_findings_table_takes_a_plain_list() -> None:
+    from dualnet.doctor import diagnose
+    from tests.doctor.reports import gh200
+
+    console = Console(width=90, record=True, file=io.StringIO())
+    console.print(findings_table(diagnose(gh200())))
+    text = console.export_text()
+    assert text.startswith("dualnet doctor: node - 0 error(s), 3 warning(s)")
+    assert "WARNING  port.not-active  mlx5_1/1" in text

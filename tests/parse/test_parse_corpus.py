@@ -158,6 +158,8 @@ def test_ibv_devinfo_verbose_gids() -> None:
     assert dev.vendor_part_id == 4123 and dev.fw_ver == "20.24.4702"
     port = dev.ports[0]
     assert port.phys_state is PhysState.LINK_UP
+    # active_width 4X (2) x active_speed 25.0 Gbps (32), named as sysfs `rate` names it
+    assert (port.rate, port.rate_gbps) == ("100 Gb/sec (4X EDR)", 100.0)
     assert [g.index for g in port.gids] == [0, 1, 2, 3]
     # compressed RoCE v2 GIDs come back uncompressed, like sysfs prints them
     assert port.gids[3].gid == "0000:0000:0000:0000:0000:ffff:c0a8:010b"

@@ -197,3 +197,15 @@ def test_mutated_folder_gives_report_or_parse_error(
         return
     assert report.source == "tool-outputs"
     assert report_from_dir(folder, strict=False) == report
+
+
+def test_topology_nics_unknown_to_other_files_are_reported(tmp_path: Path) -> None:
+    folder = _fill(
+        tmp_path / "d",
+        {
+            "rdma_link.txt": "rdma_link/gh200-cx7.txt",
+            "topo.txt": "nvidia-smi_topo/a100pcie-2gpu-bf3-4nic-no-legend-block.txt",
+        },
+    )
+    report = report_from_dir(folder)
+    assert any(p.error == "NICs not in the other files: mlx5_2, mlx5_3" for p in report.problems)

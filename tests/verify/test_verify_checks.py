@@ -46,7 +46,8 @@ def test_network_status_default_without_interface_name_is_taken_as_eth0() -> Non
 
 
 def test_network_status_net1_without_address_fails() -> None:
-    r = check_network_status("sriramy/p", corpus("network-status/host-device-ovn-ipv6-no-ips-yaml.txt"))
+    text = corpus("network-status/host-device-ovn-ipv6-no-ips-yaml.txt")
+    r = check_network_status("sriramy/p", text)
     assert r.status is Status.FAIL
     assert "net1 (sriramy/net-a) has no IP address" in r.summary
 

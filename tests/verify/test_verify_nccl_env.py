@@ -12,7 +12,6 @@ from dualnet.host.models import HostReport, PciRelation
 from dualnet.host.samples import build_sample
 from dualnet.verify.nccl_env import derive_nccl_env, format_env, nccl_settings
 
-
 _CACHE: dict[str, HostReport] = {}
 
 

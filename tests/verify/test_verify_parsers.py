@@ -100,7 +100,8 @@ def test_all_reduce_perf_short_row_names_the_line() -> None:
 
 def test_all_reduce_perf_validation_off_reads_na() -> None:
     text = read("all_reduce_perf-2node-16xh100-mpirun.txt").replace(
-        "338.82      0    47743  179.92  337.35      0", "338.82    N/A    47743  179.92  337.35    N/A")
+        "338.82      0    47743  179.92  337.35      0",
+        "338.82    N/A    47743  179.92  337.35    N/A")
     r = parse_all_reduce_perf(text)
     assert r.rows[-1].out_of_place.wrong is None
 

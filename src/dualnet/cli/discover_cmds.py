@@ -110,9 +110,9 @@ def discover_table(report: HostReport) -> RenderableType:
         sriov = (f"{n.sriov_numvfs}/{n.sriov_totalvfs}" if n.sriov_totalvfs is not None else "-")
         speed = f"{n.speed_mbps // 1000}G" if n.speed_mbps else "-"
         nics.add_row(_s(n.pci_address), _s(f"{n.vendor_id}:{n.device_id}"), _s(n.model),
-                     _s(n.driver),
-                     kind, _s(", ".join(n.netdevs)), _s(n.mac), _s(n.mtu), _s(n.operstate), speed,
-                     _s(n.numa_node), sriov, _s(", ".join(n.rdma_devices)))
+                     _s(n.driver), _s(kind), _s(", ".join(n.netdevs)), _s(n.mac), _s(n.mtu),
+                     _s(n.operstate), speed, _s(n.numa_node), sriov,
+                     _s(", ".join(n.rdma_devices)))
     parts.append(nics)
 
     if report.rdma_devices:
@@ -167,7 +167,7 @@ def discover_table(report: HostReport) -> RenderableType:
     misc.add_column("what")
     misc.add_column("value")
     mg = report.management
-    misc.add_row("management", f"{mg.name} {' '.join(mg.addresses)} via {_s(mg.gateway)}"
+    misc.add_row("management", _s(f"{mg.name} {' '.join(mg.addresses)} via {mg.gateway or '-'}")
                  if mg else "- (no default route)")
     misc.add_row("/dev/infiniband", _s(" ".join(report.infiniband_char_devices)))
     misc.add_row("hugepages", _s(", ".join(f"{h.size_kb}kB: {h.total} (free {_s(h.free)})"
@@ -179,7 +179,7 @@ def discover_table(report: HostReport) -> RenderableType:
         misc.add_row("CNI plugins", _s(" ".join(report.cni.plugins)))
         chain = [f"{f.name} ({','.join(f.plugin_types) or f.error or '?'})"
                  for f in report.cni.conf_files]
-        misc.add_row(f"CNI configs {_s(report.cni.conf_dir)}", _s(" -> ".join(chain)))
+        misc.add_row(_s(f"CNI configs {report.cni.conf_dir or '-'}"), _s(" -> ".join(chain)))
         if report.cni.k3s_flannel_builtin is not None:
             misc.add_row("k3s built-in flannel", "yes" if report.cni.k3s_flannel_builtin else "no")
     parts.append(misc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import typer
@@ -18,6 +18,7 @@ from dualnet.doctor import (
     Severity,
     diagnose_with,
     exit_code_for,
+    sort_findings,
     worst_severity,
 )
 from dualnet.errors import UsageError
@@ -79,9 +80,9 @@ TABLE_MIN_WIDTH = 120
 def _summary(result: DoctorResult) -> str:
     where = result.hostname or "node"
     counts = {s: sum(1 for f in result.findings if f.severity is s) for s in Severity}
-    mode = f", mode {result.mode}" if result.mode else ""
+    how = ", ".join(x for x in (result.source, f"mode {result.mode}" if result.mode else "") if x)
     return (
-        f"dualnet doctor: {where} ({result.source}{mode}) - {counts[Severity.ERROR]} error(s), "
+        f"dualnet doctor: {where}{f' ({how})' if how else ''} - {counts[Severity.ERROR]} error(s), "
         f"{counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} info"
     )
 
@@ -104,7 +105,16 @@ class FindingsView:
             yield _findings_table(self.result)
 
 
-def findings_table(result: DoctorResult) -> RenderableType:
+def findings_table(result: DoctorResult | Sequence[Finding]) -> RenderableType:
+    """The renderable `dualnet doctor` prints; a bare list of findings is accepted too."""
+    if not isinstance(result, DoctorResult):
+        findings = sort_findings(result)
+        result = DoctorResult(
+            source="",
+            worst=worst_severity(findings),
+            exit_code=exit_code_for(findings),
+            findings=findings,
+        )
     return FindingsView(result)
 
 

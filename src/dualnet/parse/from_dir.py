@@ -338,6 +338,17 @@ def report_from_dir(path: Path, *, strict: bool = True) -> HostReport:
     if isinstance(topo, TopoResult):
         _name_topology(topo, report.rdma_devices, report.problems)
         report.topology = topo.topology
+        names = {d.name for d in report.rdma_devices}
+        strangers = [n for n in dict.fromkeys(e.nic for e in topo.topology) if n not in names]
+        if names and strangers:
+            # Outputs from different hosts (or a renamed device) would pair GPUs with NICs that
+            # the other files do not describe; say so rather than silently mixing them.
+            report.problems.append(
+                ReadProblem(
+                    path="nvidia-smi_topo",
+                    error="NICs not in the other files: " + ", ".join(strangers),
+                )
+            )
         if report.gpus and len(report.gpus) == len(topo.gpus):
             for gpu, tgpu in zip(report.gpus, topo.gpus, strict=True):
                 gpu.numa_node = tgpu.numa_node if tgpu.numa_node is not None else gpu.numa_node

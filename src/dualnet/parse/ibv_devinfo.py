@@ -56,6 +56,21 @@ _LINK_LAYERS = {
     "Unspecified": LinkLayer.UNSPECIFIED,
 }
 _MTUS = {256, 512, 1024, 2048, 4096}
+# `active_speed: 25.0 Gbps (32)`: the enum in parentheses -> (lane Gb/s, IB speed name), as the
+# kernel's sysfs `rate` names them (FDR lanes count as 14, FDR10 as 10).
+_SPEEDS = {
+    1: (2.5, "SDR"),
+    2: (5.0, "DDR"),
+    4: (10.0, "QDR"),
+    8: (10.0, "FDR10"),
+    16: (14.0, "FDR"),
+    32: (25.0, "EDR"),
+    64: (50.0, "HDR"),
+    128: (100.0, "NDR"),
+    256: (200.0, "XDR"),
+}
+_WIDTH = re.compile(r"^(\d+)X\b")
+_SPEED_CODE = re.compile(r"\((\d+)\)\s*$")
 
 
 def _enum_name(value: str) -> str:
@@ -93,6 +108,20 @@ def _gid(match: re.Match[str], line: Line) -> Gid:
 def _roce_v2_ipv4_index(gids: list[Gid]) -> int | None:
     found = [g.index for g in gids if g.roce_version == "v2" and g.ipv4 is not None]
     return min(found) if found else None
+
+
+def _apply_rate(port: RdmaPort, width: str | None, speed: str | None) -> None:
+    """sysfs-style `rate` ("100 Gb/sec (4X EDR)") from `-v`'s active_width and active_speed."""
+    if width is None or speed is None:
+        return
+    w = _WIDTH.match(width)
+    code = _SPEED_CODE.search(speed)
+    if w is None or code is None or int(code.group(1)) not in _SPEEDS:
+        return  # "invalid width"/"invalid speed": the port has no link; rate stays unknown
+    lane, name = _SPEEDS[int(code.group(1))]
+    gbps = int(w.group(1)) * lane
+    port.rate_gbps = gbps
+    port.rate = f"{gbps:g} Gb/sec ({w.group(1)}X {name})"
 
 
 def _set_device_field(dev: RdmaDevice, key: str, value: str, line: Line) -> None:
@@ -161,6 +190,7 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
     devices: list[RdmaDevice] = []
     dev: RdmaDevice | None = None
     port: RdmaPort | None = None
+    speeds: dict[tuple[str, int], dict[str, str]] = {}
     for line in lines:
         s = line.stripped
         m = _HCA.match(s)
@@ -193,7 +223,9 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
         if kv is None:
             continue  # -v capability flag names and free text inside a device block
         key, value = kv.group(1).strip(), kv.group(2).strip()
-        if port is not None:
+        if port is not None and key in ("active_width", "active_speed"):
+            speeds.setdefault((dev.name, port.number), {})[key] = value
+        elif port is not None:
             _set_port_field(port, key, value, line)
         else:
             _set_device_field(dev, key, value, line)
@@ -202,4 +234,8 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
     names = [d.name for d in devices]
     if len(set(names)) != len(names):
         raise fail(SOURCE, "a device appears twice (outputs concatenated?)")
+    for d in devices:
+        for p in d.ports:
+            found = speeds.get((d.name, p.number), {})
+            _apply_rate(p, found.get("active_width"), found.get("active_speed"))
     return devices
