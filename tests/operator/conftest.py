@@ -6,6 +6,7 @@ controllable clock."""
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,6 +93,7 @@ def _merge_from(old: Any, new: Any) -> Any:
 
 
 class OperatorApiServer(ApiServerEmulator):  # type: ignore[misc]
+
     """The cluster tests' emulator plus JSON patch (RFC 6902), which kopf uses for finalizers.
     Stored and announced to watchers as kmock does for its own patches (same lock, same event
     bus, same garbage collection once the last finalizer is gone)."""
@@ -111,6 +113,10 @@ class OperatorApiServer(ApiServerEmulator):  # type: ignore[misc]
 
     async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
         ctype = request.headers.get("Content-Type", "")
+        creating = request.method.value == "POST" or ctype.startswith(APPLY_PATCH)
+        if creating and isinstance(request.data, dict):
+            # A real server gives every object a uid; kopf keys its per-object memory by it.
+            request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))
         if (request.method.value == "PATCH" and ctype.startswith(APPLY_PATCH) and request.name
                 and request.params.get("dryRun") != "All"):
             key = (request.resource, request.namespace, request.name)
@@ -184,7 +190,8 @@ def writes(server: Any) -> list[Any]:
 def add_node(server: Any, name: str, labels: dict[str, str] | None = None) -> None:
     server.objects[kmock.resource("v1/nodes"), None, name] = {
         "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": labels or {"kubernetes.io/hostname": name}},
+        "metadata": {"name": name, "uid": str(uuid.uuid4()),
+                     "labels": labels or {"kubernetes.io/hostname": name}},
     }
 
 

@@ -67,7 +67,8 @@ def small_renderer(name: str, spec: Mapping[str, Any], hosts: list[HostReport]) 
 def add_network(server: Any, name: str, spec: Mapping[str, Any], generation: int = 1) -> None:
     server.objects[TN, None, name] = {
         "apiVersion": "dualnet.io/v1alpha1", "kind": "TrainingNetwork",
-        "metadata": {"name": name, "generation": generation}, "spec": dict(spec)}
+        "metadata": {"name": name, "generation": generation, "uid": f"uid-{name}"},
+        "spec": dict(spec)}
 
 
 def network(server: Any, name: str) -> dict[str, Any]:

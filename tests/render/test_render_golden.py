@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -42,7 +43,7 @@ def test_plan_markdown_matches_golden(case: str) -> None:
     _golden(f"{case}.plan.md", plan_markdown(plan_for(case)))
 
 
-def _by_kind(objects: list[dict], kind: str) -> list[dict]:  # type: ignore[type-arg]
+def _by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [o for o in objects if o["kind"] == kind]
 
 

@@ -10,9 +10,8 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -69,38 +68,32 @@ class _Attached:
     added: bool = False
 
 
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGINT/SIGTERM become an exception, so the `finally` that tears down always runs."""
-    def handler(signum: int, _frame: FrameType | None) -> None:
+class _SignalGuard:
+    """One handler for SIGINT/SIGTERM for the whole run: while working it raises (so the
+    `finally` that tears down runs); while tearing down it only records, so a second Ctrl-C
+    cannot leave half a lab. One handler, flipped by a flag, leaves no gap between the two."""
+
+    def __init__(self) -> None:
+        self.deferring = False
+        self.pending: list[int] = []
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, _frame: FrameType | None) -> None:
+        if self.deferring:
+            self.pending.append(signum)
+            return
         raise LabInterruptedError(f"interrupted by {signal.Signals(signum).name}")
 
-    try:
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: nothing to install, the finally still runs
-        yield
-        return
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    def __enter__(self) -> _SignalGuard:
+        try:
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handler)
+        except ValueError:  # not the main thread: no handlers, the finally still runs
+            pass
+        return self
 
-
-@contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
-    """Hold SIGINT/SIGTERM while tearing down: a second Ctrl-C must not leave half a lab."""
-    got: list[int] = []
-    try:
-        old = {s: signal.signal(s, lambda n, _f: got.append(n))
-               for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:
-        yield got
-        return
-    try:
-        yield got
-    finally:
-        for s, h in old.items():
+    def __exit__(self, *_exc: object) -> None:
+        for s, h in self._old.items():
             signal.signal(s, h)
 
 
@@ -240,8 +233,8 @@ def _run(nad: NetworkAttachmentDefinition, lab: LabConfig, topo: Topology, repor
     calls: list[tuple[str, float]] = []
     primary = topology.primary_config(names, topology.pod_subnet(lab.config), run_dir)
     finished = False
-    try:
-        with _signals_raise():
+    with _SignalGuard() as guard:
+        try:
             t0 = time.perf_counter()
             # host-device hands a whole NIC to one pod: every pod gets its own node, as on a cluster
             node_count = pods if lab.device else 1
@@ -271,18 +264,18 @@ def _run(nad: NetworkAttachmentDefinition, lab: LabConfig, topo: Topology, repor
                                               f"{c.evidence}" for c in failed[:3])
             _step(on_step, "checked")
             finished = True
-    finally:
-        if keep and finished:
-            report.kept = True
-            report.cleanup.append("kept: " + " ".join(topo.created) + f"; state in {run_dir}; "
-                                  "remove with: ip netns delete NAME (each)")
-        else:
-            with _signals_deferred() as pending:
+        finally:
+            guard.deferring = True
+            if keep and finished:
+                report.kept = True
+                report.cleanup.append("kept: " + " ".join(topo.created) + f"; state in "
+                                      f"{run_dir}; remove with: ip netns delete NAME (each)")
+            else:
                 t0 = time.perf_counter()
                 _teardown(topo, attached, report, run_dir)
                 report.timings.append(Timing(step="teardown + verify", ms=_ms(t0)))
-            if pending and finished:
-                raise LabInterruptedError("interrupted during teardown (teardown completed)")
+    if guard.pending and finished:
+        raise LabInterruptedError("interrupted during teardown (teardown completed)")
 
 
 def _ms(t0: float) -> float:

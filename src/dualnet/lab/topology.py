@@ -87,16 +87,17 @@ def build(topo: Topology, lab: LabConfig, node_count: int) -> None:
     """Wire, nodes and their NICs. Veths are created straight inside the namespaces, so
     nothing ever appears in the root netns."""
     names = topo.names
-    netns.create_netns(names.wire)
+    # each name is recorded before it is created: a signal between the two must not leak it
     topo.created.append(names.wire)
+    netns.create_netns(names.wire)
     netns.add_bridge(WIRE_BRIDGE, names.wire)
     netns.link_up(WIRE_BRIDGE, names.wire)
     nic = topo.node_nic or lab.master
     for k in range(node_count):
         node = names.node(k)
-        netns.create_netns(node)
         topo.created.append(node)
         topo.nodes.append(node)
+        netns.create_netns(node)
         ifname = nic or lab.device
         if not ifname:
             continue
@@ -117,8 +118,8 @@ def build(topo: Topology, lab: LabConfig, node_count: int) -> None:
 
 def add_pod(topo: Topology, i: int) -> str:
     name = topo.names.pod(i)
-    netns.create_netns(name)
     topo.created.append(name)
+    netns.create_netns(name)
     return name
 
 
