@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dualnet.doctor import Severity, diagnose, exit_code_for
+from dualnet.doctor import RULE_IDS, Severity, diagnose, exit_code_for
 from dualnet.modes import Mode
 from dualnet.parse.from_dir import report_from_dir
-from tests.doctor.corpus_dirs import GH200_FILES, make_from_dir
+from tests.doctor.corpus_dirs import CORPUS, GH200_FILES, make_from_dir
 from tests.doctor.helpers import ids, only
 
 
@@ -69,3 +69,19 @@ def test_truncated_peermem_grep_counts_as_loaded(tmp_path: Path) -> None:
     assert "gpudirect.nvidia_peermem-missing" not in ids(found)
     # ib_uverbs/rdma_ucm/ib_umad appear in ib_core's used-by column of that capture.
     assert not ids(found) & {"rdma.ib_uverbs-missing", "rdma.rdma_ucm-missing"}
+
+
+def test_every_capture_in_the_corpus_diagnoses_in_every_mode(tmp_path: Path) -> None:
+    # Garbage, truncated and mixed-up real outputs (read leniently) must still give findings
+    # from the catalogue and never an exception.
+    captures = sorted(p for p in CORPUS.glob("*/*") if p.is_file() and p.suffix == ".txt")
+    assert len(captures) > 40
+    for i, capture in enumerate(captures):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        (folder / f"{capture.parent.name}.txt").write_bytes(capture.read_bytes())
+        report = report_from_dir(folder, strict=False)
+        for mode in (None, *Mode):
+            for rdma_cni in (False, True):
+                found = diagnose(report, mode, rdma_cni=rdma_cni, dpdk=True, vfs=4)
+                assert {f.id for f in found} <= RULE_IDS, capture.name

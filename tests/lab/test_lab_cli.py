@@ -66,7 +66,8 @@ def test_usage_and_host_errors(tmp_path: Path) -> None:
 
 @pytest.mark.netns
 @pytest.mark.cni
-def test_ctrl_c_mid_run_cleans_up(real_lab: Path) -> None:
+@pytest.mark.parametrize("delay", [0.0, 0.3])  # while building, while attaching pods
+def test_ctrl_c_mid_run_cleans_up(real_lab: Path, delay: float) -> None:
     import signal
     import time
 
@@ -79,7 +80,7 @@ def test_ctrl_c_mid_run_cleans_up(real_lab: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (set(stale_namespaces()) - before):
         time.sleep(0.02)
-    time.sleep(0.3)  # somewhere in the middle of the pods' ADDs
+    time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

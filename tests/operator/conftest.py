@@ -113,8 +113,7 @@ class OperatorApiServer(ApiServerEmulator):  # type: ignore[misc]
 
     async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
         ctype = request.headers.get("Content-Type", "")
-        creating = request.method.value == "POST" or ctype.startswith(APPLY_PATCH)
-        if creating and isinstance(request.data, dict):
+        if request.method.value == "POST" and isinstance(request.data, dict):
             # A real server gives every object a uid; kopf keys its per-object memory by it.
             request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))
         if (request.method.value == "PATCH" and ctype.startswith(APPLY_PATCH) and request.name
@@ -123,6 +122,7 @@ class OperatorApiServer(ApiServerEmulator):  # type: ignore[misc]
             if key not in self.objects or self.objects[key].deleted:
                 # apply creates; watchers see ADDED (the parent class stores without an event)
                 async with self._lock:
+                    request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))
                     self.objects[key] = request.data
                     raw = self.objects[key].raw
                     await self._buses[request.resource].put({"type": "ADDED", "object": raw})
