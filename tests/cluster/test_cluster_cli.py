@@ -127,5 +127,7 @@ def test_bad_input_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert rc == 2 and "exactly two pods" in err
     rc, _, err = run_cli(capsys, "bench", "--nodes", "1", "--pods", "a,b")
     assert rc == 2 and "at least 2" in err
+    rc, _, err = run_cli(capsys, "bench", "--nodes", "2", "--pods", "a,b")
+    assert rc == 2 and "NCCL pods need --nad and --resource" in err
     rc, _, err = run_cli(capsys, "verify", "--pods", "Bad_Name")
     assert rc == 2 and "--pods" in err

@@ -82,3 +82,15 @@ def test_finding_json_round_trip() -> None:
     again = Finding.model_validate_json(f.model_dump_json())
     assert again == f
     assert again.model_dump(mode="json")["severity"] == "error"
+
+
+def test_doctor_result_for_the_node_agent() -> None:
+    from dualnet.doctor import DoctorOptions, doctor_result
+    from dualnet.modes import Mode
+    from tests.doctor.reports import gh200
+
+    res = doctor_result(gh200(), DoctorOptions(mode=Mode.SHARED_ROCE))
+    assert (res.hostname, res.source, res.mode) == ("guest", "synthetic", "shared-roce")
+    assert res.worst is Severity.WARNING and res.exit_code == 1
+    assert res.findings == sort_findings(res.findings)
+    assert doctor_result(gh200()).mode is None

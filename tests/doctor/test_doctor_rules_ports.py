@@ -205,3 +205,32 @@ def test_roce_mtu_capped_with_netdev_unknown_says_so() -> None:
     assert f.title == (
         "RoCE port mlx5_0/1 runs RDMA MTU 1024 of 4096: its netdev MTU (unknown here) is below 4192"
     )
+
+
+def test_active_vf_on_the_management_pf_is_no_second_port() -> None:
+    r = gh200()
+    vf = r.nics[0].model_copy(
+        update={
+            "pci_address": "0000:01:00.2",
+            "device_id": "101e",
+            "is_vf": True,
+            "pf_pci_address": "0000:01:00.0",
+            "netdev": "enp1s0f0v0",
+            "netdevs": ["enp1s0f0v0"],
+            "rdma_devices": ["mlx5_2"],
+        }
+    )
+    port = _port(r, 0).model_copy(update={"netdev": "enp1s0f0v0", "gids": []})
+    dev = r.rdma_devices[0].model_copy(
+        update={
+            "name": "mlx5_2",
+            "pci_address": "0000:01:00.2",
+            "netdevs": ["enp1s0f0v0"],
+            "ports": [port],
+        }
+    )
+    r.nics.append(vf)
+    r.rdma_devices.append(dev)
+    f = only(diagnose(r), "port.only-active-is-management")
+    assert f.evidence["active_ports"] == ["mlx5_0/1", "mlx5_2/1"]
+    assert f.fix[0] == "ip link set dev enp1s0f1np1 up"  # the PF port, never a VF

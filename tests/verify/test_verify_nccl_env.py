@@ -112,3 +112,39 @@ def test_bad_interface_names_are_usage_errors(tmp_path: Path) -> None:
 
 def test_format_env() -> None:
     assert format_env({"A": "1", "B": "=x:1"}) == "A=1\nB==x:1\n"
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    import sys
+
+    from dualnet.cli import main
+
+    old, sys.argv = sys.argv, ["dualnet", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_nccl_env_cli_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = build_sample("roce_sriov", tmp_path / "roce")
+    code, out, _ = _cli(capsys, "nccl-env", "--root", str(root), "--output", "env")
+    assert code == 0
+    assert out.splitlines()[0] == "NCCL_IB_HCA==mlx5_0:1"
+    assert "NCCL_SOCKET_IFNAME=eth0" in out.splitlines()
+    code, out, _ = _cli(capsys, "nccl-env", "--root", str(root), "-o", "json",
+                        "--socket-ifname", "eth1")
+    assert code == 0 and '"NCCL_SOCKET_IFNAME": "eth1"' in out
+    code, out, _ = _cli(capsys, "nccl-env", "--root", str(root))
+    assert code == 0 and "NCCL_IB_GID_INDEX" in out and "left out 4 VF" in out
+    code, _, err = _cli(capsys, "nccl-env", "--root", str(tmp_path / "nowhere"))
+    assert code == 2 and "does not exist" in err
+    gh = build_sample("gh200", tmp_path / "gh")
+    code, _, err = _cli(capsys, "nccl-env", "--root", str(gh))
+    assert code == 2 and "no RDMA port on the training network is ACTIVE" in err
+    assert "Traceback" not in err

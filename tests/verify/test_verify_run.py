@@ -128,3 +128,17 @@ async def test_launched_pods_are_removed_when_they_never_run(harness: Harness) -
     live = [k for k in harness.server.objects if k[0] == POD_RES
             and not harness.server.objects[k].deleted]
     assert live == []
+
+
+async def test_rendered_test_pod_launches_in_its_own_namespace(harness: Harness) -> None:  # noqa: F811
+    rendered = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "rdma-net-test", "namespace": "rdma-ns",
+                             "labels": labels.owned_labels("rdma", "test-pod"),
+                             "annotations": {labels.NETWORKS_ANNOTATION: "rdma-net"}},
+                "spec": {"containers": [{"name": "test", "image": "img"}]}}
+    with pytest.raises(WaitTimeoutError):
+        await run_verify(harness.client, objects=[rendered], count=2, timeout_s=0.1)
+    created = [r for r in harness.server if r.method.value == "POST"]
+    assert [r.namespace for r in created] == ["rdma-ns", "rdma-ns"]
+    assert all(r.data["metadata"]["name"].startswith("rdma-net-test-") for r in created)
+    assert len([r for r in harness.server if r.method.value == "DELETE"]) == 2

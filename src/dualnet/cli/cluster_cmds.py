@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run one async flow; API failures become ClusterError (printed without a traceback)."""
     import httpx2
+    from lightkube import ConfigError
     from lightkube.core.exceptions import ApiError
 
     from dualnet.cluster.client import api_error_message
@@ -50,6 +51,12 @@ def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except httpx2.HTTPError as exc:
         raise ClusterError(f"talking to the API server failed: {type(exc).__name__}: {exc}",
                            hint="check --kubeconfig/--context and that the cluster is up") from exc
+    except ConfigError as exc:
+        raise UsageError(f"kubeconfig: {exc}",
+                         hint="check the user/credentials of the context") from exc
+    except OSError as exc:
+        # e.g. a certificate file named in the kubeconfig that does not exist
+        raise ClusterError(f"cannot connect to the API server: {exc}") from exc
 
 
 async def _with_client(kubeconfig: Path | None, context: str | None,
@@ -152,7 +159,8 @@ def _apply_table(result: Any) -> RenderableType:
 
 def verify_cmd(
     pods: str | None = typer.Option(None, "--pods", help="existing pods to check: a,b"),
-    namespace: str = typer.Option("default", "--namespace", "-n"),
+    namespace: str | None = typer.Option(None, "--namespace", "-n",
+                                         help="default: the rendered test pod's, else default"),
     from_path: Path | None = typer.Option(None, "--from",
                                           help="`dualnet render` output with a test pod"),
     nad: str | None = typer.Option(None, "--nad", help="NAD for built test pods ([ns/]name)"),
@@ -175,7 +183,8 @@ def verify_cmd(
     from dualnet.verify.report import markdown_report, verify_table
     from dualnet.verify.run import run_verify
 
-    check_dns1123_label(namespace, field="--namespace")
+    if namespace is not None:
+        check_dns1123_label(namespace, field="--namespace")
     names = _pods_arg(pods)
     if count < 1:
         raise UsageError(f"--count {count}: must be 1 or more")
@@ -235,6 +244,9 @@ def bench_cmd(
         check_rdma_device(device, field="--device")
     if nodes:
         validate_nodes(nodes)
+        if not (nad and resource):
+            raise UsageError(f"--nodes {nodes}: NCCL pods need --nad and --resource",
+                             hint="e.g. --nad rdma-net --resource rdma/rdma_shared_device")
     if duration < 1:
         raise UsageError(f"--duration {duration}: must be at least 1 second")
     facts: HostReport | None = None
@@ -307,8 +319,7 @@ async def _bench(client: Any, *, namespace: str, pods: list[str] | None, gpu: bo
             await delete_pod(client, n, namespace)
     nccl = None
     if nodes:
-        if not (nad and resource):
-            raise UsageError("NCCL across nodes needs --nad and --resource for its pods")
+        assert nad is not None and resource is not None  # checked by bench_cmd
         env = {"NCCL_IB_HCA": f"={dev}:1", "NCCL_SOCKET_IFNAME": "eth0"}
         per_node = None
         if facts is not None:

@@ -16,7 +16,7 @@ from dualnet.doctor import (
     DoctorResult,
     Finding,
     Severity,
-    diagnose_with,
+    doctor_result,
     exit_code_for,
     sort_findings,
     worst_severity,
@@ -52,15 +52,7 @@ def load_report(root: Path | None, from_dir: Path | None) -> HostReport:
 
 
 def run_doctor(report: HostReport, opts: DoctorOptions) -> DoctorResult:
-    findings = diagnose_with(report, opts)
-    return DoctorResult(
-        hostname=report.hostname,
-        source=report.source,
-        mode=str(opts.mode) if opts.mode is not None else None,
-        worst=worst_severity(findings),
-        exit_code=exit_code_for(findings),
-        findings=findings,
-    )
+    return doctor_result(report, opts)
 
 
 def _fix_cell(f: Finding) -> Text:

@@ -8,6 +8,7 @@ manager. `prune` then deletes dualnet-owned objects of the same network that wer
 
 from __future__ import annotations
 
+import asyncio
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +27,7 @@ from dualnet.cluster.objects import (
     is_owned,
     is_subset,
     kind_rank,
+    load_objects,
     obj_labels,
     sort_for_apply,
     with_ownership,
@@ -39,6 +41,8 @@ from dualnet.cluster.resources import (
     is_namespaced,
 )
 from dualnet.errors import UsageError
+
+__all__ = ["Action", "ApplyResult", "ObjectOutcome", "apply_objects", "load_objects"]
 
 # Kinds `prune` looks at besides the ones rendered now. Namespaces are never pruned: deleting one
 # deletes everything in it, including what is not dualnet's.
@@ -96,6 +100,7 @@ class ApplyResult(BaseModel):
         return [o for o in self.outcomes if o.action is Action.SKIPPED]
 
 
+CRD_WAIT_ATTEMPTS = 10
 NOT_OWNED = f"not owned: exists without {labels.MANAGED_BY}={labels.MANAGED_BY_VALUE}"
 
 
@@ -129,7 +134,8 @@ async def _get(client: AsyncClient, res: ResourceType, key: ObjectKey) -> Obj | 
 
 
 async def _apply_one(
-    client: AsyncClient, res: ResourceType, key: ObjectKey, body: Obj, dry_run: bool
+    client: AsyncClient, res: ResourceType, key: ObjectKey, body: Obj, dry_run: bool,
+    *, crd_pending: bool = False,
 ) -> None:
     async def _patch() -> Any:
         return await client.patch(
@@ -144,10 +150,21 @@ async def _apply_one(
             dry_run=dry_run,
         )
 
-    try:
-        await call_api(client, f"apply {key}", _patch)
-    except ApiError as exc:
-        raise ClusterError(f"applying {key} failed: {api_error_message(exc)}") from exc
+    # A CRD applied earlier in this run takes a moment before the API serves its kind.
+    attempts = CRD_WAIT_ATTEMPTS if crd_pending else 1
+    for attempt in range(attempts):
+        try:
+            await call_api(client, f"apply {key}", _patch)
+            return
+        except ApiError as exc:
+            if exc.status.code == 404 and attempt + 1 < attempts:
+                await asyncio.sleep(1.0)
+                continue
+            hint = (f"the cluster does not serve {key.kind} ({key.api_version}): install its "
+                    "CRD first (NetworkAttachmentDefinition: Multus)"
+                    if exc.status.code == 404 else None)
+            raise ClusterError(f"applying {key} failed: {api_error_message(exc)}",
+                               hint=hint) from exc
 
 
 async def _delete(client: AsyncClient, res: ResourceType, key: ObjectKey, dry_run: bool) -> None:
@@ -235,6 +252,10 @@ async def apply_objects(
     keep: set[ObjectKey] = set()
     kinds: set[tuple[str, str]] = set(PRUNE_KINDS)
     default_ns = client.namespace or "default"
+    crd_applied = False
+    for obj in objects:
+        if obj.get("kind") == "CustomResourceDefinition":
+            resolver.learn(obj)
 
     for raw in sort_for_apply(objects):
         desired = with_ownership(raw, net)
@@ -260,9 +281,11 @@ async def apply_objects(
         elif live is not None and is_subset(comparable(desired), live):
             outcome.action = Action.UNCHANGED
         else:
-            await _apply_one(client, res, key, desired, dry_run)
+            await _apply_one(client, res, key, desired, dry_run,
+                             crd_pending=crd_applied and not builtin(api_version, kind))
             result.writes += 1
             outcome.action = Action.CREATED if live is None else Action.CONFIGURED
+            crd_applied = crd_applied or (kind == "CustomResourceDefinition" and not dry_run)
         result.outcomes.append(outcome)
 
     if prune and net:

@@ -89,6 +89,7 @@ class ResourceResolver:
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         self._crds: dict[tuple[str, str], CrdInfo] | None = None
+        self._learned: dict[tuple[str, str], CrdInfo] = {}
 
     async def _cluster_crds(self) -> dict[tuple[str, str], CrdInfo]:
         if self._crds is None:
@@ -109,6 +110,18 @@ class ResourceResolver:
             self._crds = found
         return self._crds
 
+    def learn(self, crd: dict[str, Any]) -> None:
+        """Know the kinds of a CRD being applied in the same run (before the API serves them)."""
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        if not (spec.get("group") and names.get("kind") and names.get("plural")):
+            return
+        self._learned.update({
+            (f"{spec['group']}/{v['name']}", names["kind"]):
+                CrdInfo(names["plural"], spec.get("scope") == "Namespaced")
+            for v in spec.get("versions") or [] if isinstance(v, dict) and v.get("name")
+        })
+
     async def crd_installed(self, api_version: str, kind: str) -> bool:
         return (api_version, kind) in await self._cluster_crds()
 
@@ -116,7 +129,7 @@ class ResourceResolver:
         res = builtin(api_version, kind)
         if res is not None:
             return res
-        info = KNOWN_CRDS.get((api_version, kind))
+        info = KNOWN_CRDS.get((api_version, kind)) or self._learned.get((api_version, kind))
         if info is None:
             info = (await self._cluster_crds()).get((api_version, kind))
         if info is None:

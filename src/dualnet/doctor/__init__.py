@@ -11,7 +11,7 @@ from dualnet.doctor.findings import (
     sort_findings,
     worst_severity,
 )
-from dualnet.doctor.rules import RULE_IDS, RULES, diagnose, diagnose_with
+from dualnet.doctor.rules import RULE_IDS, RULES, diagnose, diagnose_with, doctor_result
 
 __all__ = [
     "RULES",
@@ -22,6 +22,7 @@ __all__ = [
     "Severity",
     "diagnose",
     "diagnose_with",
+    "doctor_result",
     "exit_code_for",
     "sort_findings",
     "worst_severity",

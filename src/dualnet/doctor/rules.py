@@ -20,7 +20,13 @@ from dualnet.doctor import (
     rules_topology,
 )
 from dualnet.doctor.context import DoctorOptions
-from dualnet.doctor.findings import Finding, sort_findings
+from dualnet.doctor.findings import (
+    DoctorResult,
+    Finding,
+    exit_code_for,
+    sort_findings,
+    worst_severity,
+)
 from dualnet.host.models import HostReport
 from dualnet.modes import Mode
 
@@ -116,3 +122,17 @@ def diagnose_with(report: HostReport, opts: DoctorOptions) -> list[Finding]:
     for rule in RULES:
         findings.extend(rule(report, opts))
     return sort_findings(findings)
+
+
+def doctor_result(report: HostReport, opts: DoctorOptions | None = None) -> DoctorResult:
+    """The whole verdict for one node, as `dualnet doctor -o json` prints it."""
+    opts = opts or DoctorOptions()
+    findings = diagnose_with(report, opts)
+    return DoctorResult(
+        hostname=report.hostname,
+        source=report.source,
+        mode=str(opts.mode) if opts.mode is not None else None,
+        worst=worst_severity(findings),
+        exit_code=exit_code_for(findings),
+        findings=findings,
+    )

@@ -56,9 +56,9 @@ def rule_mlx5_ib_missing(report: HostReport, opts: DoctorOptions) -> list[Findin
                 "mlx5_core_nics": nics,
                 "rdma_devices": [d.name for d in report.rdma_devices],
             },
-            why="mlx5_core only drives Ethernet; mlx5_ib creates the RDMA devices (mlx5_N) that "
-            "verbs, NCCL and the RDMA device plugins use. Without it the node advertises no RDMA "
-            "resource and NCCL falls back to TCP sockets." + _source_note(report),
+            why="mlx5_core is the base (Ethernet) driver; mlx5_ib creates the RDMA devices "
+            "(mlx5_N) that verbs, NCCL and the RDMA device plugins use. Without it the node "
+            "advertises no RDMA resource and NCCL falls back to TCP." + _source_note(report),
             fix=["modprobe mlx5_ib", "rdma link show"],
             persist=[
                 modules_load_line("mlx5_ib"),

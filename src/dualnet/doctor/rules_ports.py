@@ -139,13 +139,16 @@ def rule_management_port(report: HostReport, opts: DoctorOptions) -> list[Findin
     active = [(d, p) for d, p in iter_ports(report) if port_is_active(p)]
     if not active:
         return []
-    netdevs = [port_netdev(d, p) for d, p in active]
-    if any(n is None for n in netdevs) or any(n != mgmt.name for n in netdevs):
+    # A VF shares its PF's wire: an active VF port on the management PF is no second port.
+    wires = [_wire_netdev(report, d, p) for d, p in active]
+    if any(n is None for n in wires) or any(n != mgmt.name for n in wires):
         return []
+    inactive_pf_ports = [
+        (d, p) for d, p in iter_ports(report) if not port_is_active(p) and not _is_vf(report, d)
+    ]
     others = [
         f"{port_name(d, p)} ({port_netdev(d, p) or '?'}, {p.state}/{p.phys_state})"
-        for d, p in iter_ports(report)
-        if not port_is_active(p)
+        for d, p in inactive_pf_ports
     ]
     host_device = opts.mode is Mode.HOST_DEVICE
     dev, port = active[0]
@@ -160,11 +163,7 @@ def rule_management_port(report: HostReport, opts: DoctorOptions) -> list[Findin
             " Mode host-device moves the whole netdev into a pod: doing that to the "
             "management interface takes the node off the network."
         )
-    fix = [
-        f"ip link set dev {n} up"
-        for d, p in iter_ports(report)
-        if not port_is_active(p) and (n := port_netdev(d, p))
-    ]
+    fix = [f"ip link set dev {n} up" for d, p in inactive_pf_ports if (n := port_netdev(d, p))]
     fix.append("# cable a second port (or NIC) for training and use it as the secondary network")
     if host_device:
         fix.append("# or use --mode shared-roce (macvlan keeps the port on the host)")
@@ -185,6 +184,20 @@ def rule_management_port(report: HostReport, opts: DoctorOptions) -> list[Findin
             fix=fix,
         )
     ]
+
+
+def _is_vf(report: HostReport, dev: RdmaDevice) -> bool:
+    nic = nic_of_rdma(report, dev)
+    return nic is not None and nic.is_vf
+
+
+def _wire_netdev(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> str | None:
+    """The netdev of the physical port under `port`: its own, or its PF's for a VF."""
+    nic = nic_of_rdma(report, dev)
+    if nic is not None and nic.is_vf and nic.pf_pci_address:
+        pf = report.nic_by_pci(nic.pf_pci_address)
+        return pf.netdev if pf is not None else None
+    return port_netdev(dev, port)
 
 
 def rule_roce_mtu(report: HostReport, opts: DoctorOptions) -> list[Finding]:

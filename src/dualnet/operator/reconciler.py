@@ -144,6 +144,11 @@ class FleetView:
 RECONCILED_ROLES = frozenset({"component", "network"})
 
 
+# Never deleted, even when labelled as a network's: deleting a Namespace deletes everything in it,
+# deleting a CRD deletes every object of its kind; the user's objects included.
+NEVER_DELETED = frozenset({"Namespace", "CustomResourceDefinition"})
+
+
 def _spec_document(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     """The CR's spec is the CLI spec's `spec`; parse_spec wants the whole document."""
     return {"apiVersion": API_VERSION, "kind": TRAINING_NETWORK_KIND,
@@ -240,9 +245,8 @@ class Reconciler:
         return out
 
     async def _prune(self, name: str, refs: Iterable[ObjectRef]) -> int:
-        # Namespaces are never deleted: that would delete everything in them, not only dualnet's.
         owned = [api.OwnedRef(r.api_version, r.kind, r.namespace, r.name) for r in refs
-                 if r.kind != "Namespace"]
+                 if r.kind not in NEVER_DELETED]
         deleted = await api.delete_owned(self.client, name, owned)
         self.writes["delete"] += deleted
         return deleted

@@ -105,7 +105,7 @@ async def _capture(client: AsyncClient, name: str, namespace: str) -> PodCapture
 async def run_verify(
     client: AsyncClient,
     *,
-    namespace: str,
+    namespace: str | None = None,
     pods: list[str] | None = None,
     objects: list[dict[str, Any]] | None = None,
     network: str | None = None,
@@ -119,9 +119,13 @@ async def run_verify(
 ) -> VerifyReport:
     """Check existing `pods`, or launch `count` test pods (from `objects`, or per the guide)."""
     launched: list[str] = []
+    templates = rendered_test_pods(objects or [])
+    # explicit namespace, else the rendered test pod's (its NAD lives there), else "default"
+    namespace = namespace or (
+        (templates[0].get("metadata") or {}).get("namespace") if templates else None
+    ) or "default"
     if not pods:
         run = run_id()
-        templates = rendered_test_pods(objects or [])
         if templates:
             to_launch = instances(templates[0], count, run)
             for p in to_launch:
