@@ -104,7 +104,7 @@ def discover_table(report: HostReport) -> RenderableType:
     nics = Table(title="NICs", title_justify="left", expand=False)
     for c in ("PCI", "ids", "model", "driver", "PF/VF", "netdev", "MAC", "MTU", "state",
               "speed", "NUMA", "SR-IOV", "RDMA"):
-        nics.add_column(c)
+        nics.add_column(c, overflow="fold")
     for n in report.nics:
         kind = f"VF{n.vf_index} of {n.pf_pci_address}" if n.is_vf else "PF"
         sriov = (f"{n.sriov_numvfs}/{n.sriov_totalvfs}" if n.sriov_totalvfs is not None else "-")
@@ -119,7 +119,7 @@ def discover_table(report: HostReport) -> RenderableType:
         rd = Table(title="RDMA devices and ports", title_justify="left")
         for c in ("device", "PCI", "fw", "node GUID", "port", "state", "phys", "link", "rate",
                   "netdev", "MTU act/max", "GIDs", "RoCEv2 IPv4 GID", "char devs"):
-            rd.add_column(c)
+            rd.add_column(c, overflow="fold")
         for d in report.rdma_devices:
             for p in d.ports or []:
                 link = "RoCE" if p.link_layer and p.link_layer.value == "Ethernet" else _s(

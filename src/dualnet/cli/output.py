@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -14,8 +15,18 @@ from rich.console import Console, RenderableType
 
 from dualnet.errors import DualnetError
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+
+def _width(stream: object) -> int | None:
+    """Terminals keep their width; pipes and files get a wide page instead of rich's 80 columns,
+    so a saved report is not cut to ellipses."""
+    isatty = getattr(stream, "isatty", None)
+    if callable(isatty) and isatty():
+        return None
+    return int(os.environ.get("COLUMNS", "160"))
+
+
+stdout = Console(soft_wrap=True, width=_width(sys.stdout))
+stderr = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr))
 
 
 class OutputFormat(StrEnum):

@@ -27,7 +27,7 @@ def sample(
     """Run discover, doctor, plan and render on a bundled sample node (the GH200 of the guide)."""
     from dualnet.cli.discover_cmds import discover_table
     from dualnet.cli.doctor_cmds import findings_table
-    from dualnet.doctor import diagnose
+    from dualnet.doctor import DoctorOptions, doctor_result
     from dualnet.errors import UsageError
     from dualnet.host.discover import discover
     from dualnet.host.samples import SAMPLES, build_sample
@@ -48,8 +48,7 @@ def sample(
         spec = load_spec(spec_path)
         mode = Mode(spec.spec.mode)
         stdout.rule(f"[bold]2. doctor[/]  (mode {mode.value})")
-        findings = diagnose(report, mode)
-        stdout.print(findings_table(findings))
+        stdout.print(findings_table(doctor_result(report, DoctorOptions(mode=mode))))
 
         stdout.rule(f"[bold]3. plan[/]  ({spec_path.name})")
         plan = build_plan(spec, [report])

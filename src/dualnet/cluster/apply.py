@@ -101,6 +101,7 @@ class ApplyResult(BaseModel):
 
 
 CRD_WAIT_ATTEMPTS = 10
+READ_CONCURRENCY = 8
 NOT_OWNED = f"not owned: exists without {labels.MANAGED_BY}={labels.MANAGED_BY_VALUE}"
 
 
@@ -257,6 +258,7 @@ async def apply_objects(
         if obj.get("kind") == "CustomResourceDefinition":
             resolver.learn(obj)
 
+    planned: list[tuple[ResourceType, ObjectKey, Obj]] = []
     for raw in sort_for_apply(objects):
         desired = with_ownership(raw, net)
         api_version, kind = str(desired["apiVersion"]), str(desired["kind"])
@@ -270,10 +272,20 @@ async def apply_objects(
         key = ObjectKey(api_version, kind, meta.get("namespace"), str(meta["name"]))
         keep.add(key)
         kinds.add((api_version, kind))
+        planned.append((res, key, desired))
 
-        live = await _get(client, res, key)
+    # Reads go out together (bounded); writes stay one by one in dependency order.
+    gate = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def _read(res: ResourceType, key: ObjectKey) -> Obj | None:
+        async with gate:
+            return await _get(client, res, key)
+
+    lives = await asyncio.gather(*(_read(res, key) for res, key, _ in planned))
+
+    for (res, key, desired), live in zip(planned, lives, strict=True):
         outcome = ObjectOutcome(
-            kind=kind, api_version=api_version, namespace=key.namespace, name=key.name,
+            kind=key.kind, api_version=key.api_version, namespace=key.namespace, name=key.name,
             action=Action.UNCHANGED, dry_run=dry_run,
         )
         if live is not None and not is_owned(live):
@@ -282,10 +294,10 @@ async def apply_objects(
             outcome.action = Action.UNCHANGED
         else:
             await _apply_one(client, res, key, desired, dry_run,
-                             crd_pending=crd_applied and not builtin(api_version, kind))
+                             crd_pending=crd_applied and not builtin(key.api_version, key.kind))
             result.writes += 1
             outcome.action = Action.CREATED if live is None else Action.CONFIGURED
-            crd_applied = crd_applied or (kind == "CustomResourceDefinition" and not dry_run)
+            crd_applied = crd_applied or (key.kind == "CustomResourceDefinition" and not dry_run)
         result.outcomes.append(outcome)
 
     if prune and net:

@@ -121,10 +121,18 @@ def load_nads_text(text: str, source: str = "<input>") -> list[NetworkAttachment
 
 
 def load_nad(path: str | Path, name: str | None = None) -> NetworkAttachmentDefinition:
-    """The NAD in `path`; when the file holds several, `name` picks one."""
+    """The NAD in `path`; when it holds several, `name` picks one.
+
+    `path` may be a directory such as `dualnet render --out` writes: its YAML files are read in
+    sorted order as one stream, so the rendered NAD is found without naming its file.
+    """
     p = Path(path)
     try:
-        text = p.read_text()
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.suffix in {".yaml", ".yml", ".json"})
+            text = "\n---\n".join(f.read_text() for f in files)
+        else:
+            text = p.read_text()
     except OSError as exc:
         raise UsageError(f"{p}: cannot read: {exc.strerror}") from exc
     nads = load_nads_text(text, str(p))
