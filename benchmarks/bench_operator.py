@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import kmock
+from tests.cluster.conftest import write_kubeconfig
+from tests.operator.conftest import OperatorApiServer, declare_resources
 
 from dualnet.cluster import fleet
 from dualnet.cluster.client import make_client
@@ -39,8 +41,6 @@ from dualnet.operator import logic
 from dualnet.operator.agent import default_diagnose
 from dualnet.operator.handlers import Runtime, run_operator
 from dualnet.operator.reconciler import OperatorSettings, Reconciler, utcnow
-from tests.cluster.conftest import write_kubeconfig
-from tests.operator.conftest import OperatorApiServer, declare_resources
 
 SPEC = {"mode": "shared-roce", "nics": {"netdevs": ["enp1s0f0np0"]},
         "ipam": {"type": "whereabouts", "subnet": "192.168.50.0/24"}}

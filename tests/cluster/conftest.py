@@ -138,6 +138,12 @@ class Harness:
     def real(self) -> bool:
         return self.server is None
 
+    @property
+    def network(self) -> str:
+        """The dualnet network the test's objects belong to: unique per test on a real cluster,
+        because prune works across namespaces and earlier runs may still be terminating."""
+        return f"net-{self.namespace}" if self.real else "rdma-e2e"
+
     def write_count(self) -> int | None:
         return None if self.server is None else len(writes(self.server))
 

@@ -16,12 +16,9 @@ from tests.cluster.conftest import Harness
 
 pytestmark = pytest.mark.e2e
 
-NET = "rdma-e2e"
-
-
-def rendered(ns: str) -> list[dict[str, Any]]:
+def rendered(ns: str, net: str = "rdma-e2e") -> list[dict[str, Any]]:
     """Objects shaped like `dualnet render` output for the guide's setup (labels from labels.py)."""
-    own = labels.owned_labels(NET, "component")
+    own = labels.owned_labels(net, "component")
     config = {
         "configList": [{"resourceName": "rdma_shared_device", "rdmaHcaMax": 100,
                         "selectors": {"vendors": ["15b3"], "deviceIDs": ["1021"],
@@ -42,21 +39,21 @@ def rendered(ns: str) -> list[dict[str, Any]]:
                                }]}}}},
         {"apiVersion": "v1", "kind": "ServiceAccount",
          "metadata": {"name": "dualnet-test", "namespace": ns,
-                      "labels": labels.owned_labels(NET, "test-pod")}},
+                      "labels": labels.owned_labels(net, "test-pod")}},
     ]
 
 
 async def test_first_apply_creates_everything_with_ownership_labels(harness: Harness) -> None:
-    objs = rendered(harness.namespace)
+    objs = rendered(harness.namespace, harness.network)
     result = await apply_objects(harness.client, objs)
     assert [o.action for o in result.outcomes] == [Action.CREATED] * 3
-    assert result.network == NET
+    assert result.network == harness.network
     # applied in dependency order: ServiceAccount and ConfigMap before the DaemonSet
     assert [o.kind for o in result.outcomes] == ["ServiceAccount", "ConfigMap", "DaemonSet"]
     live = await harness.get(objs[0])
     assert live is not None
     assert live["metadata"]["labels"][labels.MANAGED_BY] == "dualnet"
-    assert live["metadata"]["labels"][labels.NETWORK] == NET
+    assert live["metadata"]["labels"][labels.NETWORK] == harness.network
     if harness.server is not None:
         patches = [r for r in harness.server if r.method.value == "PATCH"]
         assert len(patches) == 3
@@ -66,7 +63,7 @@ async def test_first_apply_creates_everything_with_ownership_labels(harness: Har
 
 
 async def test_second_apply_sends_no_write_request(harness: Harness) -> None:
-    objs = rendered(harness.namespace)
+    objs = rendered(harness.namespace, harness.network)
     await apply_objects(harness.client, objs)
     before = harness.write_count()
     live_before = await harness.get(objs[1])
@@ -82,7 +79,7 @@ async def test_second_apply_sends_no_write_request(harness: Harness) -> None:
 
 
 async def test_changed_object_is_configured_and_only_it_is_written(harness: Harness) -> None:
-    objs = rendered(harness.namespace)
+    objs = rendered(harness.namespace, harness.network)
     await apply_objects(harness.client, objs)
     before = harness.write_count()
     changed = copy.deepcopy(objs)
@@ -104,7 +101,7 @@ async def test_object_without_managed_by_is_never_modified(harness: Harness) -> 
              "data": {"config.json": "{\"mine\": true}"}}
     await harness.seed(users)
     before = harness.write_count()
-    result = await apply_objects(harness.client, rendered(ns))
+    result = await apply_objects(harness.client, rendered(ns, harness.network))
     skipped = result.skipped
     assert [(o.kind, o.name) for o in skipped] == [("ConfigMap", "rdma-devices")]
     assert skipped[0].reason == NOT_OWNED and "not owned" in NOT_OWNED
@@ -118,7 +115,7 @@ async def test_object_without_managed_by_is_never_modified(harness: Harness) -> 
 
 async def test_prune_deletes_only_owned_objects_of_this_network(harness: Harness) -> None:
     ns = harness.namespace
-    objs = rendered(ns)
+    objs = rendered(ns, harness.network)
     await apply_objects(harness.client, objs)
     other_net = {"apiVersion": "v1", "kind": "ConfigMap",
                  "metadata": {"name": "other-net-cm", "namespace": ns,
@@ -126,7 +123,7 @@ async def test_prune_deletes_only_owned_objects_of_this_network(harness: Harness
                  "data": {"a": "b"}}
     users = {"apiVersion": "v1", "kind": "ConfigMap",
              "metadata": {"name": "users-cm", "namespace": ns,
-                          "labels": {labels.NETWORK: NET}}, "data": {"a": "b"}}
+                          "labels": {labels.NETWORK: harness.network}}, "data": {"a": "b"}}
     await harness.seed(other_net)
     await harness.seed(users)
     # render no longer produces the ConfigMap
@@ -140,7 +137,7 @@ async def test_prune_deletes_only_owned_objects_of_this_network(harness: Harness
 
 
 async def test_dry_run_persists_nothing(harness: Harness) -> None:
-    objs = rendered(harness.namespace)
+    objs = rendered(harness.namespace, harness.network)
     result = await apply_objects(harness.client, objs, dry_run=True)
     assert result.dry_run
     assert [o.action for o in result.outcomes] == [Action.CREATED] * 3
@@ -152,7 +149,7 @@ async def test_dry_run_persists_nothing(harness: Harness) -> None:
 
 
 async def test_dry_run_prune_deletes_nothing(harness: Harness) -> None:
-    objs = rendered(harness.namespace)
+    objs = rendered(harness.namespace, harness.network)
     await apply_objects(harness.client, objs)
     result = await apply_objects(harness.client, objs[1:], prune=True, dry_run=True)
     assert [o.name for o in result.outcomes if o.action is Action.PRUNED] == ["rdma-devices"]
@@ -166,7 +163,7 @@ async def test_prune_without_a_network_is_a_usage_error(harness: Harness) -> Non
 
 
 async def test_objects_of_two_networks_at_once_are_refused(harness: Harness) -> None:
-    objs = rendered(harness.namespace)
+    objs = rendered(harness.namespace, harness.network)
     objs[0]["metadata"]["labels"][labels.NETWORK] = "another"
     with pytest.raises(UsageError, match="several networks"):
         await apply_objects(harness.client, objs)

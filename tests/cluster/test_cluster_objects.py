@@ -74,6 +74,19 @@ def test_is_subset_ignores_server_defaults_and_empties() -> None:
     assert not is_subset({"flag": True}, {"flag": 1.5})
 
 
+def test_is_subset_compares_quantities_as_the_server_stores_them() -> None:
+    assert is_subset({"limits": {"rdma/rdma_shared_device": 1}},
+                     {"limits": {"rdma/rdma_shared_device": "1"}})
+    assert is_subset({"cpu": "1000m", "memory": "1Gi"}, {"cpu": "1", "memory": "1073741824"})
+    assert is_subset({"cpu": 0.5}, {"cpu": "500m"})
+    assert not is_subset({"cpu": 2}, {"cpu": "1"})
+    assert not is_subset({"label": "1"}, {"label": "01"})  # plain strings stay strings
+    assert not is_subset({"image": "v1"}, {"image": "v2"})
+    # omitempty: the server leaves out false and 0
+    assert is_subset({"spec": {"hostNetwork": False, "priority": 0}}, {"spec": {}})
+    assert not is_subset({"spec": {"hostNetwork": True}}, {"spec": {}})
+
+
 def test_comparable_drops_status_and_server_meta() -> None:
     obj = {"kind": "X", "metadata": {"name": "n", "resourceVersion": "5", "uid": "u"},
            "status": {"a": 1}}

@@ -61,11 +61,15 @@ def test_gh200_json_exit_1(
 
 
 def test_table_shows_fixes_in_full(
-    sample_roots: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    sample_roots: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # An 80-column page (a narrow terminal, or COLUMNS=80 on a pipe): one block per finding,
+    # each fix on its own line.
+    monkeypatch.setenv("COLUMNS", "80")
     code, out, _ = run(["doctor", "--root", str(sample_roots["gh200"])], capsys)
     assert code == 1
-    # Captured output is 80 columns: one block per finding, each fix on its own line.
     assert "WARNING  port.only-active-is-management  enp1s0f0np0" in out
     assert "  fix: ip link set dev enp1s0f0np0 mtu 9000\n" in out
     # A wide terminal gets the table; fixes are folded there, never cut.

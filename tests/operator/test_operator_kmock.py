@@ -303,7 +303,7 @@ async def test_agent_publishes_on_change_or_heartbeat_only(
     good = hosts("gh200")
     state = AgentState()
     marks = []
-    for step in range(6):  # every 30 s for 2.5 minutes, nothing changes
+    for _step in range(6):  # every 30 s for 2.5 minutes, nothing changes
         await publish(api, "gpu-1", good, clock, state)
         marks.append(state.publishes)
         clock.advance(30)
@@ -382,3 +382,20 @@ async def test_burst_of_reports_gives_one_status_write(
     # never one per report
     assert 1 <= rec.writes["status"] - first <= 2
     assert rec.writes["label"] == 40
+
+
+async def test_agent_rereads_the_mode_once_per_heartbeat(
+        server: Any, api: AsyncClient, clock: Clock, hosts: Callable[[str], HostReport]) -> None:
+    add_network(server, "net", {"mode": "shared-roce"})
+    state = await publish(api, "gpu-1", hosts("gh200"), clock, mode=None)
+    server.objects[TN, None, "net"].patch({"spec": {"mode": "ipoib"}})
+    lists = len([r for r in server if r.method.value == "GET" and "trainingnetworks" in
+                 r.url.path])
+    clock.advance(30)
+    await publish(api, "gpu-1", hosts("gh200"), clock, state, mode=None)
+    assert server.objects[NR, None, "gpu-1"].raw["status"]["mode"] == "shared-roce"
+    assert len([r for r in server if r.method.value == "GET" and "trainingnetworks" in
+                r.url.path]) == lists  # no list request between heartbeats
+    clock.advance(90)
+    await publish(api, "gpu-1", hosts("gh200"), clock, state, mode=None)
+    assert server.objects[NR, None, "gpu-1"].raw["status"]["mode"] == "ipoib"

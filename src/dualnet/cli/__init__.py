@@ -17,7 +17,7 @@ from dualnet.cli import (
     prepare_cmds,
     sample_cmds,
 )
-from dualnet.cli.output import print_error
+from dualnet.cli.output import print_error, widen_for_pipes
 from dualnet.errors import DualnetError
 
 app = typer.Typer(
@@ -58,6 +58,7 @@ def version() -> None:
 def main() -> None:
     # click (standalone mode) handles usage errors itself (exit 2) and turns Ctrl-C into Abort;
     # everything dualnet raises on purpose is a DualnetError and is printed without a traceback.
+    widen_for_pipes()
     try:
         app()
     except DualnetError as exc:

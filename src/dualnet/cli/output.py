@@ -15,18 +15,19 @@ from rich.console import Console, RenderableType
 
 from dualnet.errors import DualnetError
 
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
-def _width(stream: object) -> int | None:
-    """Terminals keep their width; pipes and files get a wide page instead of rich's 80 columns,
-    so a saved report is not cut to ellipses."""
-    isatty = getattr(stream, "isatty", None)
-    if callable(isatty) and isatty():
-        return None
-    return int(os.environ.get("COLUMNS", "160"))
+PIPE_WIDTH = 160
 
 
-stdout = Console(soft_wrap=True, width=_width(sys.stdout))
-stderr = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr))
+def widen_for_pipes() -> None:
+    """Terminals keep their width; a pipe or file gets a wide page instead of rich's 80 columns,
+    so a saved report is not cut to ellipses. `COLUMNS` still wins when set."""
+    for console, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):
+        isatty = getattr(stream, "isatty", None)
+        if not (callable(isatty) and isatty()):
+            console.width = int(os.environ.get("COLUMNS", str(PIPE_WIDTH)))
 
 
 class OutputFormat(StrEnum):

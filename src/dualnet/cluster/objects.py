@@ -3,8 +3,10 @@ the live-vs-desired comparison that keeps a second apply from writing anything. 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -106,7 +108,8 @@ def is_subset(desired: Any, live: Any) -> bool:
             return _empty(live) and all(_empty(v) for v in desired.values())
         for k, v in desired.items():
             if k not in live:
-                if not _empty(v):
+                # Go's omitempty drops empty values, false and 0 from what the server returns
+                if not (_empty(v) or v is False or (type(v) is int and v == 0)):
                     return False
                 continue
             if not is_subset(v, live[k]):
@@ -122,7 +125,41 @@ def is_subset(desired: Any, live: Any) -> bool:
         return desired is live or desired == live
     if isinstance(desired, int | float) and isinstance(live, int | float):
         return float(desired) == float(live)
-    return bool(desired == live)
+    if desired == live:
+        return True
+    # Quantities: the server stores `rdma/x: 1` as "1" and "1000m" as "1".
+    both_text = isinstance(desired, str) and isinstance(live, str)
+    with_unit = both_text and (str(desired)[-1:].isalpha() or str(live)[-1:].isalpha())
+    if isinstance(desired, int | float | str) and isinstance(live, int | float | str) and (
+        not both_text or with_unit
+    ):
+        dq, lq = quantity(desired), quantity(live)
+        return dq is not None and dq == lq
+    return False
+
+
+_QUANTITY = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
+_SUFFIX = {"m": Decimal("0.001"), "k": Decimal(10) ** 3, "M": Decimal(10) ** 6,
+           "G": Decimal(10) ** 9, "T": Decimal(10) ** 12, "P": Decimal(10) ** 15,
+           "E": Decimal(10) ** 18, "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20,
+           "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50,
+           "Ei": Decimal(2) ** 60}
+
+
+def quantity(value: int | float | str) -> Decimal | None:
+    """A Kubernetes quantity ("500m", "1Gi", 2) as a number; None when it is not one."""
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    text = value.strip()
+    if not _QUANTITY.fullmatch(text):
+        return None
+    for suffix in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "m", "k", "M", "G", "T", "P", "E"):
+        if text.endswith(suffix):
+            return Decimal(text[: -len(suffix)]) * _SUFFIX[suffix]
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
 
 
 def comparable(obj: Mapping[str, Any]) -> Obj:

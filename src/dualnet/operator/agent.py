@@ -62,6 +62,8 @@ class AgentState:
     last_publish: datetime | None = None
     publishes: int = 0
     cycles: int = 0
+    mode: str | None = None
+    mode_read_at: datetime | None = None
 
 
 async def cluster_mode(client: AsyncClient) -> str | None:
@@ -105,14 +107,22 @@ async def agent_cycle(
     diagnose: Diagnose = default_diagnose,
 ) -> logic.PublishDecision:
     """Observe once and publish if changed or a heartbeat is due."""
+    now = clock()
     mode = config.mode
     if mode is None:
-        try:
-            mode = await cluster_mode(client)
-        except ClusterError as exc:
-            log.warning("cannot read TrainingNetworks (%s); diagnosing without a mode",
-                        exc.message)
-    now = clock()
+        # Re-read the cluster's mode once per heartbeat, not every cycle: 1,000 agents listing
+        # TrainingNetworks every 30 s would be 33 list requests a second for a value that
+        # almost never changes.
+        due = state.mode_read_at is None or \
+            (now - state.mode_read_at).total_seconds() >= config.heartbeat_s
+        if due:
+            try:
+                state.mode = await cluster_mode(client)
+                state.mode_read_at = now
+            except ClusterError as exc:
+                log.warning("cannot read TrainingNetworks (%s); diagnosing without a mode",
+                            exc.message)
+        mode = state.mode
     status = await asyncio.to_thread(observe, config, mode, now, discover, diagnose)
     decision = logic.should_publish(status.facts_hash, state.last_hash, state.last_publish, now,
                                     config.heartbeat_s)
