@@ -144,6 +144,8 @@ class FleetView:
 RECONCILED_ROLES = frozenset({"component", "network"})
 
 
+LABEL_CONCURRENCY = 8
+
 # Never deleted, even when labelled as a network's: deleting a Namespace deletes everything in it,
 # deleting a CRD deletes every object of its kind; the user's objects included.
 NEVER_DELETED = frozenset({"Namespace", "CustomResourceDefinition"})
@@ -369,15 +371,24 @@ class Reconciler:
             current = {node: (lab.get(labels.RDMA_READY), lab.get(api.READY_REASON_ANNOTATION))
                        for node, lab in self.fleet.node_labels.items()}
             changes = logic.label_changes(desired, current)
-            written = 0
-            for node, (value, reason) in sorted(changes.items()):
-                if await api.label_node_readiness(self.client, node, value, reason):
-                    written += 1
+            # A few patches in flight at once: a cold start labels every node, and one at a time
+            # that is N round trips; more than LABEL_CONCURRENCY would only queue at the server.
+            gate = asyncio.Semaphore(LABEL_CONCURRENCY)
+
+            async def _one(node: str, value: str, reason: str) -> bool:
+                async with gate:
+                    ok = await api.label_node_readiness(self.client, node, value, reason)
+                if ok:
                     self.fleet.node_labels[node] = {**self.fleet.node_labels.get(node, {}),
                                                     labels.RDMA_READY: value,
                                                     api.READY_REASON_ANNOTATION: reason}
                 else:
                     self.fleet.forget_node(node)
+                return ok
+
+            results = await asyncio.gather(
+                *(_one(node, value, reason) for node, (value, reason) in sorted(changes.items())))
+            written = sum(results)
             self.writes["label"] += written
             return written
 
