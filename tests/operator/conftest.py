@@ -161,6 +161,8 @@ def declare_resources(server: Any) -> None:
     # kopf waits until discovery shows namespaces (every real cluster serves them).
     server.resources["v1/namespaces"] = info(kind="Namespace", namespaced=False,
                                              verbs=["get", "list", "watch"])
+    server.resources["apiextensions.k8s.io/v1/customresourcedefinitions"] = info(
+        kind="CustomResourceDefinition", namespaced=False, verbs=["get", "list", "watch"])
     server.resources["v1/configmaps"] = info(kind="ConfigMap", namespaced=True)
     server.resources["apps/v1/daemonsets"] = info(kind="DaemonSet", namespaced=True)
     server.resources["k8s.cni.cncf.io/v1/network-attachment-definitions"] = info(

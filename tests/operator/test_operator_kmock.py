@@ -399,3 +399,22 @@ async def test_agent_rereads_the_mode_once_per_heartbeat(
     clock.advance(90)
     await publish(api, "gpu-1", hosts("gh200"), clock, state, mode=None)
     assert server.objects[NR, None, "gpu-1"].raw["status"]["mode"] == "ipoib"
+
+
+async def test_a_silent_agent_does_not_change_what_is_deployed(
+        fleet2: Any, api: AsyncClient, clock: Clock, hosts: Callable[[str], HostReport]) -> None:
+    """AgentGone changes readiness, never the plan: dropping a stale node's hardware from the
+    device plugin config would restart the plugin on every node."""
+    server = fleet2
+    await publish(api, "gpu-1", hosts("gh200"), clock)
+    await publish(api, "gpu-2", hosts("no_rdma"), clock)
+    add_network(server, "rdma", SPEC)
+    rec = make_rec(api, clock)
+    await watch_sync(api, rec)
+    await rec.reconcile_once("rdma", network(server, "rdma"))
+    applied = rec.writes["apply"]
+    clock.advance(400)  # both agents silent
+    await rec.reconcile_once("rdma", network(server, "rdma"))
+    assert rec.writes["apply"] == applied
+    assert network(server, "rdma")["status"]["notReadyReasons"] == {"AgentGone": 2}
+    assert len(network(server, "rdma")["status"]["hardwareFingerprints"]) == 2

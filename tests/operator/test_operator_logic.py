@@ -143,3 +143,12 @@ def test_plan_hosts_one_per_hardware(hosts: Callable[[str], HostReport]) -> None
     fps, chosen = logic.plan_hosts({"b": b, "a": a, "c": c})
     assert len(fps) == len(chosen) == 2
     assert fps == sorted(fps)
+
+
+def test_peering_priorities_differ_per_replica_and_are_stable() -> None:
+    from dualnet.operator.handlers import peering_priority
+
+    names = [f"dualnet-operator-7d9f8c6b5-{i:05x}" for i in range(2000)]
+    prios = [peering_priority(n) for n in names]
+    assert len(set(prios)) == len(names)  # kopf pauses every replica on a tie
+    assert peering_priority(names[0]) == prios[0]

@@ -1,7 +1,7 @@
 """Hand-built HostReports with real values.
 
-`gh200()` is the node of the GH200 guide (ip a, lspci, lsmod, rdma link, ibv_devinfo, nvidia-smi
-topo -m as the guide prints them). `gpu_node()` is a production-style node: management on an
+`gh200()` is the node of the GH200 guide (tests/gh200_report.py) with every RDMA module loaded
+and the standard CNI plugins installed. `gpu_node()` is a production-style node: management on an
 onboard Intel port, a dedicated ConnectX-7 RoCE port and a ConnectX-7 InfiniBand port, both
 SR-IOV capable (ids and sysfs formats from formats.md section 5)."""
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dualnet.host.models import (
     CniState,
-    Gid,
     Gpu,
     HostReport,
     KernelModule,
@@ -25,6 +24,7 @@ from dualnet.host.models import (
     Route,
     TopoEntry,
 )
+from tests.gh200_report import gh200_report
 
 LOADED = ["mlx5_core", "mlx5_ib", "ib_core", "ib_uverbs", "ib_umad", "rdma_ucm", "rdma_cm",
           "ib_cm", "iw_cm", "ib_ipoib", "nvidia_peermem"]
@@ -38,52 +38,8 @@ def _modules(names: list[str]) -> list[KernelModule]:
 
 
 def gh200() -> HostReport:
-    return HostReport(
-        hostname="gh200",
-        source="synthetic",
-        kernel="6.8.0-1050-nvidia-64k",
-        arch="aarch64",
-        nics=[
-            Nic(pci_address="0000:01:00.0", vendor_id="15b3", device_id="1021",
-                pci_class="0x020000", model="ConnectX-7", driver="mlx5_core",
-                netdev="enp1s0f0np0", netdevs=["enp1s0f0np0"], mac="a0:88:c2:a7:5c:d4",
-                mtu=1500, operstate="up", link_type="ether", numa_node=0,
-                rdma_devices=["mlx5_0"]),
-            Nic(pci_address="0000:01:00.1", vendor_id="15b3", device_id="1021",
-                pci_class="0x020000", model="ConnectX-7", driver="mlx5_core",
-                netdev="enp1s0f1np1", netdevs=["enp1s0f1np1"], mac="a0:88:c2:a7:5c:d5",
-                mtu=1500, operstate="down", link_type="ether", numa_node=0,
-                rdma_devices=["mlx5_1"]),
-        ],
-        rdma_devices=[
-            RdmaDevice(name="mlx5_0", pci_address="0000:01:00.0", driver="mlx5_ib",
-                       fw_ver="28.40.1000", vendor_part_id=4129, netdevs=["enp1s0f0np0"],
-                       ports=[RdmaPort(number=1, state=PortState.ACTIVE,
-                                       phys_state=PhysState.LINK_UP,
-                                       link_layer=LinkLayer.ETHERNET, netdev="enp1s0f0np0",
-                                       max_mtu=4096, active_mtu=1024,
-                                       gids=[Gid(index=3, type="RoCE v2", ipv4="66.42.90.253",
-                                                 gid="0000:0000:0000:0000:0000:ffff:422a:5afd",
-                                                 netdev="enp1s0f0np0")],
-                                       roce_v2_ipv4_gid_index=3)],
-                       char_devices=["uverbs0", "umad0", "issm0"]),
-            RdmaDevice(name="mlx5_1", pci_address="0000:01:00.1", driver="mlx5_ib",
-                       fw_ver="28.40.1000", vendor_part_id=4129, netdevs=["enp1s0f1np1"],
-                       ports=[RdmaPort(number=1, state=PortState.DOWN,
-                                       phys_state=PhysState.DISABLED,
-                                       link_layer=LinkLayer.ETHERNET, netdev="enp1s0f1np1",
-                                       max_mtu=4096, active_mtu=1024)],
-                       char_devices=["uverbs1", "umad1", "issm1"]),
-        ],
+    return gh200_report(
         modules=_modules(LOADED),
-        netns_mode=NetnsMode.SHARED,
-        gpus=[Gpu(index=0, pci_address="0009:01:00.0", device_id="2342",
-                  name="NVIDIA GH200 480GB", numa_node=0, local_cpulist="0-71")],
-        topology=[TopoEntry(gpu="GPU0", nic="mlx5_0", relation=PciRelation.NODE),
-                  TopoEntry(gpu="GPU0", nic="mlx5_1", relation=PciRelation.NODE)],
-        infiniband_char_devices=["rdma_cm", "umad0", "umad1", "uverbs0", "uverbs1"],
-        management=ManagementInterface(name="enp1s0f0np0", addresses=["66.42.90.253/23"],
-                                       gateway="66.42.90.1"),
         routes=[Route(interface="enp1s0f0np0", destination="0.0.0.0", gateway="66.42.90.1",
                       mask="0.0.0.0")],
         memlock_kb=8192,

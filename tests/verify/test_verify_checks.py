@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dualnet.parse.errors import ParseError
+from dualnet.parse.ip import parse_ip_addr
 from dualnet.verify.checks import (
     check_dev_infiniband,
     check_ibv_devinfo,
@@ -15,7 +16,6 @@ from dualnet.verify.checks import (
     check_ping,
     net1_ips,
 )
-from dualnet.verify.ipout import parse_ip_addr
 from dualnet.verify.models import Status
 
 CORPUS = Path("/work/shared/corpus")

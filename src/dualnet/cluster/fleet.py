@@ -35,6 +35,17 @@ OPERATOR_FIELD_MANAGER = "dualnet-operator"
 READY_REASON_ANNOTATION = "dualnet.io/rdma-ready-reason"
 
 
+def merge_patch(old: Any, new: Any) -> Any:
+    """The RFC 7386 merge patch that turns `old` into `new`."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: dict[str, Any] = {k: None for k in old if k not in new}
+        for k, v in new.items():
+            if k not in old or old[k] != v:
+                out[k] = merge_patch(old.get(k), v)
+        return out
+    return new
+
+
 def _dict(obj: Any) -> dict[str, Any]:
     return dict(obj.to_dict() if hasattr(obj, "to_dict") else obj)
 
@@ -96,10 +107,12 @@ async def patch_network_status(
     client: AsyncClient, name: str, status: Mapping[str, Any],
     previous: Mapping[str, Any] | None = None,
 ) -> None:
-    """Replace the TrainingNetwork's status (merge patch on the status subresource; keys present
-    in `previous` but not in `status` are removed explicitly)."""
-    patch: dict[str, Any] = {k: None for k in (previous or {}) if k not in status and k != "kopf"}
-    patch.update(status)
+    """Replace the TrainingNetwork's status: a JSON merge patch on the status subresource that
+    turns `previous` into `status` (merge patches merge maps, so every key that went away, at
+    any depth, is sent as null; lists are replaced whole)."""
+    patch = merge_patch(dict(previous or {}), dict(status))
+    if isinstance(patch, dict):
+        patch.pop("kopf", None)  # kopf's own bookkeeping, if a kopf version keeps it here
 
     async def _patch() -> Any:
         return await client.patch(TrainingNetworkResource.Status, name, {"status": patch},

@@ -47,13 +47,14 @@ def peering_priority(identity: str) -> int:
 
 def configure_kopf(settings: Any) -> None:
     """kopf's own storage under dualnet's names; only warnings become Kubernetes Events (an event
-    per reconcile is a write storm of its own); no namespace/CRD scanning (fewer permissions)."""
+    per reconcile is a write storm of its own). CRD scanning stays on: `kubectl apply -k` creates
+    the CRDs and the operator together, and a CRD established after startup must still be
+    served (cluster-wide, kopf watches CRDs but not namespaces)."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="dualnet.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="dualnet.io", key="last-handled-configuration")
     settings.posting.level = logging.WARNING
-    settings.scanning.disabled = True
     settings.watching.server_timeout = 300
 
 

@@ -27,7 +27,6 @@ from dualnet.errors import DualnetError, UsageError
 from dualnet.operator import logic
 from dualnet.operator.models import (
     API_VERSION,
-    REASON_AGENT_GONE,
     TRAINING_NETWORK_KIND,
     NodeReportStatus,
     ObjectRef,
@@ -220,16 +219,15 @@ class Reconciler:
 
     # ------------------------------------------------------------ objects
 
-    def _fresh_reports(self) -> dict[str, NodeReportStatus]:
-        now = self.clock()
-        return {n: r for n, r in self.fleet.reports.items()
-                if logic.effective_readiness(r, now=now,
-                                             stale_after_s=self.settings.stale_after_s)[1]
-                != REASON_AGENT_GONE}
+    def _planning_reports(self) -> dict[str, NodeReportStatus]:
+        """Every known report, stale ones included: the plan's inputs must not shrink because an
+        agent missed heartbeats (that would rewrite the device plugin config on every node and
+        restart it fleet-wide); they change when hardware appears or a NodeReport is deleted."""
+        return dict(self.fleet.reports)
 
     def inputs_changed(self, name: str, generation: int | None) -> bool:
         rec = self.networks.get(name)
-        fps, _ = logic.plan_hosts(self._fresh_reports())
+        fps, _ = logic.plan_hosts(self._planning_reports())
         return rec is None or rec.generation != generation or rec.fingerprints != tuple(fps)
 
     def _inventory(self, name: str, stored: Sequence[Any]) -> list[ObjectRef]:
@@ -260,7 +258,7 @@ class Reconciler:
         rendered). A bad spec or an impossible plan is recorded, not raised: it is the user's to
         fix and shows in status; API failures raise ClusterError (kopf retries)."""
         async with self._lock(name):
-            fps, hosts = logic.plan_hosts(self._fresh_reports())
+            fps, hosts = logic.plan_hosts(self._planning_reports())
             rec = NetworkRecord(generation=generation, fingerprints=tuple(fps))
             if mode_of(name, spec) is None:
                 rec.error, rec.error_reason = _spec_problem(name, spec), "InvalidSpec"
@@ -269,7 +267,7 @@ class Reconciler:
             if not hosts:
                 # Nothing is applied before some node has reported: the plan derives selectors
                 # from real device ids, and a guess could bind the wrong NICs.
-                rec.error = "no node has published a fresh NodeReport yet; is the agent running?"
+                rec.error = "no node has published a NodeReport yet; is the agent running?"
                 rec.error_reason = "WaitingForNodeReports"
                 self.networks[name] = rec
                 return rec
@@ -312,7 +310,7 @@ class Reconciler:
         async with self._lock(name):
             refs = self._inventory(name, stored)
             if spec is not None:
-                _, hosts = logic.plan_hosts(self._fresh_reports())
+                _, hosts = logic.plan_hosts(self._planning_reports())
                 try:
                     objs = self.renderer(name, spec, hosts) if hosts else []
                 except DualnetError:

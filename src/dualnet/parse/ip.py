@@ -3,7 +3,10 @@
 An interface block starts with `<ifindex>: <name>[@<link>]: <FLAGS> mtu N ... state S ...`;
 continuation lines (`link/ether`, `vf N ...`, `altname`, `inet`, the `-d` detail lines carrying
 `parentbus pci parentdev <bdf>`) are recognised by their first word, since indentation may be lost.
-Authors abridge with `...`; a line cut inside a `vf` entry keeps the VF with an unknown MAC.
+The `-o` (one-line) form folds each block onto one line with a backslash where a newline was;
+`ip -o addr` lines carry no flags (`<index>: <name>    inet <cidr> ...`), one line per address,
+and are merged into one interface by name. Authors abridge with `...`; a line cut inside a `vf`
+entry keeps the VF with an unknown MAC.
 Unrecognised continuation lines (the many `-d` kind-specific details) are skipped; a line before
 the first interface header is a ParseError.
 """
@@ -24,6 +27,10 @@ ROUTE = "ip route"
 
 _HEAD = re.compile(
     r"^(?P<idx>\d+):\s+(?P<name>[^\s:@]+)(?:@(?P<link>[^\s:]+))?:\s+<(?P<flags>[^>]*)>(?P<rest>.*)$"
+)
+# `ip -o addr`: "3: net1    inet 192.168.50.2/24 brd 192.168.50.255 scope global net1\ ..."
+_ONELINE_ADDR = re.compile(
+    r"^(?P<idx>\d+):\s+(?P<name>[^\s:@]+)(?:@(?P<link>[^\s:]+))?\s+(?P<rest>inet6?\s.*)$"
 )
 _VF = re.compile(r"^vf\s+(?P<idx>\d+)\b(?P<rest>.*)$")
 _VF_MAC = re.compile(r"(?:link/\w+|MAC)\s+(?P<mac>[0-9a-fA-F:]+)")
@@ -65,6 +72,26 @@ class IpInterface(BaseModel):
     @property
     def operstate(self) -> str | None:
         return self.state.lower() if self.state else None
+
+    @property
+    def lower_up(self) -> bool:
+        """Administratively up with carrier: `ip a` shows both UP and LOWER_UP."""
+        return "UP" in self.flags and "LOWER_UP" in self.flags
+
+    @property
+    def ipv4(self) -> list[str]:
+        """The inet CIDRs, in the order printed."""
+        return [a for a in self.addresses if ":" not in a]
+
+    @property
+    def ipv6(self) -> list[str]:
+        """The inet6 CIDRs, in the order printed."""
+        return [a for a in self.addresses if ":" in a]
+
+    @property
+    def ips(self) -> list[str]:
+        """The addresses without their prefix length."""
+        return [a.split("/", 1)[0] for a in self.addresses]
 
 
 def _words(rest: str) -> dict[str, str]:
@@ -150,24 +177,47 @@ def _details(iface: IpInterface, text: str) -> None:
         iface.parentdev = full_pci(words["parentdev"]) or words["parentdev"]
 
 
+def _segments(line: Line) -> list[Line]:
+    """`ip -o` joins a block's lines with `\\`: split them back, keeping the line number."""
+    if "\\" not in line.text:
+        return [line]
+    return [Line(line.no, p.strip()) for p in line.text.split("\\") if p.strip()]
+
+
 def _parse(source: str, text: str) -> list[IpInterface]:
     lines = prepare(text)
     if not lines:
         raise fail(source, "empty input")
-    interfaces: list[IpInterface] = []
+    interfaces: dict[str, IpInterface] = {}
+    # interfaces met only through `ip -o addr` lines so far: a later header fills them in
+    oneline_only: set[str] = set()
     current: IpInterface | None = None
     for line in lines:
-        m = _HEAD.match(line.stripped)
-        if m:
-            current = _header(source, m, line)
-            if any(i.name == current.name for i in interfaces):
-                raise fail(source, f"interface {current.name} listed twice", line)
-            interfaces.append(current)
-            continue
-        if current is None:
+        first, *rest = _segments(line)
+        if (m := _HEAD.match(first.stripped)) is not None:
+            current = _header(source, m, first)
+            known = interfaces.get(current.name)
+            if known is not None:
+                if current.name not in oneline_only:
+                    raise fail(source, f"interface {current.name} listed twice", line)
+                oneline_only.discard(current.name)
+                current.addresses = known.addresses
+            interfaces[current.name] = current
+        elif (o := _ONELINE_ADDR.match(first.stripped)) is not None:
+            current = interfaces.get(o.group("name"))
+            if current is None:
+                current = IpInterface(ifindex=int(o.group("idx")), name=o.group("name"),
+                                      link=o.group("link"))
+                interfaces[current.name] = current
+                oneline_only.add(current.name)
+            rest = [Line(first.no, o.group("rest")), *rest]
+        elif current is None:
             raise fail(source, "expected '<index>: <name>: <FLAGS> mtu ...'", line)
-        _continuation(source, current, line)
-    return interfaces
+        else:
+            rest = [first, *rest]
+        for part in rest:
+            _continuation(source, current, part)
+    return list(interfaces.values())
 
 
 @guarded(LINK)

@@ -11,8 +11,8 @@ import re
 from dualnet.errors import UsageError
 from dualnet.host.models import PortState
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
+from dualnet.parse.ip import IpInterface
 from dualnet.parse.network_status import NetworkStatus, parse_network_status
-from dualnet.verify.ipout import Iface
 from dualnet.verify.models import CheckResult, Status
 
 DEFAULT_IF = "eth0"
@@ -84,11 +84,12 @@ def net1_ips(annotation: str | None, secondary: str = SECONDARY_IF) -> list[str]
 
 def check_interfaces(
     target: str,
-    ifaces: dict[str, Iface],
+    interfaces: list[IpInterface],
     expected_secondary_ips: list[str] | None = None,
     secondary: str = SECONDARY_IF,
 ) -> CheckResult:
     """Both eth0 and net1 exist inside the pod, are UP with carrier, and carry an address."""
+    ifaces = {i.name: i for i in interfaces}
     evidence = [
         f"{i.name}: <{','.join(i.flags)}> state {i.state} mtu {i.mtu} "
         f"{' '.join(i.ipv4 + i.ipv6) or 'no address'}"
@@ -100,12 +101,12 @@ def check_interfaces(
         if iface is None:
             problems.append(f"{want} missing")
             continue
-        if not iface.up:
+        if not iface.lower_up:
             problems.append(f"{want} not up (flags {','.join(iface.flags) or 'none'})")
         if not iface.ipv4 and not [a for a in iface.ipv6 if not a.startswith("fe80")]:
             problems.append(f"{want} has no address")
     if expected_secondary_ips and secondary in ifaces:
-        have = set(ifaces[secondary].addresses)
+        have = set(ifaces[secondary].ips)
         missing = [ip for ip in expected_secondary_ips if ip not in have]
         if missing:
             problems.append(f"{secondary} lacks {', '.join(missing)} that network-status reports")

@@ -22,6 +22,7 @@ from dualnet.cluster.pods import (
 )
 from dualnet.errors import UsageError
 from dualnet.parse.errors import ParseError
+from dualnet.parse.ip import parse_ip_addr
 from dualnet.verify.checks import (
     SECONDARY_IF,
     check_dev_infiniband,
@@ -31,7 +32,6 @@ from dualnet.verify.checks import (
     check_ping,
     net1_ips,
 )
-from dualnet.verify.ipout import parse_ip_addr
 from dualnet.verify.models import CheckResult, Status, VerifyReport
 from dualnet.verify.testpods import (
     DEFAULT_IMAGE,
