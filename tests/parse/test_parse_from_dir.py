@@ -209,3 +209,11 @@ def test_topology_nics_unknown_to_other_files_are_reported(tmp_path: Path) -> No
     )
     report = report_from_dir(folder)
     assert any(p.error == "NICs not in the other files: mlx5_2, mlx5_3" for p in report.problems)
+
+
+def test_dir_without_any_known_output_is_usage_error(tmp_path: Path) -> None:
+    # An "all clear" from a folder that holds nothing dualnet can read would be a lie.
+    (tmp_path / "notes.md").write_text("ran ibv_devinfo, looked fine\n")
+    (tmp_path / "screenshot.png").write_bytes(b"\x89PNG")
+    with pytest.raises(UsageError, match="none of its 2 file"):
+        report_from_dir(tmp_path)

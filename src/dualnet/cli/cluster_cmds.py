@@ -277,9 +277,9 @@ async def _bench(client: Any, *, namespace: str, pods: list[str] | None, gpu: bo
                  facts: Any, duration: int, timeout: float) -> BenchReport:
     from dualnet.cluster.pods import create_pod, delete_pod, exec_in, wait_running
     from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
+    from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, nccl_settings
     from dualnet.verify.bench import BenchReport, line_rate_gbps, run_ib_write_bw, run_nccl
     from dualnet.verify.bench_objects import NcclJobSpec
-    from dualnet.verify.nccl_env import nccl_settings
     from dualnet.verify.testpods import DEFAULT_IMAGE, build_test_pod, run_id
 
     run = run_id()
@@ -320,7 +320,7 @@ async def _bench(client: Any, *, namespace: str, pods: list[str] | None, gpu: bo
     nccl = None
     if nodes:
         assert nad is not None and resource is not None  # checked by bench_cmd
-        env = {"NCCL_IB_HCA": f"={dev}:1", "NCCL_SOCKET_IFNAME": "eth0"}
+        env = {"NCCL_IB_HCA": ib_hca_value([f"{dev}:1"]), "NCCL_SOCKET_IFNAME": SOCKET_IFNAME}
         per_node = None
         if facts is not None:
             settings = nccl_settings(facts)
@@ -360,7 +360,7 @@ def nccl_env_cmd(
     """The NCCL_* settings a training pod on this node needs, from discovery."""
     from dualnet.cli.discover_cmds import check_root
     from dualnet.host.discover import discover
-    from dualnet.verify.nccl_env import format_env, nccl_settings
+    from dualnet.plan.nccl import format_env, nccl_settings
 
     settings = nccl_settings(discover(check_root(root)), training_netdev or None, socket_ifname)
     for w in settings.warnings:

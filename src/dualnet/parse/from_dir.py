@@ -273,6 +273,13 @@ def report_from_dir(path: Path, *, strict: bool = True) -> HostReport:
             )
             continue
         texts[key] = (file, file.read_text(encoding="utf-8", errors="replace"))
+    if not texts:
+        # Nothing to judge: a verdict of "all clear" here would be a lie.
+        raise UsageError(
+            f"--from {path}: none of its {len(files)} file(s) is a tool output dualnet reads",
+            hint="name them like lsmod.txt, ibv_devinfo.txt, rdma_link.txt; accepted names: "
+            + ", ".join(sorted(FILE_NAMES)),
+        )
 
     def parsed(key: str) -> object | None:
         if key not in texts:

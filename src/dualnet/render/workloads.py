@@ -8,6 +8,7 @@ from typing import Any
 from dualnet.labels import NETWORKS_ANNOTATION
 from dualnet.modes import Mode
 from dualnet.plan.model import Plan
+from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value
 from dualnet.render.common import base_name, meta
 from dualnet.render.images import image
 
@@ -25,9 +26,12 @@ def _annotations(plan: Plan) -> dict[str, str]:
 
 def nccl_env(plan: Plan) -> list[dict[str, str]]:
     env = [
-        {"name": "NCCL_IB_HCA", "value": ",".join(plan.nccl_ib_hca) or "mlx5"},
+        # exact names (`=`), as `dualnet nccl-env` gives them; with no device known, the
+        # prefix `mlx5` lets NCCL take any ConnectX port the pod sees
+        {"name": "NCCL_IB_HCA",
+         "value": ib_hca_value(plan.nccl_ib_hca) if plan.nccl_ib_hca else "mlx5"},
         # eth0 (the cluster network) carries NCCL's bootstrap; net1 carries the RDMA traffic
-        {"name": "NCCL_SOCKET_IFNAME", "value": "eth0"},
+        {"name": "NCCL_SOCKET_IFNAME", "value": SOCKET_IFNAME},
         {"name": "NCCL_DEBUG", "value": "INFO"},
     ]
     if plan.link_layer == "Ethernet":

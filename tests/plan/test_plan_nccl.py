@@ -1,0 +1,26 @@
+"""The NCCL derivation's one owner (dualnet.plan.nccl), as render and verify both use it."""
+
+from __future__ import annotations
+
+from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, nccl_settings
+from dualnet.render.workloads import nccl_env
+from dualnet.verify import nccl_env as verify_nccl_env
+from tests.plan.hosts import gpu_node
+from tests.render.cases import plan_for
+
+
+def test_ib_hca_value_matches_names_exactly() -> None:
+    assert ib_hca_value(["mlx5_1"]) == "=mlx5_1"
+    assert ib_hca_value(["mlx5_0:1", "mlx5_3:1"]) == "=mlx5_0:1,mlx5_3:1"
+
+
+def test_render_and_host_derivation_format_alike() -> None:
+    rendered = {e["name"]: e["value"] for e in nccl_env(plan_for("gh200-shared-roce"))}
+    derived = nccl_settings(gpu_node(), training_netdevs=["ens1f0np0"]).env
+    assert rendered["NCCL_IB_HCA"] == "=mlx5_0"
+    assert derived["NCCL_IB_HCA"] == "=mlx5_0:1"
+    assert rendered["NCCL_SOCKET_IFNAME"] == derived["NCCL_SOCKET_IFNAME"] == SOCKET_IFNAME
+
+
+def test_verify_module_reexports_the_plan_functions() -> None:
+    assert verify_nccl_env.nccl_settings is nccl_settings
