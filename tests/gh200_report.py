@@ -1,4 +1,5 @@
-"""The GH200 guide's node as a HostReport, shared by the doctor and plan/render tests.
+"""The GH200 guide's node, shared by the doctor, parse and plan/render tests: as a HostReport
+(`gh200_report`) and as the step-1 tool outputs a user would save (`GH200_OUTPUTS`).
 
 The values are the ones seeds/gh200-dual-network-rdma-guide.txt prints in step 1 (`ip a`,
 `lspci`, `rdma link`, `ibv_devinfo`, `show_gids`, `nvidia-smi topo -m`): two ConnectX-7 ports,
@@ -9,6 +10,9 @@ live in one place.
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 from dualnet.host.models import (
     Gid,
@@ -27,6 +31,26 @@ from dualnet.host.models import (
 )
 
 P0, P1 = "enp1s0f0np0", "enp1s0f1np1"
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+# The guide's step-1 outputs (tests/corpus), under the names `--from DIR` reads.
+GH200_OUTPUTS = {
+    "ibv_devinfo.txt": "ibv_devinfo/gh200-cx7-host.txt",
+    "rdma_link.txt": "rdma_link/gh200-cx7.txt",
+    "rdma_system.txt": "rdma_system/gh200-shared.txt",
+    "lsmod.txt": "lsmod/gh200-mofed.txt",
+    "nvidia-smi_topo.txt": "nvidia-smi_topo/gh200-1gpu-2nic.txt",
+    "lspci.txt": "lspci/gh200.txt",
+    "ip_addr.txt": "ip_addr/gh200-host.txt",
+}
+
+
+def outputs_dir(dest: Path, files: dict[str, str]) -> Path:
+    """A user's `--from` folder: each corpus file `files[name]` copied to `dest/name`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, rel in files.items():
+        shutil.copyfile(CORPUS / rel, dest / name)
+    return dest
 
 
 def gids(mac_tail: str, ipv4: str | None, netdev: str) -> list[Gid]:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from dualnet import labels
+from tests.cli_run import run_cli
 from tests.cluster.conftest import Harness, write_kubeconfig, writes
 from tests.cluster.test_cluster_apply import rendered
 
@@ -78,23 +79,6 @@ async def test_apply_wait_timeout_explains_and_exits_5(harness: Harness, tmp_pat
     assert "node gh200 does not advertise rdma/rdma_shared_device at all" in err
     assert "DaemonSet default/rdma-shared-dp-ds" in err
     assert "Traceback" not in err
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """main() in-process, as the console script runs it (exit code, stdout, stderr)."""
-    from dualnet.cli import main
-
-    old = sys.argv
-    sys.argv = ["dualnet", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_unreachable_api_is_a_clear_error(tmp_path: Path,

@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from dualnet.cli import main
 from dualnet.cli.doctor_cmds import findings_table
 from dualnet.doctor import DoctorResult
 from dualnet.host.samples import build_sample
+from tests.cli_run import run_cli
 from tests.doctor.corpus_dirs import GH200_FILES, make_from_dir
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run the real entry point (`dualnet ...`) and return its exit status and output."""
-    old = sys.argv
-    sys.argv = ["dualnet", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dualnet.doctor import Severity, diagnose
-from dualnet.doctor.context import roce_active_mtu
 from dualnet.host.models import (
     Gid,
     HostReport,
@@ -13,6 +12,7 @@ from dualnet.host.models import (
     PortState,
     RdmaPort,
 )
+from dualnet.host.roce import roce_active_mtu
 from dualnet.modes import Mode
 from tests.doctor.helpers import ids, only
 from tests.doctor.reports import gh200

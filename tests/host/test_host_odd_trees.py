@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dualnet.host.discover import discover, pci_relation, roce_active_mtu
+from dualnet.host.discover import discover, pci_relation
 from dualnet.host.models import PciRelation
+from dualnet.host.roce import roce_active_mtu
 from dualnet.host.samples import build_sample
 
 

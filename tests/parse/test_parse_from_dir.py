@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,29 +13,13 @@ from dualnet.host.models import NetnsMode, PciRelation, PortState
 from dualnet.parse.errors import ParseError
 from dualnet.parse.from_dir import FILE_NAMES, classify, pci_from_ifname, report_from_dir
 from dualnet.parse.registry import find_tool, parse_tool_output
+from tests.gh200_report import GH200_OUTPUTS, outputs_dir
 from tests.parse.test_parse_corpus import CORPUS
 from tests.parse.test_parse_fuzz import mutated
 
-GH200 = {
-    "ibv_devinfo.txt": "ibv_devinfo/gh200-cx7-host.txt",
-    "rdma_link.txt": "rdma_link/gh200-cx7.txt",
-    "rdma_system.txt": "rdma_system/gh200-shared.txt",
-    "lsmod.txt": "lsmod/gh200-mofed.txt",
-    "nvidia-smi_topo.txt": "nvidia-smi_topo/gh200-1gpu-2nic.txt",
-    "lspci.txt": "lspci/gh200.txt",
-    "ip_addr.txt": "ip_addr/gh200-host.txt",
-}
-
-
-def _fill(folder: Path, files: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rel in files.items():
-        shutil.copy(CORPUS / rel, folder / name)
-    return folder
-
 
 def test_gh200_folder_merges_all_files(tmp_path: Path) -> None:
-    report = report_from_dir(_fill(tmp_path / "gh200", GH200))
+    report = report_from_dir(outputs_dir(tmp_path / "gh200", GH200_OUTPUTS))
     assert report.source == "tool-outputs"
     assert [d.name for d in report.rdma_devices] == ["mlx5_0", "mlx5_1"]
     mlx5_0 = report.rdma_devices[0]
@@ -69,7 +52,7 @@ def test_gh200_folder_merges_all_files(tmp_path: Path) -> None:
 
 
 def test_management_from_ip_route(tmp_path: Path) -> None:
-    folder = _fill(tmp_path / "d", {"ip_addr.txt": "ip_addr/gh200-host.txt"})
+    folder = outputs_dir(tmp_path / "d", {"ip_addr.txt": "ip_addr/gh200-host.txt"})
     (folder / "ip_route.txt").write_text(
         "default via 66.42.90.1 dev enp1s0f0np0 proto static\n"
         "66.42.90.0/23 dev enp1s0f0np0 proto kernel scope link src 66.42.90.253\n"
@@ -83,7 +66,7 @@ def test_management_from_ip_route(tmp_path: Path) -> None:
 
 
 def test_show_gids_and_verbose_ibdev2netdev_merge(tmp_path: Path) -> None:
-    folder = _fill(
+    folder = outputs_dir(
         tmp_path / "d",
         {
             "show_gids.txt": "show_gids/cx4-vpi-port-eth-plus-port-ib-no-netdev.txt",
@@ -100,7 +83,7 @@ def test_show_gids_and_verbose_ibdev2netdev_merge(tmp_path: Path) -> None:
 
 
 def test_unknown_files_are_problems_not_fatal(tmp_path: Path) -> None:
-    folder = _fill(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt"})
+    folder = outputs_dir(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt"})
     (folder / "notes.md").write_text("hello\n")
     report = report_from_dir(folder)
     assert [p.path for p in report.problems] == ["notes.md"]
@@ -185,7 +168,7 @@ def test_mutated_folder_gives_report_or_parse_error(
     tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
 ) -> None:
     folder = tmp_path_factory.mktemp("fuzz")
-    for name, rel in GH200.items():
+    for name, rel in GH200_OUTPUTS.items():
         text = (CORPUS / rel).read_text(encoding="utf-8")
         if data.draw(st.booleans(), label=f"mutate {name}"):
             text = data.draw(mutated([text]), label=name)
@@ -193,14 +176,14 @@ def test_mutated_folder_gives_report_or_parse_error(
     try:
         report = report_from_dir(folder)
     except ParseError as exc:
-        assert any(name in exc.reason for name in GH200)
+        assert any(name in exc.reason for name in GH200_OUTPUTS)
         return
     assert report.source == "tool-outputs"
     assert report_from_dir(folder, strict=False) == report
 
 
 def test_topology_nics_unknown_to_other_files_are_reported(tmp_path: Path) -> None:
-    folder = _fill(
+    folder = outputs_dir(
         tmp_path / "d",
         {
             "rdma_link.txt": "rdma_link/gh200-cx7.txt",

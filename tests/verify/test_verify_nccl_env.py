@@ -11,6 +11,7 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport, PciRelation
 from dualnet.host.samples import build_sample
 from dualnet.verify.nccl_env import derive_nccl_env, format_env, nccl_settings
+from tests.cli_run import run_cli
 
 _CACHE: dict[str, HostReport] = {}
 
@@ -114,37 +115,20 @@ def test_format_env() -> None:
     assert format_env({"A": "1", "B": "=x:1"}) == "A=1\nB==x:1\n"
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    import sys
-
-    from dualnet.cli import main
-
-    old, sys.argv = sys.argv, ["dualnet", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_nccl_env_cli_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = build_sample("roce_sriov", tmp_path / "roce")
-    code, out, _ = _cli(capsys, "nccl-env", "--root", str(root), "--output", "env")
+    code, out, _ = run_cli(capsys, "nccl-env", "--root", str(root), "--output", "env")
     assert code == 0
     assert out.splitlines()[0] == "NCCL_IB_HCA==mlx5_0:1"
     assert "NCCL_SOCKET_IFNAME=eth0" in out.splitlines()
-    code, out, _ = _cli(capsys, "nccl-env", "--root", str(root), "-o", "json",
-                        "--socket-ifname", "eth1")
+    code, out, _ = run_cli(capsys, "nccl-env", "--root", str(root), "-o", "json",
+                           "--socket-ifname", "eth1")
     assert code == 0 and '"NCCL_SOCKET_IFNAME": "eth1"' in out
-    code, out, _ = _cli(capsys, "nccl-env", "--root", str(root))
+    code, out, _ = run_cli(capsys, "nccl-env", "--root", str(root))
     assert code == 0 and "NCCL_IB_GID_INDEX" in out and "left out 4 VF" in out
-    code, _, err = _cli(capsys, "nccl-env", "--root", str(tmp_path / "nowhere"))
+    code, _, err = run_cli(capsys, "nccl-env", "--root", str(tmp_path / "nowhere"))
     assert code == 2 and "does not exist" in err
     gh = build_sample("gh200", tmp_path / "gh")
-    code, _, err = _cli(capsys, "nccl-env", "--root", str(gh))
+    code, _, err = run_cli(capsys, "nccl-env", "--root", str(gh))
     assert code == 2 and "no RDMA port on the training network is ACTIVE" in err
     assert "Traceback" not in err

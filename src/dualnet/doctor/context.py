@@ -18,6 +18,7 @@ from dualnet.host.models import (
     RdmaDevice,
     RdmaPort,
 )
+from dualnet.host.roce import ROCE_HEADER_BYTES
 from dualnet.modes import Mode
 
 MELLANOX_VENDOR = "15b3"
@@ -139,18 +140,8 @@ def netdev_mtu(report: HostReport, netdev: str | None) -> int | None:
     return nic.mtu if nic is not None else None
 
 
-# RoCE headers that the kernel takes off the netdev MTU before choosing the IB MTU
-# (iboe_get_mtu: GRH 40 + UDP 8 + BTH 12 + XRC ext 4 + AtomicETH 28 + ICRC 4).
-ROCE_HEADER_BYTES = 96
-IB_MTUS = (4096, 2048, 1024, 512, 256)
 # The smallest netdev MTU that gives RDMA MTU 4096.
 ROCE_MTU_FOR_4096 = 4096 + ROCE_HEADER_BYTES
-
-
-def roce_active_mtu(netdev_mtu_bytes: int) -> int | None:
-    """The RDMA active MTU a RoCE port gets for a netdev MTU, as the kernel computes it."""
-    room = netdev_mtu_bytes - ROCE_HEADER_BYTES
-    return next((m for m in IB_MTUS if m <= room), None)
 
 
 def nic_of_rdma(report: HostReport, dev: RdmaDevice) -> Nic | None:

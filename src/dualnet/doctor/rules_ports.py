@@ -16,10 +16,10 @@ from dualnet.doctor.context import (
     port_name,
     port_netdev,
     port_state_known,
-    roce_active_mtu,
 )
 from dualnet.doctor.findings import Finding, Severity
 from dualnet.host.models import HostReport, LinkLayer, PhysState, PortState, RdmaDevice, RdmaPort
+from dualnet.host.roce import roce_active_mtu
 from dualnet.modes import Mode
 
 

@@ -65,6 +65,8 @@ from dualnet.host.models import (
     Route,
     TopoEntry,
 )
+from dualnet.host.roce import gid_ipv4, roce_active_mtu, roce_v2_ipv4_gid_index
+from dualnet.names import is_pci_address
 
 RELEVANT_MODULES = (
     "mlx5_core", "mlx5_ib", "ib_core", "ib_uverbs", "ib_umad", "rdma_ucm", "rdma_cm", "ib_ipoib",
@@ -83,37 +85,13 @@ PHYS_WORDS = {
     "phy test": PhysState.PHY_TEST, "nop": PhysState.NOP,
 }
 ZERO_GID = b"0000:0000:0000:0000:0000:0000:0000:0000"
-V4_PREFIX = "0000:0000:0000:0000:0000:ffff:"
-ROCE_HEADERS = 96
-IB_MTUS = (4096, 2048, 1024, 512, 256)
-_PCI_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _NUM_RE = re.compile(r"(\d+)")
 _QUIET = (errno.ENOENT, errno.EINVAL, errno.ENODATA, errno.EOPNOTSUPP)
-
-
-def roce_active_mtu(netdev_mtu: int, max_mtu: int = 4096) -> int | None:
-    """Largest IB MTU that fits `netdev_mtu` minus the RoCE headers (mlx5's iboe_get_mtu)."""
-    room = netdev_mtu - ROCE_HEADERS
-    for m in IB_MTUS:
-        if m <= room:
-            return min(m, max_mtu)
-    return None
 
 
 def natural_key(name: str) -> list[int | str]:
     """mlx5_2 before mlx5_10."""
     return [int(p) if p.isdigit() else p for p in _NUM_RE.split(name)]
-
-
-def gid_ipv4(gid: str) -> str | None:
-    if not gid.startswith(V4_PREFIX):
-        return None
-    h = gid[len(V4_PREFIX):].replace(":", "")
-    try:
-        v = int(h, 16)
-    except ValueError:
-        return None
-    return f"{v >> 24 & 255}.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}"
 
 
 class _Reader:
@@ -329,8 +307,8 @@ class _Discovery:
                 r.problem(link, "dangling symlink")
                 continue
             parent = os.path.basename(os.path.dirname(os.path.dirname(d)))
-            pci = parent if _PCI_RE.match(parent) else r.readlink_name(os.path.join(d, "device"))
-            if pci is not None and not _PCI_RE.match(pci):
+            pci = parent if is_pci_address(parent) else r.readlink_name(os.path.join(d, "device"))
+            if pci is not None and not is_pci_address(pci):
                 pci = None
             nic = nic_by_pci.get(pci or "")
             part = None
@@ -388,10 +366,7 @@ class _Discovery:
         port.lid = r.read_int(os.path.join(p, "lid"), base=16)
         port.sm_lid = r.read_int(os.path.join(p, "sm_lid"), base=16)
         port.gids = self._gids(p)
-        for g in port.gids:
-            if g.ipv4 and g.type == "RoCE v2":
-                port.roce_v2_ipv4_gid_index = g.index
-                break
+        port.roce_v2_ipv4_gid_index = roce_v2_ipv4_gid_index(port.gids)
         # Port netdev: the GID-0 netdev on RoCE (what ibdev2netdev reads), else the function's.
         nd = next((g.netdev for g in port.gids if g.index == 0 and g.netdev), None)
         if nd is None and nic is not None and nic.netdevs:

@@ -3,7 +3,6 @@ computed from the CNI ADD result the way Multus does it."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from dualnet.parse.network_status import Dns, NetworkStatus
@@ -31,7 +30,8 @@ def _legacy_ips(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def network_status(result: dict[str, Any], network_name: str, *,
                    default: bool = False) -> list[NetworkStatus]:
-    """One entry per sandbox interface of `result`; IPs bare, as Multus writes them."""
+    """One entry per sandbox interface of `result`; IPs bare, as Multus writes them (the
+    NetworkStatus model drops the CIDR's prefix length)."""
     ips = result.get("ips") or _legacy_ips(result)
     interfaces = result.get("interfaces") or []
     dns = Dns.model_validate(result.get("dns") or {})
@@ -40,16 +40,15 @@ def network_status(result: dict[str, Any], network_name: str, *,
     entries: list[NetworkStatus] = []
     if not sandboxes:
         # no interface list: every IP belongs to the one (unnamed) attachment
-        bare = [str(ipaddress.ip_interface(str(ip["address"])).ip) for ip in ips]
-        return [NetworkStatus(name=network_name, ips=bare, default=default, dns=dns,
+        cidrs = [str(ip["address"]) for ip in ips]
+        return [NetworkStatus(name=network_name, ips=cidrs, default=default, dns=dns,
                               gateway=gateway)]
     for index in sandboxes:
         itf = interfaces[index]
-        bare = [str(ipaddress.ip_interface(str(ip["address"])).ip) for ip in ips
-                if ip.get("interface") == index]
+        cidrs = [str(ip["address"]) for ip in ips if ip.get("interface") == index]
         mtu = itf.get("mtu")
         entries.append(NetworkStatus(
-            name=network_name, interface=str(itf.get("name") or "") or None, ips=bare,
+            name=network_name, interface=str(itf.get("name") or "") or None, ips=cidrs,
             mac=str(itf.get("mac") or "") or None, mtu=mtu if isinstance(mtu, int) else None,
             default=default, dns=dns, gateway=gateway))
     return entries

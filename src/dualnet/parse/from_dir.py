@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dualnet.errors import UsageError
+from dualnet.host.discover import natural_key
 from dualnet.host.models import (
     HostReport,
     ManagementInterface,
@@ -91,10 +92,6 @@ def classify(name: str) -> str | None:
     return _STEM_TO_KEY.get(normalize(lower))
 
 
-def _natural(name: str) -> list[int | str]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
-
-
 # --- merging ------------------------------------------------------------------------------------
 
 
@@ -138,7 +135,7 @@ def merge_devices(sources: Iterable[list[RdmaDevice]]) -> list[RdmaDevice]:
                 _merge_device(merged[dev.name], dev)
             else:
                 merged[dev.name] = dev.model_copy(deep=True)
-    out = sorted(merged.values(), key=lambda d: _natural(d.name))
+    out = sorted(merged.values(), key=lambda d: natural_key(d.name))
     for dev in out:
         dev.ports.sort(key=lambda p: p.number)
         for port in dev.ports:

@@ -14,6 +14,7 @@ import ipaddress
 import re
 
 from dualnet.host.models import Gid, LinkLayer, PhysState, PortState, RdmaDevice, RdmaPort
+from dualnet.host.roce import roce_v2_ipv4_gid_index
 from dualnet.parse._text import Line, fail, guarded, prepare, to_int
 
 SOURCE = "ibv_devinfo"
@@ -105,11 +106,6 @@ def _gid(match: re.Match[str], line: Line) -> Gid:
     )
 
 
-def _roce_v2_ipv4_index(gids: list[Gid]) -> int | None:
-    found = [g.index for g in gids if g.roce_version == "v2" and g.ipv4 is not None]
-    return min(found) if found else None
-
-
 def _apply_rate(port: RdmaPort, width: str | None, speed: str | None) -> None:
     """sysfs-style `rate` ("100 Gb/sec (4X EDR)") from `-v`'s active_width and active_speed."""
     if width is None or speed is None:
@@ -196,7 +192,7 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
         m = _HCA.match(s)
         if m:
             if dev is not None and port is not None:
-                port.roce_v2_ipv4_gid_index = _roce_v2_ipv4_index(port.gids)
+                port.roce_v2_ipv4_gid_index = roce_v2_ipv4_gid_index(port.gids)
             dev = RdmaDevice(name=m.group(1))
             devices.append(dev)
             port = None
@@ -206,7 +202,7 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
         m = _PORT.match(s)
         if m:
             if port is not None:
-                port.roce_v2_ipv4_gid_index = _roce_v2_ipv4_index(port.gids)
+                port.roce_v2_ipv4_gid_index = roce_v2_ipv4_gid_index(port.gids)
             number = int(m.group(1))
             if any(p.number == number for p in dev.ports):
                 raise fail(SOURCE, f"port {number} of {dev.name} appears twice", line)
@@ -230,7 +226,7 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
         else:
             _set_device_field(dev, key, value, line)
     if port is not None:
-        port.roce_v2_ipv4_gid_index = _roce_v2_ipv4_index(port.gids)
+        port.roce_v2_ipv4_gid_index = roce_v2_ipv4_gid_index(port.gids)
     names = [d.name for d in devices]
     if len(set(names)) != len(names):
         raise fail(SOURCE, "a device appears twice (outputs concatenated?)")

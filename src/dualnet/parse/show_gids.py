@@ -13,6 +13,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from dualnet.host.models import Gid, RdmaDevice, RdmaPort
+from dualnet.host.roce import roce_v2_ipv4_gid_index
 from dualnet.parse._text import Line, fail, guarded, prepare, to_int
 
 SOURCE = "show_gids"
@@ -123,8 +124,7 @@ def rows_to_devices(rows: list[GidRow]) -> list[RdmaDevice]:
         dev.ports.sort(key=lambda p: p.number)
         for port in dev.ports:
             port.gids.sort(key=lambda g: g.index)
-            v2 = [g.index for g in port.gids if g.roce_version == "v2" and g.ipv4]
-            port.roce_v2_ipv4_gid_index = min(v2) if v2 else None
+            port.roce_v2_ipv4_gid_index = roce_v2_ipv4_gid_index(port.gids)
     return list(devices.values())
 
 
