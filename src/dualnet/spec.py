@@ -492,6 +492,9 @@ def load_spec(path: Path) -> Spec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"spec file {str(path)!r}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"spec file {str(path)!r}: not UTF-8 text (byte {exc.start})",
+                         hint="a spec is a YAML text file; see examples/") from None
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:

@@ -2,15 +2,19 @@
 DUALNET_E2E_KUBECONFIG is set (then only tests marked `e2e` run against it).
 
 kmock's emulator merges PATCH bodies into stored objects; a real API server additionally creates
-an object on an apply PATCH when it is missing, and persists nothing for `dryRun=All`. The small
-subclass below adds those two documented server behaviours, so the code under test talks plain
-HTTP to a server that acts like kube-apiserver on these points. It is server emulation, not a fake
-of the client: lightkube's real AsyncClient makes every request.
+an object on an apply PATCH when it is missing, persists nothing for `dryRun=All`, and records in
+`metadata.managedFields` which fields each server-side-apply field manager set last. The small
+subclass below adds those three documented server behaviours, so the code under test talks plain
+HTTP to a server that acts like kube-apiserver on these points. (Unlike a real server it does not
+remove from the object the fields an apply stopped setting: tests read managedFields for that.)
+It is server emulation, not a fake of the client: lightkube's real AsyncClient makes every
+request.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -40,8 +44,41 @@ def _merge(base: Any, patch: Any) -> Any:
     return copy.deepcopy(patch)
 
 
-class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
-    """kmock's emulator plus apply-creates-if-missing and server-side dry run."""
+def fields_v1(value: Any) -> dict[str, Any]:
+    """The FieldsV1 set of an applied value, as kube-apiserver records it: maps by field
+    ("f:x"), lists of named items by key ('k:{"name":"a"}'), other lists atomic."""
+    if isinstance(value, dict):
+        return {f"f:{k}": fields_v1(v) for k, v in value.items()}
+    if isinstance(value, list) and value and all(
+            isinstance(i, dict) and "name" in i for i in value):
+        return {"k:" + json.dumps({"name": i["name"]}, separators=(",", ":")):
+                {".": {}, **fields_v1(i)} for i in value}
+    return {}
+
+
+def record_apply(stored: Any, request: kmock.Request) -> None:
+    """Put the apply's managedFields entry (replacing that manager's last one) into the body
+    kmock will store, as the API server does for server-side apply."""
+    body = request.data
+    manager = request.params.get("fieldManager")
+    if not isinstance(body, dict) or not manager:
+        return
+    applied = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
+    meta = {k: v for k, v in (applied.get("metadata") or {}).items()
+            if k not in ("name", "namespace", "managedFields", "uid", "resourceVersion",
+                         "generation", "creationTimestamp")}  # identity and server-set
+    applied["metadata"] = meta
+    if not meta:
+        applied.pop("metadata")
+    before = ((stored.raw.get("metadata") or {}).get("managedFields") or []) if stored else []
+    entries = [e for e in before if e.get("manager") != manager or e.get("operation") != "Apply"]
+    entries.append({"manager": manager, "operation": "Apply", "apiVersion": body.get("apiVersion"),
+                    "fieldsType": "FieldsV1", "fieldsV1": fields_v1(applied)})
+    body.setdefault("metadata", {})["managedFields"] = entries
+
+
+class ApiServerEmulator(kmock.KubernetesEmulator):
+    """kmock's emulator plus apply-creates-if-missing, server-side dry run and managedFields."""
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or (request.name is None and request.method.value != "POST"):
@@ -55,6 +92,8 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         # kmock's ObjectsArray has no .get()
         stored = self.objects[key] if key in self.objects else None  # noqa: SIM401
         exists = stored is not None and not stored.deleted
+        if method == "PATCH" and ctype.startswith(APPLY_PATCH) and not dry:
+            record_apply(stored if exists else None, request)
         if method == "PATCH" and ctype.startswith(APPLY_PATCH) and not exists:
             if dry:
                 return aiohttp.web.json_response(request.data, status=201)
@@ -144,6 +183,12 @@ class Harness:
         because prune works across namespaces and earlier runs may still be terminating."""
         return f"net-{self.namespace}" if self.real else "rdma-e2e"
 
+    @property
+    def emulator(self) -> Any:
+        """The kmock server, for tests that only run against the emulator."""
+        assert self.server is not None, "this test needs the kmock emulator"
+        return self.server
+
     def write_count(self) -> int | None:
         return None if self.server is None else len(writes(self.server))
 
@@ -189,11 +234,12 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     """kmock by default; the real cluster of DUALNET_E2E_KUBECONFIG for tests marked e2e."""
     if E2E_KUBECONFIG and request.node.get_closest_marker("e2e") is not None:
+        from lightkube.models.meta_v1 import ObjectMeta
         from lightkube.resources.core_v1 import Namespace
 
         client = make_client(Path(E2E_KUBECONFIG))
         ns = f"dualnet-e2e-{secrets.token_hex(3)}"
-        await client.create(Namespace.from_dict({"metadata": {"name": ns}}))
+        await client.create(Namespace(metadata=ObjectMeta(name=ns)))
         try:
             yield Harness(client, ns, None)
         finally:

@@ -34,7 +34,7 @@ def stream(tmp_path: Path, objs: list[dict[str, Any]]) -> Path:
 
 
 async def test_apply_twice_second_run_writes_nothing(harness: Harness, tmp_path: Path) -> None:
-    kc = write_kubeconfig(tmp_path / "kc", str(harness.server.url).rstrip("/"))
+    kc = write_kubeconfig(tmp_path / "kc", str(harness.emulator.url).rstrip("/"))
     path = stream(tmp_path, rendered("default"))
     rc, out, err = await dualnet("apply", str(path), "--kubeconfig", str(kc), "--no-wait",
                                  "-o", "json")
@@ -50,7 +50,7 @@ async def test_apply_twice_second_run_writes_nothing(harness: Harness, tmp_path:
 
 
 async def test_apply_table_output_and_skipped_object(harness: Harness, tmp_path: Path) -> None:
-    kc = write_kubeconfig(tmp_path / "kc", str(harness.server.url).rstrip("/"))
+    kc = write_kubeconfig(tmp_path / "kc", str(harness.emulator.url).rstrip("/"))
     await harness.seed({"apiVersion": "v1", "kind": "ConfigMap",
                         "metadata": {"name": "rdma-devices", "namespace": "default"},
                         "data": {"x": "y"}})
@@ -61,7 +61,7 @@ async def test_apply_table_output_and_skipped_object(harness: Harness, tmp_path:
 
 
 async def test_apply_wait_timeout_explains_and_exits_5(harness: Harness, tmp_path: Path) -> None:
-    kc = write_kubeconfig(tmp_path / "kc", str(harness.server.url).rstrip("/"))
+    kc = write_kubeconfig(tmp_path / "kc", str(harness.emulator.url).rstrip("/"))
     objs = rendered("default")
     objs.append({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
                  "metadata": {"name": "rdma-net", "namespace": "default",
@@ -69,7 +69,7 @@ async def test_apply_wait_timeout_explains_and_exits_5(harness: Harness, tmp_pat
                               "annotations": {labels.RESOURCE_NAME_ANNOTATION:
                                               "rdma/rdma_shared_device"}},
                  "spec": {"config": "{}"}})
-    harness.server.objects[kmock.resource("", "v1", "nodes"), None, "gh200"] = {
+    harness.emulator.objects[kmock.resource("", "v1", "nodes"), None, "gh200"] = {
         "apiVersion": "v1", "kind": "Node", "metadata": {"name": "gh200"},
         "status": {"allocatable": {"cpu": "72"}}}
     rc, _, err = await dualnet("apply", str(stream(tmp_path, objs)), "--kubeconfig", str(kc),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,7 +95,7 @@ def test_comparable_drops_status_and_server_meta() -> None:
 
 
 def test_ownership_labels_and_role_kept() -> None:
-    obj = {"apiVersion": "v1", "kind": "Pod",
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": "p", "labels": {labels.ROLE: "test-pod", "x": "y"}}}
     out = with_ownership(obj, "net-a")
     assert out["metadata"]["labels"] == {**labels.owned_labels("net-a", "test-pod"), "x": "y"}

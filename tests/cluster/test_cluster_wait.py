@@ -65,9 +65,9 @@ def crashing_pod() -> dict[str, Any]:
 
 
 TARGET = WaitTarget(
-    daemonsets=[{"namespace": "kube-system", "name": "rdma-shared-dp-ds"}],  # type: ignore[list-item]
+    daemonsets=[{"namespace": "kube-system", "name": "rdma-shared-dp-ds"}],
     resources=[RES],
-    nads=[{"namespace": "default", "name": "rdma-net"}],  # type: ignore[list-item]
+    nads=[{"namespace": "default", "name": "rdma-net"}],
 )
 
 
@@ -80,7 +80,7 @@ def seed_ready(server: Any) -> None:
 
 
 async def test_ready_cluster_returns_with_progress_display(harness: Harness) -> None:
-    seed_ready(harness.server)
+    seed_ready(harness.emulator)
     out = io.StringIO()
     snap = await wait_ready(harness.client, TARGET, timeout_s=2, poll_s=0.05,
                             console=Console(file=out, force_terminal=False, width=120))
@@ -91,9 +91,9 @@ async def test_ready_cluster_returns_with_progress_display(harness: Harness) -> 
 
 
 async def test_timeout_names_node_without_resource(harness: Harness) -> None:
-    seed_ready(harness.server)
-    harness.server.objects[NODE_RES, None, "gh200-2"] = node("gh200-2", {RES: "0"})
-    harness.server.objects[NODE_RES, None, "gh200-3"] = node("gh200-3", {})
+    seed_ready(harness.emulator)
+    harness.emulator.objects[NODE_RES, None, "gh200-2"] = node("gh200-2", {RES: "0"})
+    harness.emulator.objects[NODE_RES, None, "gh200-3"] = node("gh200-3", {})
     target = TARGET.model_copy(update={"min_nodes": 3})
     with pytest.raises(WaitTimeoutError) as err:
         await wait_ready(harness.client, target, timeout_s=0.2, poll_s=0.05)
@@ -106,12 +106,12 @@ async def test_timeout_names_node_without_resource(harness: Harness) -> None:
 
 
 async def test_timeout_shows_crash_looping_pod_with_last_log_lines(harness: Harness) -> None:
-    seed_ready(harness.server)
-    harness.server.objects[DS_RES, "kube-system", "rdma-shared-dp-ds"] = ds(1, 0)
-    harness.server.objects[POD_RES, "kube-system", "rdma-shared-dp-ds-x7k2p"] = crashing_pod()
+    seed_ready(harness.emulator)
+    harness.emulator.objects[DS_RES, "kube-system", "rdma-shared-dp-ds"] = ds(1, 0)
+    harness.emulator.objects[POD_RES, "kube-system", "rdma-shared-dp-ds-x7k2p"] = crashing_pod()
     log = (b"Using Kubelet Plugin Registry Mode\n"
            b"error: netns mode is exclusive, the shared device plugin needs shared\n")
-    harness.server["get /api/v1/namespaces/kube-system/pods/rdma-shared-dp-ds-x7k2p/log"] << log
+    harness.emulator["get /api/v1/namespaces/kube-system/pods/rdma-shared-dp-ds-x7k2p/log"] << log
     with pytest.raises(WaitTimeoutError) as err:
         await wait_ready(harness.client, TARGET, timeout_s=0.2, poll_s=0.05)
     msg = str(err.value)
@@ -124,8 +124,8 @@ async def test_timeout_shows_crash_looping_pod_with_last_log_lines(harness: Harn
 
 
 async def test_timeout_says_nad_missing_and_crd_absent(harness: Harness) -> None:
-    seed_ready(harness.server)
-    del harness.server.objects[NAD_RES, "default", "rdma-net"]
+    seed_ready(harness.emulator)
+    del harness.emulator.objects[NAD_RES, "default", "rdma-net"]
     with pytest.raises(WaitTimeoutError) as err:
         await wait_ready(harness.client, TARGET, timeout_s=0.1, poll_s=0.05)
     msg = str(err.value)
@@ -134,8 +134,8 @@ async def test_timeout_says_nad_missing_and_crd_absent(harness: Harness) -> None
 
 
 async def test_daemonset_on_zero_nodes_is_explained(harness: Harness) -> None:
-    seed_ready(harness.server)
-    harness.server.objects[DS_RES, "kube-system", "rdma-shared-dp-ds"] = ds(0, 0)
+    seed_ready(harness.emulator)
+    harness.emulator.objects[DS_RES, "kube-system", "rdma-shared-dp-ds"] = ds(0, 0)
     snap = await gather(harness.client, TARGET)
     text = explain(pending(TARGET, snap), 1)
     assert "scheduled on 0 nodes" in text

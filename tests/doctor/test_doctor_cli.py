@@ -114,7 +114,12 @@ def test_bad_inputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code, _, err = run(["doctor", "--from", str(tmp_path / "nope")], capsys)
     assert code == 2 and "nope" in err
     code, _, err = run(["doctor", "--root", str(tmp_path / "nope")], capsys)
-    assert code == 2 and "not a directory" in err
+    assert code == 2 and "does not exist" in err
+    # a folder that is not a node tree is a wrong path, not a node without RDMA
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(["doctor", "--root", str(empty)], capsys)
+    assert code == 2 and "neither sys/ nor proc/" in err and out == ""
     code, _, _ = run(["doctor", "--mode", "bogus"], capsys)
     assert code == 2
     garbage = tmp_path / "garbage"

@@ -79,6 +79,22 @@ def test_host_unreadable_gid_file(gh200: Path) -> None:
     assert next(iter(probs)).endswith("/infiniband/mlx5_0/ports/1/gids/7")
 
 
+def test_host_garbage_gid_is_a_problem_not_a_gid(gh200: Path) -> None:
+    # a GID file holding something other than 8 groups of 4 hex digits must not reach
+    # show-gids or the RoCE v2 GID index
+    gid = (gh200 / "sys/class/infiniband/mlx5_0/ports/1/gids/3").resolve()
+    gid.write_bytes(b"\xff\xfe garbage\n")
+    report = discover(gh200)
+    dev = report.rdma_device("mlx5_0")
+    assert dev is not None
+    assert 3 not in [g.index for g in dev.ports[0].gids]
+    assert dev.ports[0].roce_v2_ipv4_gid_index is None
+    probs = {p.path: p.error for p in report.problems}
+    assert len(probs) == 1
+    path, error = next(iter(probs.items()))
+    assert path.endswith("/infiniband/mlx5_0/ports/1/gids/3") and error.startswith("not a GID")
+
+
 def test_host_vf_without_netdev(sriov: Path) -> None:
     vf = (sriov / "sys/bus/pci/devices/0000:3b:00.3").resolve()
     shutil.rmtree(vf / "net")

@@ -22,7 +22,7 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport
 from dualnet.host.samples import gh200, no_mlx5_ib, no_rdma
 from dualnet.host.synthetic import build_tree
-from tests.cluster.conftest import ApiServerEmulator, write_kubeconfig
+from tests.cluster.conftest import ApiServerEmulator, record_apply, write_kubeconfig
 
 JSON_PATCH = "application/json-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -92,7 +92,7 @@ def _merge_from(old: Any, new: Any) -> Any:
     return copy.deepcopy(new)
 
 
-class OperatorApiServer(ApiServerEmulator):  # type: ignore[misc]
+class OperatorApiServer(ApiServerEmulator):
 
     """The cluster tests' emulator plus JSON patch (RFC 6902), which kopf uses for finalizers.
     Stored and announced to watchers as kmock does for its own patches (same lock, same event
@@ -123,6 +123,7 @@ class OperatorApiServer(ApiServerEmulator):  # type: ignore[misc]
                 # apply creates; watchers see ADDED (the parent class stores without an event)
                 async with self._lock:
                     request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))
+                    record_apply(None, request)
                     self.objects[key] = request.data
                     raw = self.objects[key].raw
                     await self._buses[request.resource].put({"type": "ADDED", "object": raw})

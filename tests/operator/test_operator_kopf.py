@@ -13,6 +13,7 @@ from typing import Any
 import kmock
 import pytest
 from lightkube import AsyncClient
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Node
 
 from dualnet.cluster import fleet
@@ -78,8 +79,7 @@ async def test_kopf_operator_end_to_end(
 
         # A second node reports: the NodeReport watch event reaches the status without any
         # handler writing per event.
-        await api.create(Node.from_dict({"apiVersion": "v1", "kind": "Node",
-                                         "metadata": {"name": "gpu-2"}}))
+        await api.create(Node(metadata=ObjectMeta(name="gpu-2")))
         await publish(api, "gpu-2", hosts("no_mlx5_ib"))
         await eventually(lambda: (tn().get("status") or {}).get("notReadyNodes") == 1)
         conds = {c["type"]: c for c in tn()["status"]["conditions"]}

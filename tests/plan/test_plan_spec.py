@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -121,6 +121,13 @@ def test_load_spec_file_errors(tmp_path: Path) -> None:
     two.write_text(yaml.safe_dump(doc()) + "---\n" + yaml.safe_dump(doc()))
     with pytest.raises(UsageError, match="exactly one YAML document"):
         load_spec(two)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe spec")
+    with pytest.raises(UsageError, match="not UTF-8"):
+        load_spec(binary)
+    # a directory given as the spec path is a read error, not a traceback
+    with pytest.raises(UsageError, match="cannot read"):
+        load_spec(tmp_path)
 
 
 def test_json_schema_validates_every_example_and_rejects_bad() -> None:
@@ -173,3 +180,12 @@ def test_cli_schema_prints_json() -> None:
                        capture_output=True, text=True, check=True)
     schema = json.loads(r.stdout)
     assert "spec" in schema["properties"]
+
+
+def test_report_file_that_is_not_text_is_a_usage_error(tmp_path: Path) -> None:
+    from dualnet.cli.plan_cmds import load_report
+
+    binary = tmp_path / "node.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(UsageError, match="not UTF-8"):
+        load_report(binary)

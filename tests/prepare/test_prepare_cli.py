@@ -133,3 +133,32 @@ def test_cli_reads_the_plan_models_hosts_list(tmp_path: Path) -> None:
     rep = json.loads(res.stdout)
     assert [s["status"] for s in rep["steps"]] == ["skipped", "refused"]
     assert "enp59s0f1np1" in rep["protected_interfaces"]
+
+
+def test_error_text_is_printed_verbatim_not_as_markup_or_emoji(tmp_path: Path) -> None:
+    # "domain:bus:device" in the PCI hint became a bus emoji; "[bold]" from input became markup
+    steps = write(tmp_path / "steps.yaml", [{"kind": "bind_driver",
+                                             "pci_address": "[bold]0000:3b:00.2",
+                                             "driver": "mlx5_core"}])
+    proc = dualnet("prepare", "--steps", str(steps), "--root", str(tmp_path), "--dry-run")
+    assert proc.returncode == 2, proc.stderr
+    assert "'[bold]0000:3b:00.2' is not a PCI address" in proc.stderr
+    assert "domain:bus:device.function" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_root_tree_refuses_commands_that_would_act_on_this_machine(tmp_path: Path) -> None:
+    # checks would read the tree while `rdma system set` changed the live host
+    require(os.geteuid() == 0, "root (prepare without --dry-run)")
+    root = tmp_path / "node"
+    build_sample("gh200", root)
+    steps = write(tmp_path / "steps.yaml", [{"kind": "netns_mode", "mode": "exclusive"}])
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    proc = dualnet("prepare", "--steps", str(steps), "--root", str(root))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "rdma system set netns exclusive" in proc.stderr
+    assert "--root" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before  # nothing written
+    dry = dualnet("prepare", "--steps", str(steps), "--root", str(root), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "rdma system set netns exclusive" in dry.stdout

@@ -109,3 +109,39 @@ def test_render_is_deterministic(tmp_path: Path) -> None:
 
 def test_every_example_has_a_golden_case() -> None:
     assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == sorted(CASES)
+
+
+def _pod_envs(objects: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Each container's env (as a dict) in the Pods and Job templates."""
+    envs = []
+    for o in objects:
+        spec = o["spec"]["template"]["spec"] if o["kind"] == "Job" else o.get("spec", {})
+        if o["kind"] not in ("Pod", "Job"):
+            continue
+        for c in spec["containers"]:
+            envs.append({e["name"]: e["value"] for e in c.get("env", [])})
+    return envs
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_pods_carry_no_unfilled_gid_placeholder(case: str) -> None:
+    # nothing fills a placeholder in a pod applied with kubectl; NCCL would read it as garbage
+    for env in _pod_envs(render(plan_for(case))):
+        assert "NCCL_IB_GID_INDEX" not in env
+        if env.get("NCCL_IB_HCA") and plan_for(case).link_layer == "Ethernet":
+            assert env["NCCL_IB_ROCE_VERSION_NUM"] == "2"
+            assert env["NCCL_IB_ADDR_FAMILY"] == "AF_INET"
+
+
+@pytest.mark.parametrize("case", ["sriov-rdma-cni-whereabouts", "sriov-dpdk-host-local",
+                                  "ib-sriov-static"])
+def test_vf_modes_do_not_name_the_pf_rdma_device(case: str) -> None:
+    # the pod gets a VF's RDMA device; the PF's name (mlx5_1) matches nothing inside it
+    plan = plan_for(case)
+    pf_devices = {n.rdma_device for h in plan.hosts for n in h.nics if n.rdma_device}
+    assert pf_devices
+    for env in _pod_envs(render(plan)):
+        if "NCCL_IB_HCA" in env:
+            assert env["NCCL_IB_HCA"] == "mlx5"
+        if "RDMA_DEVICE" in env:
+            assert env["RDMA_DEVICE"] == ""

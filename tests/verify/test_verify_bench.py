@@ -140,7 +140,7 @@ def test_markdown_and_table_render() -> None:
 async def test_engine_is_mpijob_only_when_its_crd_exists(harness: Harness) -> None:  # noqa: F811
     assert await nccl_engine(harness.client) == "indexed-job"
     crd_res = kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    harness.server.objects[crd_res, None, "mpijobs.kubeflow.org"] = {
+    harness.emulator.objects[crd_res, None, "mpijobs.kubeflow.org"] = {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": "mpijobs.kubeflow.org"},
         "spec": {"group": "kubeflow.org", "scope": "Namespaced",

@@ -86,7 +86,7 @@ def test_build_test_pod_follows_the_guide() -> None:
 
 
 def test_rendered_test_pod_is_copied_per_instance() -> None:
-    rendered = {"apiVersion": "v1", "kind": "Pod",
+    rendered: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "rdma-test", "labels": {labels.ROLE: "test-pod"}},
                 "spec": {"containers": [{"name": "t", "image": "i"}]}}
     other = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}
@@ -120,8 +120,8 @@ async def test_launched_pods_are_removed_when_they_never_run(harness: Harness) -
     with pytest.raises(WaitTimeoutError, match="not running after"):
         await run_verify(harness.client, namespace="default", nad="rdma-net",
                          resource="rdma/rdma_shared_device", timeout_s=0.1)
-    created = [r for r in harness.server if r.method.value == "POST"]
-    deleted = [r for r in harness.server if r.method.value == "DELETE"]
+    created = [r for r in harness.emulator if r.method.value == "POST"]
+    deleted = [r for r in harness.emulator if r.method.value == "DELETE"]
     assert len(created) == 2 and len(deleted) == 2
     assert sorted(r.name for r in deleted) == sorted(
         r.data["metadata"]["name"] for r in created)
@@ -138,7 +138,7 @@ async def test_rendered_test_pod_launches_in_its_own_namespace(harness: Harness)
                 "spec": {"containers": [{"name": "test", "image": "img"}]}}
     with pytest.raises(WaitTimeoutError):
         await run_verify(harness.client, objects=[rendered], count=2, timeout_s=0.1)
-    created = [r for r in harness.server if r.method.value == "POST"]
+    created = [r for r in harness.emulator if r.method.value == "POST"]
     assert [r.namespace for r in created] == ["rdma-ns", "rdma-ns"]
     assert all(r.data["metadata"]["name"].startswith("rdma-net-test-") for r in created)
-    assert len([r for r in harness.server if r.method.value == "DELETE"]) == 2
+    assert len([r for r in harness.emulator if r.method.value == "DELETE"]) == 2

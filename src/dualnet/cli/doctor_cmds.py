@@ -10,6 +10,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from dualnet.cli.discover_cmds import check_root
 from dualnet.cli.output import OutputFormat, emit
 from dualnet.doctor import (
     DoctorOptions,
@@ -45,10 +46,9 @@ def load_report(root: Path | None, from_dir: Path | None) -> HostReport:
                 hint="give a folder of saved outputs named like lsmod.txt, rdma_link.txt",
             )
         return report_from_dir(from_dir)
-    tree = root if root is not None else Path("/")
-    if not tree.is_dir():
-        raise UsageError(f"--root {tree}: not a directory", hint="give the root of a node's tree")
-    return discover(tree)
+    # the same check as discover and plan: a folder without sys/ or proc/ is a wrong path, not
+    # a node without RDMA
+    return discover(check_root(root if root is not None else Path("/")))
 
 
 def run_doctor(report: HostReport, opts: DoctorOptions) -> DoctorResult:

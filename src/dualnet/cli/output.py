@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 from rich.console import Console, RenderableType
+from rich.markup import escape
 
 from dualnet.errors import DualnetError
 
@@ -61,6 +62,9 @@ def emit(obj: Any, fmt: OutputFormat, table: Callable[[], RenderableType | str])
 
 
 def print_error(exc: DualnetError) -> None:
-    stderr.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+    # Messages quote user input and PCI addresses: no markup or emoji codes from them
+    # (rich would print "domain:bus:device" with a bus emoji).
+    stderr.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True,
+                 emoji=False)
     if exc.hint:
-        stderr.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+        stderr.print(f"  [yellow]hint:[/] {escape(exc.hint)}", highlight=False, emoji=False)

@@ -37,6 +37,10 @@ def load_report(path: Path) -> HostReport:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--report: cannot read {str(path)!r} ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--report: {str(path)!r} is not UTF-8 text (byte {exc.start})",
+                         hint="write one with `dualnet discover --output json > node.json`",
+                         ) from None
     try:
         return HostReport.model_validate_json(text)
     except ValidationError as exc:

@@ -71,10 +71,27 @@ def register(app: typer.Typer) -> None:
         source = plan if plan is not None else steps
         assert source is not None
         loaded = load_source(source, plan=plan is not None, host_name=host, root=root)
-        h = Host(root, netns=netns, dry_run=dry_run)
         # With --netns the plan's management interface names a root-netns link: not ours to use.
         plan_protect = () if netns is not None else loaded.protect
-        report = prepare(loaded.steps, h, _facts(root, facts_file, netns),
+        facts = _facts(root, facts_file, netns)
+        if not dry_run and root.resolve() != Path("/"):
+            # Files go under --root, but commands act on this machine: their checks would read
+            # the tree while they change the live host (whose default-route interface the tree
+            # does not know). Only `ip -n NETNS` link commands are aimed elsewhere.
+            probe = Host(root, netns=netns, dry_run=True)
+            prepare(loaded.steps, probe, facts, rollback=not no_rollback,
+                    protect=(*protect, *plan_protect))
+            live = [a.render() for a in probe.journal
+                    if a.op == "run" and not (netns and (a.argv or [])[:3] == ["ip", "-n", netns])]
+            if live:
+                raise UsageError(
+                    f"--root {root}: these steps would run commands on this machine while "
+                    f"their checks read {root}: {'; '.join(live[:3])}"
+                    + (f" (+{len(live) - 3} more)" if len(live) > 3 else ""),
+                    hint="run on the node with --root / ; use --dry-run to see the commands; "
+                         "aim link commands at a test namespace with --netns")
+        h = Host(root, netns=netns, dry_run=dry_run)
+        report = prepare(loaded.steps, h, facts,
                          rollback=not no_rollback, protect=(*protect, *plan_protect))
         if output is OutputFormat.JSON:
             typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))

@@ -1,9 +1,11 @@
 """Server-side apply of rendered objects: idempotent, ownership-aware, with prune and dry run.
 
 For each object: read the live one; if it exists without managed-by=dualnet it is the user's and
-is left alone ("skipped: not owned"); if every desired field already has its value, nothing is
-sent (a second apply makes no write request); otherwise one apply PATCH with dualnet's field
-manager. `prune` then deletes dualnet-owned objects of the same network that were not rendered.
+is left alone ("skipped: not owned"); if every desired field already has its value and dualnet's
+server-side apply entry in metadata.managedFields owns no field that is no longer rendered,
+nothing is sent (a second apply makes no write request); otherwise one apply PATCH with dualnet's
+field manager, which also removes the fields dualnet stopped setting. `prune` then deletes
+dualnet-owned objects of the same network that were not rendered.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dualnet.cluster.objects import (
     load_objects,
     obj_labels,
     sort_for_apply,
+    unrendered_owned_fields,
     with_ownership,
 )
 from dualnet.cluster.resources import (
@@ -77,7 +80,9 @@ class ObjectOutcome(BaseModel):
     namespace: str | None = None
     name: str
     action: Action
-    reason: str | None = Field(default=None, description="why, for skipped objects")
+    reason: str | None = Field(
+        default=None,
+        description="why, for skipped objects; the fields removed, for configured ones")
     dry_run: bool = False
 
     @property
@@ -288,15 +293,19 @@ async def apply_objects(
             kind=key.kind, api_version=key.api_version, namespace=key.namespace, name=key.name,
             action=Action.UNCHANGED, dry_run=dry_run,
         )
+        stale = [] if live is None else unrendered_owned_fields(live, desired)
         if live is not None and not is_owned(live):
             outcome.action, outcome.reason = Action.SKIPPED, NOT_OWNED
-        elif live is not None and is_subset(comparable(desired), live):
+        elif live is not None and not stale and is_subset(comparable(desired), live):
             outcome.action = Action.UNCHANGED
         else:
             await _apply_one(client, res, key, desired, dry_run,
                              crd_pending=crd_applied and not builtin(key.api_version, key.kind))
             result.writes += 1
             outcome.action = Action.CREATED if live is None else Action.CONFIGURED
+            if stale:
+                # the apply drops what dualnet stopped setting: say which
+                outcome.reason = "removes " + ", ".join(stale)
             crd_applied = crd_applied or (key.kind == "CustomResourceDefinition" and not dry_run)
         result.outcomes.append(outcome)
 

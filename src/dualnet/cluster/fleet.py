@@ -50,13 +50,42 @@ def _dict(obj: Any) -> dict[str, Any]:
     return dict(obj.to_dict() if hasattr(obj, "to_dict") else obj)
 
 
-async def publish_node_report(client: AsyncClient, node: str, status: Mapping[str, Any]) -> None:
+async def node_uid(client: AsyncClient, node: str) -> str | None:
+    """The uid of Node `node`, or None when it does not exist or this identity may not read it
+    (the NodeReport is then published without its owner reference)."""
+    async def _get() -> Any:
+        return await client.get(Node, node)
+
+    try:
+        found = _dict(await call_api(client, f"read Node {node}", _get))
+    except ApiError as exc:
+        if exc.status.code in (403, 404):
+            return None
+        raise ClusterError(f"reading Node {node} failed: {api_error_message(exc)}") from exc
+    uid = (found.get("metadata") or {}).get("uid")
+    return str(uid) if uid else None
+
+
+def node_owner_reference(node: str, uid: str) -> dict[str, Any]:
+    """The NodeReport's owner: Kubernetes' garbage collector deletes the report with its Node.
+    No blockOwnerDeletion: setting it needs update on nodes/finalizers, which the agent lacks."""
+    return {"apiVersion": "v1", "kind": "Node", "name": node, "uid": uid}
+
+
+async def publish_node_report(client: AsyncClient, node: str, status: Mapping[str, Any],
+                              *, owner_uid: str | None = None) -> None:
     """Write this node's NodeReport (name = node name) with server-side apply. A server that does
-    not create on apply (some emulators) gets a create instead: the result is the same object."""
+    not create on apply (some emulators) gets a create instead: the result is the same object.
+    With `owner_uid` (the Node's uid) the report is owned by its Node, so deleting the Node
+    deletes the report."""
+    meta: dict[str, Any] = {"name": node,
+                            "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}}
+    if owner_uid:
+        meta["ownerReferences"] = [node_owner_reference(node, owner_uid)]
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "NodeReport",
-        "metadata": {"name": node, "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}},
+        "metadata": meta,
         "status": dict(status),
     }
 

@@ -3,6 +3,7 @@ the live-vs-desired comparison that keeps a second apply from writing anything. 
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -172,6 +173,65 @@ def comparable(obj: Mapping[str, Any]) -> Obj:
     }
     out["metadata"] = meta
     return out
+
+
+def _managed_by(live: Mapping[str, Any], manager: str) -> list[Mapping[str, Any]]:
+    """The fieldsV1 sets `manager` owns through server-side apply on the main resource."""
+    entries = (live.get("metadata") or {}).get("managedFields") or []
+    return [
+        e["fieldsV1"] for e in entries
+        if isinstance(e, Mapping) and e.get("manager") == manager
+        and e.get("operation") == "Apply" and not e.get("subresource")
+        and e.get("fieldsType", "FieldsV1") == "FieldsV1" and isinstance(e.get("fieldsV1"), Mapping)
+    ]
+
+
+def _key_matches(item: Any, key: Mapping[str, Any]) -> bool:
+    # A key field the applied item leaves out was defaulted by the server (ports' protocol).
+    return isinstance(item, Mapping) and all(k not in item or item[k] == v for k, v in key.items())
+
+
+def _unrendered(fields: Mapping[str, Any], desired: Any, path: str) -> list[str]:
+    out: list[str] = []
+    for raw_key, sub in fields.items():
+        kind, _, name = str(raw_key).partition(":")
+        here = f"{path}.{name}" if path else name
+        if kind == "f":
+            if not isinstance(desired, Mapping) or name not in desired:
+                out.append(here)
+            elif isinstance(sub, Mapping) and sub:
+                out.extend(_unrendered(sub, desired[name], here))
+        elif kind in ("k", "v"):
+            try:
+                value = json.loads(name)
+            except ValueError:
+                continue  # not a form this reads: never a reason to write
+            items = desired if isinstance(desired, list) else []
+            if kind == "v":
+                if value not in items:
+                    out.append(f"{path}[{name}]")
+                continue
+            if not isinstance(value, Mapping):
+                continue
+            match = next((i for i in items if _key_matches(i, value)), None)
+            if match is None:
+                out.append(f"{path}[{name}]")
+            elif isinstance(sub, Mapping):
+                out.extend(_unrendered(sub, match, f"{path}[{name}]"))
+        # ".", "i:" (by index) and unknown forms: nothing to compare
+    return out
+
+
+def unrendered_owned_fields(live: Mapping[str, Any], desired: Mapping[str, Any],
+                            manager: str = labels.FIELD_MANAGER) -> list[str]:
+    """Fields `manager` owns on `live` (its server-side apply entry in metadata.managedFields)
+    that `desired` no longer sets. Applying `desired` removes them; comparing values alone would
+    never notice a field that was taken out of the rendered object. Empty when the server keeps
+    no managedFields (nothing to go on: no write is forced)."""
+    found: list[str] = []
+    for fields in _managed_by(live, manager):
+        found.extend(p for p in _unrendered(fields, desired, "") if p not in found)
+    return found
 
 
 # --- loading -------------------------------------------------------------------------------------

@@ -86,6 +86,9 @@ PHYS_WORDS = {
 }
 ZERO_GID = b"0000:0000:0000:0000:0000:0000:0000:0000"
 _NUM_RE = re.compile(r"(\d+)")
+# the kernel's GID format (8 groups of 4 lowercase hex digits): anything else in a gids/<i>
+# file is a broken tree, reported as a problem rather than passed on to show-gids and NCCL
+_GID_TEXT = re.compile(r"[0-9a-f]{4}(?::[0-9a-f]{4}){7}")
 _QUIET = (errno.ENOENT, errno.EINVAL, errno.ENODATA, errno.EOPNOTSUPP)
 
 
@@ -407,7 +410,11 @@ class _Discovery:
                 if raw[:39] == ZERO_GID or not raw.strip():
                     continue
                 if name.isdigit():
-                    found.append((int(name), raw.decode("ascii", "replace").strip()))
+                    gid = raw.decode("ascii", "replace").strip()
+                    if _GID_TEXT.fullmatch(gid) is None:
+                        r.problem(os.path.join(gdir, name), f"not a GID: {gid[:40]!r}")
+                        continue
+                    found.append((int(name), gid))
         finally:
             o_close(dfd)
         found.sort()

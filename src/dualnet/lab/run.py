@@ -366,6 +366,24 @@ def _teardown(topo: Topology, attached: list[_Attached], report: LabReport,
     """DEL every attachment in reverse (also failed ADDs), verify pods and nodes are clean,
     delete the namespaces, verify none is left and no host-local reservation remains."""
     leftovers: list[str] = []
+    try:
+        _del_and_inspect(topo, attached, report, run_dir, leftovers)
+    finally:
+        # whatever DEL or the inspection raised, the namespaces still go
+        topology.destroy(topo)
+    leftovers.extend(checks.leftover_namespaces(topo))
+    report.cleanup.append(f"DEL {len(attached)} attachment(s), deleted {len(topo.created)} "
+                          "namespace(s)")
+    if leftovers:
+        report.cleanup.extend(f"LEFT: {x}" for x in leftovers)
+        report.verdict = "fail" if report.verdict == "pass" else report.verdict
+        report.reason = report.reason or "teardown left: " + "; ".join(leftovers[:3])
+    else:
+        report.cleanup.append("verified: no namespaces, links or host-local reservations left")
+
+
+def _del_and_inspect(topo: Topology, attached: list[_Attached], report: LabReport,
+                     run_dir: Path, leftovers: list[str]) -> None:
     by_pod: dict[int, list[_Attached]] = {}
     for rec in attached:
         by_pod.setdefault(rec.pod, []).append(rec)
@@ -392,16 +410,6 @@ def _teardown(topo: Topology, attached: list[_Attached], report: LabReport,
         else:
             leftovers.append(line)
     leftovers.extend(checks.leftover_reservations(run_dir / "host-local"))
-    topology.destroy(topo)
-    leftovers.extend(checks.leftover_namespaces(topo))
-    report.cleanup.append(f"DEL {len(attached)} attachment(s), deleted {len(topo.created)} "
-                          "namespace(s)")
-    if leftovers:
-        report.cleanup.extend(f"LEFT: {x}" for x in leftovers)
-        report.verdict = "fail" if report.verdict == "pass" else report.verdict
-        report.reason = report.reason or "teardown left: " + "; ".join(leftovers[:3])
-    else:
-        report.cleanup.append("verified: no namespaces, links or host-local reservations left")
 
 
 def _multus_form(entries: list[NetworkStatus]) -> list[dict[str, Any]]:

@@ -64,6 +64,8 @@ class AgentState:
     cycles: int = 0
     mode: str | None = None
     mode_read_at: datetime | None = None
+    node_uid: str | None = None
+    node_uid_read_at: datetime | None = None
 
 
 async def cluster_mode(client: AsyncClient) -> str | None:
@@ -123,13 +125,25 @@ async def agent_cycle(
                 log.warning("cannot read TrainingNetworks (%s); diagnosing without a mode",
                             exc.message)
         mode = state.mode
+    if state.node_uid is None and (
+            state.node_uid_read_at is None
+            or (now - state.node_uid_read_at).total_seconds() >= config.heartbeat_s):
+        # The Node's uid makes it the NodeReport's owner, so the report goes with the Node.
+        # Read until found, at most once per heartbeat (a uid never changes for a Node).
+        try:
+            state.node_uid = await api.node_uid(client, config.node)
+        except ClusterError as exc:
+            log.warning("cannot read Node %s (%s); NodeReport published without owner",
+                        config.node, exc.message)
+        state.node_uid_read_at = now
     status = await asyncio.to_thread(observe, config, mode, now, discover, diagnose)
     decision = logic.should_publish(status.facts_hash, state.last_hash, state.last_publish, now,
                                     config.heartbeat_s)
     state.cycles += 1
     if decision.publish:
         await api.publish_node_report(
-            client, config.node, status.model_dump(mode="json", by_alias=True, exclude_none=True))
+            client, config.node, status.model_dump(mode="json", by_alias=True, exclude_none=True),
+            owner_uid=state.node_uid)
         state.last_hash, state.last_publish = status.facts_hash, now
         state.publishes += 1
         log.info("published NodeReport %s (%s): ready=%s reason=%s", config.node, decision.why,

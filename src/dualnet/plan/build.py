@@ -460,9 +460,18 @@ def build_plan(spec: Spec, hosts: list[HostReport]) -> Plan:
         netns_mode="shared" if netns == "shared" else ("exclusive" if netns else None),
         link_layer=link_layer,
         components=_components(spec, s.rdma_cni),
-        nccl_ib_hca=sorted({n.rdma_device for n in all_nics if n.rdma_device}),
+        nccl_ib_hca=_nccl_ib_hca(s.mode, all_nics),
         warnings=_warnings(spec, hosts, host_plans),
     )
+
+
+def _nccl_ib_hca(mode: Mode, nics: list[ResolvedNic]) -> list[str]:
+    """The RDMA devices a pod's NCCL may name. In the VF modes the pod gets a VF's RDMA device,
+    whose name depends on which VF is allocated; naming the PF's device would make NCCL find no
+    HCA in the pod, so none is named there (render falls back to the `mlx5` prefix)."""
+    if mode in (Mode.SRIOV, Mode.SRIOV_DPDK, Mode.IB_SRIOV):
+        return []
+    return sorted({n.rdma_device for n in nics if n.rdma_device})
 
 
 def _check_management_overlap(spec: Spec, hostname: str, host: HostReport) -> None:

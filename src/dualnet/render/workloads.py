@@ -35,9 +35,11 @@ def nccl_env(plan: Plan) -> list[dict[str, str]]:
         {"name": "NCCL_DEBUG", "value": "INFO"},
     ]
     if plan.link_layer == "Ethernet":
-        # the RoCE v2 GID index inside the pod differs from the host's on macvlan: measured
-        # in the pod by `dualnet verify`, which replaces the placeholder
-        env.append({"name": "NCCL_IB_GID_INDEX", "value": GID_PLACEHOLDER})
+        # the RoCE v2 GID index inside the pod differs from the host's (macvlan adds the pod's
+        # own address as a new GID), so no index can be written here: NCCL picks the RoCE v2
+        # IPv4 GID itself, as plan.nccl does when host indexes disagree
+        env.append({"name": "NCCL_IB_ROCE_VERSION_NUM", "value": "2"})
+        env.append({"name": "NCCL_IB_ADDR_FAMILY", "value": "AF_INET"})
     return env
 
 
@@ -112,7 +114,8 @@ case "${BENCH}" in
   ib_write_bw)
     # server: leave PEER_IP as is; client: set it to the server pod's net1 address
     if [ "${PEER_IP}" = "__PEER_IP__" ]; then PEER=""; else PEER="${PEER_IP}"; fi
-    exec ib_write_bw -d "${RDMA_DEVICE}" --report_gbits -F ${GID_ARG} ${PEER}
+    # no RDMA_DEVICE (VF modes: the VF's device name is known only in the pod): the first one
+    exec ib_write_bw ${RDMA_DEVICE:+-d "${RDMA_DEVICE}"} --report_gbits -F ${GID_ARG} ${PEER}
     ;;
   all_reduce_perf)
     exec all_reduce_perf -b 8 -e 1G -f 2 -g "${GPUS}"
@@ -124,7 +127,7 @@ exit 2
 
 
 def bench_job(plan: Plan) -> dict[str, Any]:
-    rdma_dev = plan.nccl_ib_hca[0] if plan.nccl_ib_hca else "mlx5_0"
+    rdma_dev = plan.nccl_ib_hca[0] if plan.nccl_ib_hca else ""
     gid_arg = f"-x {GID_PLACEHOLDER}" if plan.link_layer == "Ethernet" else ""
     env = [
         {"name": "BENCH", "value": "ib_write_bw"},
