@@ -461,8 +461,10 @@ def _format_error(err: Any) -> str:
         return f"{path}: unknown field{hint}"
     if kind == "missing":
         return f"{path}: required field is missing"
-    shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-    return f"{path}: {shown} is not allowed: {msg}"
+    if isinstance(value, dict | list):
+        # a whole section failed a cross-field check: the message names the values involved
+        return f"{path}: {msg}"
+    return f"{path}: {value!r} is not allowed: {msg}"
 
 
 def parse_spec(data: Any) -> Spec:

@@ -49,6 +49,22 @@ async def test_agent_usage_errors_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "not a directory" in err
 
 
+async def test_agent_node_name_is_validated(tmp_path: Path) -> None:
+    code, _, err = await run("agent", "--once", "--node", "Bad Node", "--root", str(tmp_path))
+    assert code == 2 and "--node 'Bad Node': not a Kubernetes node name" in err
+    assert "Traceback" not in err
+
+
+async def test_agent_once_that_cannot_publish_exits_4(tmp_path: Path) -> None:
+    # nothing listens on port 1: the single shot must not report success
+    root = build_tree(no_mlx5_ib(), tmp_path / "host")
+    cfg = write_kubeconfig(tmp_path / "kc", "https://127.0.0.1:1")
+    code, _, err = await run("agent", "--once", "--node", "gpu-1.example.com", "--root",
+                             str(root), "--mode", "shared-roce", "--kubeconfig", str(cfg))
+    assert code == 4, err
+    assert "NodeReport gpu-1.example.com not published" in err and "Traceback" not in err
+
+
 async def test_crds_command_prints_the_generated_crds() -> None:
     code, out, err = await run("operator", "crds")
     assert code == 0, err

@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+from dualnet.errors import UsageError
 from dualnet.render import render, stream_text, write_kustomize, write_stream
 from tests.render.cases import EXAMPLES, plan_for
 
@@ -134,3 +136,14 @@ def test_cli_render_from_a_discovered_root(tmp_path: Path) -> None:
     missing = dualnet("plan", str(EXAMPLES / "gh200-shared-roce.yaml"), "--root",
                       str(tmp_path / "nope"))
     assert missing.returncode == 2 and "--root" in missing.stderr
+
+
+def test_unwritable_out_dir_is_a_usage_error(tmp_path: Path) -> None:
+    # the parent of --out is a file: mkdir fails; the user gets exit 2 naming the path
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    objects = render(plan_for("gh200-shared-roce"))
+    with pytest.raises(UsageError, match="cannot write it") as info:
+        write_kustomize(objects, blocker / "out")
+    assert info.value.exit_code == 2
+    assert str(blocker / "out") in info.value.message

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,27 @@ async def test_launched_pods_are_removed_when_they_never_run(harness: Harness) -
     live = [k for k in harness.server.objects if k[0] == POD_RES
             and not harness.server.objects[k].deleted]
     assert live == []
+
+
+async def test_launched_pods_are_removed_when_interrupted_while_waiting(
+        harness: Harness) -> None:  # noqa: F811
+    # Ctrl-C under asyncio.run cancels the task while the pods hang in ContainerCreating
+    task = asyncio.create_task(run_verify(
+        harness.client, namespace="default", nad="rdma-net",
+        resource="rdma/rdma_shared_device", timeout_s=60))
+    for _ in range(200):
+        if len([r for r in harness.emulator if r.method.value == "POST"]) == 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # now inside the wait for Running
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    created = [r for r in harness.emulator if r.method.value == "POST"]
+    deleted = [r for r in harness.emulator if r.method.value == "DELETE"]
+    assert len(created) == 2
+    assert sorted(r.name for r in deleted) == sorted(
+        r.data["metadata"]["name"] for r in created)
 
 
 async def test_rendered_test_pod_launches_in_its_own_namespace(harness: Harness) -> None:  # noqa: F811

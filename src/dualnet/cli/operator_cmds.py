@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,9 @@ def run(
                              liveness_endpoint=liveness))
 
 
+_NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
 def _agent(node: str | None, root: Path, interval: float, heartbeat: float, mode: str | None,
            once: bool, kubeconfig: Path | None, context: str | None, verbose: bool) -> None:
     from dualnet.cluster.client import make_client
@@ -78,6 +82,10 @@ def _agent(node: str | None, root: Path, interval: float, heartbeat: float, mode
         raise UsageError("--node: which node is this?",
                          hint="pass --node NAME or set NODE_NAME (the DaemonSet sets it from "
                          "spec.nodeName)")
+    if len(name) > 253 or not _NODE_NAME.fullmatch(name):
+        raise UsageError(f"--node {name!r}: not a Kubernetes node name",
+                         hint="a DNS subdomain: lowercase letters, digits, '-' and '.', at most "
+                         "253 characters (as `kubectl get nodes` shows it)")
     if mode is not None and mode not in {m.value for m in Mode}:
         raise UsageError(f"--mode {mode!r}: not a mode",
                          hint="one of " + ", ".join(m.value for m in Mode))
@@ -87,14 +95,20 @@ def _agent(node: str | None, root: Path, interval: float, heartbeat: float, mode
     config = AgentConfig(node=name, root=root, interval_s=_positive(interval, "--interval"),
                          heartbeat_s=_positive(heartbeat, "--heartbeat"), mode=mode)
 
-    async def _main() -> None:
+    async def _main() -> str | None:
         client = make_client(kubeconfig, context)
         try:
-            await run_agent(client, config, cycles=1 if once else None)
+            state = await run_agent(client, config, cycles=1 if once else None)
         finally:
             await client.close()
+        return state.last_error
 
-    asyncio.run(_main())
+    failed = asyncio.run(_main())
+    if once and failed:
+        # the loop logs and retries; a single shot must say it did not publish
+        from dualnet.cluster.errors import ClusterError
+
+        raise ClusterError(f"NodeReport {name} not published: {failed}")
 
 
 _NODE = typer.Option(None, "--node", help="this node's name (default: $NODE_NAME)")

@@ -66,6 +66,7 @@ class AgentState:
     mode_read_at: datetime | None = None
     node_uid: str | None = None
     node_uid_read_at: datetime | None = None
+    last_error: str | None = None  # the last cycle's publish failure; None after a good one
 
 
 async def cluster_mode(client: AsyncClient) -> str | None:
@@ -133,8 +134,8 @@ async def agent_cycle(
         try:
             state.node_uid = await api.node_uid(client, config.node)
         except ClusterError as exc:
-            log.warning("cannot read Node %s (%s); NodeReport published without owner",
-                        config.node, exc.message)
+            log.warning("cannot read Node %s (%s); its NodeReport has no owner reference "
+                        "until it can", config.node, exc.message)
         state.node_uid_read_at = now
     status = await asyncio.to_thread(observe, config, mode, now, discover, diagnose)
     decision = logic.should_publish(status.facts_hash, state.last_hash, state.last_publish, now,
@@ -167,8 +168,10 @@ async def run_agent(
         try:
             await agent_cycle(client, config, state, clock=clock, discover=discover,
                               diagnose=diagnose)
+            state.last_error = None
         except ClusterError as exc:
             state.cycles += 1
+            state.last_error = exc.message
             log.warning("publishing NodeReport %s failed: %s", config.node, exc.message)
         if cycles is None or state.cycles < cycles:
             await asyncio.sleep(config.interval_s)

@@ -56,15 +56,20 @@ def write_file(path: Path, text: str, backups: list[Path] | None = None) -> Path
     """Write `text` to `path`; an existing different file is kept as a backup first."""
     if path.is_dir():
         raise UsageError(f"{path}: is a directory, expected a file path")
-    if path.exists():
-        if path.read_text(encoding="utf-8") == text:
-            return path
-        bak = _backup_name(path)
-        path.rename(bak)
-        if backups is not None:
-            backups.append(bak)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        if path.exists():
+            if path.read_bytes() == text.encode("utf-8"):
+                return path
+            bak = _backup_name(path)
+            path.rename(bak)
+            if backups is not None:
+                backups.append(bak)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        # an output path the user gave that cannot be written: their mistake, not a traceback
+        raise UsageError(f"{path}: cannot write it ({exc.strerror or exc})",
+                         hint="choose a writable --out directory or --stream file") from None
     return path
 
 

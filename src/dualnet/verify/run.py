@@ -10,7 +10,6 @@ from lightkube import AsyncClient
 from pydantic import BaseModel
 
 from dualnet import labels
-from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.pods import (
     ExecResult,
     create_pod,
@@ -147,9 +146,11 @@ async def run_verify(
                 launched.append(p["metadata"]["name"])
             await asyncio.gather(*(wait_running(client, n, namespace, timeout_s=timeout_s)
                                    for n in launched))
-        except (ClusterError, UsageError):
+        except BaseException:
+            # also Ctrl-C / cancellation while pods hang in ContainerCreating: what was
+            # launched goes (shielded, so the cancellation cannot cut the cleanup short)
             if not keep:
-                await _cleanup(client, launched, namespace)
+                await asyncio.shield(_cleanup(client, launched, namespace))
             raise
         pods = launched
     try:
