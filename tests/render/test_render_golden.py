@@ -4,8 +4,6 @@ Regenerate after an intended change with DUALNET_UPDATE_GOLDENS=1 and review the
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -148,27 +146,3 @@ def test_vf_modes_do_not_name_the_pf_rdma_device(case: str) -> None:
         if "RDMA_DEVICE" in env:
             assert env["RDMA_DEVICE"] == ""
 
-
-@pytest.mark.parametrize("case", ["shared-roce-ipvlan-static", "ib-sriov-static"])
-def test_static_ipam_test_pods_name_distinct_addresses_in_the_subnet(case: str) -> None:
-    # static IPAM without fixed addresses gives a pod an address only through "ips" in its
-    # networks annotation; a bare network name would leave net1 without one
-    plan = plan_for(case)
-    subnet = ipaddress.ip_network(plan.spec.spec.ipam.subnet or "")
-    pods = _by_kind(render(plan), "Pod")
-    assert pods
-    seen = []
-    for pod in pods:
-        (entry,) = json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"])
-        assert entry["name"] == plan.name
-        (ip,) = entry["ips"]
-        iface = ipaddress.ip_interface(ip)
-        assert iface.network == subnet and iface.ip not in (subnet.network_address,
-                                                             subnet.broadcast_address)
-        seen.append(iface.ip)
-    assert len(set(seen)) == len(seen)
-
-
-def test_non_static_ipam_pods_name_only_the_network() -> None:
-    for pod in _by_kind(render(plan_for("gh200-shared-roce")), "Pod"):
-        assert pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"] == "rdma-net"

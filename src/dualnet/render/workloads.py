@@ -3,9 +3,6 @@ benchmark Job template (suspended; `dualnet bench` fills the placeholders and re
 
 from __future__ import annotations
 
-import ipaddress
-import itertools
-import json
 from typing import Any
 
 from dualnet.labels import NETWORKS_ANNOTATION
@@ -14,7 +11,6 @@ from dualnet.plan.model import Plan
 from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value
 from dualnet.render.common import base_name, meta
 from dualnet.render.images import image
-from dualnet.spec import IpamType
 
 GID_PLACEHOLDER = "__NCCL_IB_GID_INDEX__"
 PEER_PLACEHOLDER = "__PEER_IP__"
@@ -24,30 +20,8 @@ def _resources(plan: Plan, **extra: Any) -> dict[str, Any]:
     return {"limits": {plan.resource_name: 1, **extra}}
 
 
-def _static_ip(plan: Plan, slot: int) -> str | None:
-    """The `slot`-th usable address (skipping the gateway) of the training subnet, as CIDR, for
-    a test pod when static IPAM leaves addresses to each pod; None when not needed or too few."""
-    ipam = plan.spec.spec.ipam
-    if ipam.type is not IpamType.STATIC or ipam.addresses or ipam.subnet is None:
-        return None
-    net = ipaddress.ip_network(ipam.subnet)
-    gateway = ipaddress.ip_address(ipam.gateway) if ipam.gateway else None
-    # from .11 on where the subnet has room (as the example's comment shows), clear of the
-    # low addresses routers and gateways usually take
-    first = 10 if net.num_addresses > 32 else 0
-    free = (a for a in itertools.islice(net.hosts(), first, first + slot + 2) if a != gateway)
-    chosen = next(itertools.islice(free, slot, None), None)
-    return None if chosen is None else f"{chosen}/{net.prefixlen}"
-
-
-def _annotations(plan: Plan, slot: int | None = None) -> dict[str, str]:
-    ip = _static_ip(plan, slot) if slot is not None else None
-    if ip is None:
-        return {NETWORKS_ANNOTATION: plan.name}
-    # static IPAM without fixed addresses: the plugin gets the pod's address from "ips"
-    # (capability `ips`), so each test pod names its own, or net1 comes up without one
-    return {NETWORKS_ANNOTATION: json.dumps([{"name": plan.name, "ips": [ip]}],
-                                            separators=(",", ":"))}
+def _annotations(plan: Plan) -> dict[str, str]:
+    return {NETWORKS_ANNOTATION: plan.name}
 
 
 def nccl_env(plan: Plan) -> list[dict[str, str]]:
@@ -74,7 +48,7 @@ def test_pod(plan: Plan) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta(plan, f"{base_name(plan)}-test", "test-pod", namespace=plan.namespace,
-                         annotations=_annotations(plan, 0)),
+                         annotations=_annotations(plan)),
         "spec": {
             "containers": [{
                 "name": "test",
@@ -93,7 +67,7 @@ def gdr_test_pod(plan: Plan) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta(plan, f"{base_name(plan)}-gdr-test", "gdr-test-pod",
-                         namespace=plan.namespace, annotations=_annotations(plan, 1)),
+                         namespace=plan.namespace, annotations=_annotations(plan)),
         "spec": {
             "containers": [{
                 "name": "gdr-test",
@@ -117,7 +91,7 @@ def dpdk_pod(plan: Plan) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta(plan, f"{base_name(plan)}-dpdk-test", "dpdk-pod",
-                         namespace=plan.namespace, annotations=_annotations(plan, 2)),
+                         namespace=plan.namespace, annotations=_annotations(plan)),
         "spec": {
             "containers": [{
                 "name": "dpdk",
