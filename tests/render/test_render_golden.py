@@ -133,6 +133,16 @@ def test_pods_carry_no_unfilled_gid_placeholder(case: str) -> None:
             assert env["NCCL_IB_ADDR_FAMILY"] == "AF_INET"
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_no_rendered_object_carries_an_unfilled_placeholder(case: str) -> None:
+    # `kubectl apply -k` ships what render wrote; a __NAME__ token would reach a pod verbatim
+    import re
+
+    for text in (stream_text(render(plan_for(case))),
+                 stream_text(render(plan_for(case), target="network-operator"))):
+        assert not re.findall(r"__[A-Z][A-Z_]*__", text)
+
+
 @pytest.mark.parametrize("case", ["sriov-rdma-cni-whereabouts", "sriov-dpdk-host-local",
                                   "ib-sriov-static"])
 def test_vf_modes_do_not_name_the_pf_rdma_device(case: str) -> None:

@@ -1,5 +1,6 @@
 """Pods that use the network: the guide's test pod, a GPUDirect test pod, a DPDK pod, and a
-benchmark Job template (suspended; `dualnet bench` fills the placeholders and resumes it)."""
+benchmark Job template (suspended: resume one copy as the ib_write_bw server and one with PEER_IP
+set to the server's net1 address as the client; `dualnet bench` launches its own pods)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ from dualnet.plan.model import Plan
 from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value
 from dualnet.render.common import base_name, meta
 from dualnet.render.images import image
-
-GID_PLACEHOLDER = "__NCCL_IB_GID_INDEX__"
-PEER_PLACEHOLDER = "__PEER_IP__"
 
 
 def _resources(plan: Plan, **extra: Any) -> dict[str, Any]:
@@ -112,10 +110,9 @@ _BENCH_SCRIPT = """\
 set -eu
 case "${BENCH}" in
   ib_write_bw)
-    # server: leave PEER_IP as is; client: set it to the server pod's net1 address
-    if [ "${PEER_IP}" = "__PEER_IP__" ]; then PEER=""; else PEER="${PEER_IP}"; fi
+    # server: PEER_IP empty; client: PEER_IP = the server pod's net1 address
     # no RDMA_DEVICE (VF modes: the VF's device name is known only in the pod): the first one
-    exec ib_write_bw ${RDMA_DEVICE:+-d "${RDMA_DEVICE}"} --report_gbits -F ${GID_ARG} ${PEER}
+    exec ib_write_bw ${RDMA_DEVICE:+-d "${RDMA_DEVICE}"} --report_gbits -F ${GID_ARG} ${PEER_IP}
     ;;
   all_reduce_perf)
     exec all_reduce_perf -b 8 -e 1G -f 2 -g "${GPUS}"
@@ -128,12 +125,15 @@ exit 2
 
 def bench_job(plan: Plan) -> dict[str, Any]:
     rdma_dev = plan.nccl_ib_hca[0] if plan.nccl_ib_hca else ""
-    gid_arg = f"-x {GID_PLACEHOLDER}" if plan.link_layer == "Ethernet" else ""
+    # RoCE: connect through rdma_cm (-R) so the GID follows net1's IPv4 address; a fixed -x
+    # index would be a guess (the index moves when addresses change, formats.md 5.1).
+    gid_arg = "-R" if plan.link_layer == "Ethernet" else ""
     env = [
         {"name": "BENCH", "value": "ib_write_bw"},
         {"name": "RDMA_DEVICE", "value": rdma_dev},
         {"name": "GID_ARG", "value": gid_arg},
-        {"name": "PEER_IP", "value": PEER_PLACEHOLDER},
+        # empty: this copy is the server; the client's copy gets the server's net1 address
+        {"name": "PEER_IP", "value": ""},
         {"name": "GPUS", "value": "1"},
         *nccl_env(plan),
     ]
