@@ -71,11 +71,14 @@ def test_gid_index_differing_across_hcas_warns_and_lets_nccl_pick(tmp_path: Path
     assert any("differs across HCAs" in w and "mlx5_99:1=5" in w for w in s.warnings)
 
 
-def test_management_interface_is_refused_as_training_interface(tmp_path: Path) -> None:
+def test_management_interface_only_when_named_and_with_a_warning(tmp_path: Path) -> None:
+    # The guide's setup: net1 (macvlan) shares enp1s0f0np0 with the management network.
+    # Never picked automatically (next test); allowed when named, with a warning.
     report = sample("gh200", tmp_path)
     assert report.management is not None
-    with pytest.raises(UsageError, match="is the management interface"):
-        derive_nccl_env(report, training_netdevs=[report.management.name])
+    s = nccl_settings(report, training_netdevs=[report.management.name])
+    assert s.env["NCCL_IB_HCA"] == "=mlx5_0:1"
+    assert any("also the management interface" in w for w in s.warnings)
 
 
 def test_gh200_has_no_training_port_up(tmp_path: Path) -> None:

@@ -73,10 +73,12 @@ def nccl_settings(
         for nd in training_netdevs:
             check_ifname(nd, field="training interface")
         if mgmt_if and mgmt_if in training_netdevs:
-            raise UsageError(
-                f"training interface {mgmt_if!r} is the management interface (it holds the "
-                "default route); NCCL must not use it",
-                hint="name the interfaces of the dedicated training NICs",
+            # Named on purpose: the guide's single-port test setup shares one wire between eth0
+            # and net1. Allowed, never chosen automatically, and said loudly.
+            warnings.append(
+                f"training interface {mgmt_if} is also the management interface (it holds the "
+                "default route): NCCL traffic shares the wire with the node's own traffic; fine "
+                "for a test as in the guide, use a dedicated port in production"
             )
         devices: list[RdmaDevice] = []
         for nd in training_netdevs:
