@@ -193,12 +193,8 @@ def register(app: typer.Typer) -> None:
     """Add this layer's verbs to the dualnet app."""
     app.add_typer(operator_app)
 
-    @app.command("agent")
-    def agent_alias(
-        node: str | None = _NODE, root: Path = _ROOT, interval: float = _INTERVAL,
-        heartbeat: float = _HEARTBEAT, mode: str | None = _MODE, once: bool = _ONCE,
-        kubeconfig: Path | None = _KUBECONFIG, context: str | None = _CONTEXT,
-        verbose: bool = typer.Option(False, "--verbose", "-v"),
-    ) -> None:
-        """The node agent (same as `dualnet operator agent`; the DaemonSet's entrypoint)."""
-        _agent(node, root, interval, heartbeat, mode, once, kubeconfig, context, verbose)
+    # The DaemonSet's entrypoint: the same command as `dualnet operator agent`.
+    app.command(
+        "agent",
+        help="The node agent (same as `dualnet operator agent`; the DaemonSet's entrypoint).",
+    )(agent)
