@@ -156,3 +156,22 @@ def test_vf_modes_do_not_name_the_pf_rdma_device(case: str) -> None:
         if "RDMA_DEVICE" in env:
             assert env["RDMA_DEVICE"] == ""
 
+
+
+def test_static_ipam_pods_name_their_own_address() -> None:
+    # the NAD declares the `ips` capability and static IPAM has no fixed address, so a pod
+    # that does not name one in its annotation would come up without an address on net1
+    import json
+
+    from dualnet.labels import NETWORKS_ANNOTATION
+
+    seen: list[str] = []
+    for obj in render(plan_for("shared-roce-ipvlan-static")):
+        if obj["kind"] not in ("Pod", "Job"):
+            continue
+        meta = obj["metadata"] if obj["kind"] == "Pod" else obj["spec"]["template"]["metadata"]
+        (net,) = json.loads(meta["annotations"][NETWORKS_ANNOTATION])
+        assert net["name"] == "roce-ipvlan"
+        seen.extend(net["ips"])
+    assert len(seen) == len(set(seen)) >= 3
+    assert all(ip.startswith("192.168.60.") and ip.endswith("/24") for ip in seen)

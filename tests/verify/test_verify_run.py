@@ -164,3 +164,20 @@ async def test_rendered_test_pod_launches_in_its_own_namespace(harness: Harness)
     assert [r.namespace for r in created] == ["rdma-ns", "rdma-ns"]
     assert all(r.data["metadata"]["name"].startswith("rdma-net-test-") for r in created)
     assert len([r for r in harness.emulator if r.method.value == "DELETE"]) == 2
+
+
+def test_copies_of_a_static_ip_test_pod_get_distinct_addresses() -> None:
+    # static IPAM without fixed addresses: render names the pod's address in the annotation;
+    # verify's copies must not all claim it (a ping to a duplicate address can pass falsely)
+    import json
+
+    from dualnet.labels import NETWORKS_ANNOTATION
+    from dualnet.render import render
+    from dualnet.verify.testpods import instances
+    from tests.render.cases import plan_for
+
+    template = next(o for o in render(plan_for("shared-roce-ipvlan-static"))
+                    if o["kind"] == "Pod" and o["metadata"]["name"].endswith("-test"))
+    pods = instances(template, 3, "r1")
+    ips = [json.loads(p["metadata"]["annotations"][NETWORKS_ANNOTATION])[0]["ips"] for p in pods]
+    assert ips == [["192.168.60.10/24"], ["192.168.60.11/24"], ["192.168.60.12/24"]]

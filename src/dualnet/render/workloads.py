@@ -4,6 +4,8 @@ set to the server's net1 address as the client; `dualnet bench` launches its own
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from typing import Any
 
 from dualnet.labels import NETWORKS_ANNOTATION
@@ -12,13 +14,29 @@ from dualnet.plan.model import Plan
 from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value
 from dualnet.render.common import base_name, meta
 from dualnet.render.images import image
+from dualnet.spec import IpamType
 
 
 def _resources(plan: Plan, **extra: Any) -> dict[str, Any]:
     return {"limits": {plan.resource_name: 1, **extra}}
 
 
-def _annotations(plan: Plan) -> dict[str, str]:
+# Host numbers of the per-pod static addresses: the test pod, the GPUDirect pod, the DPDK pod and
+# the bench Job each take their own, away from the low addresses gateways usually hold.
+STATIC_HOST = {"test": 10, "gdr": 11, "dpdk": 12, "bench": 20}
+
+
+def _annotations(plan: Plan, role: str) -> dict[str, str]:
+    """The networks annotation. Static IPAM without fixed addresses takes each pod's address from
+    the annotation's `ips` (the NAD declares the `ips` capability), so those pods use the JSON form;
+    everything else uses the guide's plain name."""
+    ipam = plan.spec.spec.ipam
+    if ipam.type is IpamType.STATIC and not ipam.addresses and ipam.subnet:
+        net = ipaddress.ip_network(ipam.subnet, strict=False)
+        addr = f"{net.network_address + STATIC_HOST[role]}/{net.prefixlen}"
+        return {NETWORKS_ANNOTATION: json.dumps(
+            [{"name": plan.name, "namespace": plan.namespace, "ips": [addr]}],
+            separators=(",", ":"))}
     return {NETWORKS_ANNOTATION: plan.name}
 
 
@@ -46,7 +64,7 @@ def test_pod(plan: Plan) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta(plan, f"{base_name(plan)}-test", "test-pod", namespace=plan.namespace,
-                         annotations=_annotations(plan)),
+                         annotations=_annotations(plan, "test")),
         "spec": {
             "containers": [{
                 "name": "test",
@@ -65,7 +83,7 @@ def gdr_test_pod(plan: Plan) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta(plan, f"{base_name(plan)}-gdr-test", "gdr-test-pod",
-                         namespace=plan.namespace, annotations=_annotations(plan)),
+                         namespace=plan.namespace, annotations=_annotations(plan, "gdr")),
         "spec": {
             "containers": [{
                 "name": "gdr-test",
@@ -89,7 +107,7 @@ def dpdk_pod(plan: Plan) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta(plan, f"{base_name(plan)}-dpdk-test", "dpdk-pod",
-                         namespace=plan.namespace, annotations=_annotations(plan)),
+                         namespace=plan.namespace, annotations=_annotations(plan, "dpdk")),
         "spec": {
             "containers": [{
                 "name": "dpdk",
@@ -146,7 +164,7 @@ def bench_job(plan: Plan) -> dict[str, Any]:
             "suspend": True,
             "backoffLimit": 0,
             "template": {
-                "metadata": {"annotations": _annotations(plan),
+                "metadata": {"annotations": _annotations(plan, "bench"),
                              "labels": meta(plan, "x", "bench")["labels"]},
                 "spec": {
                     "restartPolicy": "Never",

@@ -4,6 +4,8 @@ built the way the guide's step 6 builds one. Pure builders."""
 from __future__ import annotations
 
 import copy
+import ipaddress
+import json
 import secrets
 from typing import Any
 
@@ -84,6 +86,7 @@ def instances(template: dict[str, Any], count: int, run: str) -> list[dict[str, 
         pod = copy.deepcopy(template)
         meta = pod["metadata"]
         meta["name"] = f"{base}-{run}-{i}"[:63]
+        _own_static_ips(meta, i)
         meta.setdefault("labels", {})[RUN_LABEL] = run
         spec = pod.setdefault("spec", {})
         spec.setdefault("terminationGracePeriodSeconds", 0)
@@ -97,3 +100,24 @@ def instances(template: dict[str, Any], count: int, run: str) -> list[dict[str, 
         }}
         out.append(pod)
     return out
+
+
+def _own_static_ips(meta: dict[str, Any], offset: int) -> None:
+    """Copy `offset` of a pod whose networks annotation names static `ips` gets those addresses
+    moved up by `offset`: identical copies would share one address, and a ping to a duplicate
+    address can pass without crossing the wire."""
+    annotations = meta.get("annotations") or {}
+    raw = annotations.get(labels.NETWORKS_ANNOTATION, "")
+    if offset == 0 or not raw.lstrip().startswith("["):
+        return
+    networks = json.loads(raw)
+    for net in networks:
+        if isinstance(net, dict) and isinstance(net.get("ips"), list):
+            net["ips"] = [_moved(str(ip), offset) for ip in net["ips"]]
+    annotations[labels.NETWORKS_ANNOTATION] = json.dumps(networks, separators=(",", ":"))
+
+
+def _moved(ip: str, offset: int) -> str:
+    iface = ipaddress.ip_interface(ip)
+    moved = iface.ip + offset
+    return f"{moved}/{iface.network.prefixlen}" if "/" in ip else str(moved)
