@@ -10,11 +10,13 @@ from typing import Any
 from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
+from lightkube.types import CascadeType
 from pydantic import BaseModel
 
 from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError, WaitTimeoutError
 from dualnet.cluster.objects import Obj
+from dualnet.cluster.resources import ResourceResolver
 
 
 class ExecResult(BaseModel):
@@ -140,3 +142,40 @@ async def wait_running(client: AsyncClient, name: str, namespace: str, *,
 
 def pod_ip_and_node(pod: Obj) -> tuple[str | None, str | None]:
     return (pod.get("status") or {}).get("podIP"), (pod.get("spec") or {}).get("nodeName")
+
+
+async def list_pods(client: AsyncClient, namespace: str, labels: dict[str, str]) -> list[Obj]:
+    async def _list() -> list[Any]:
+        selector: dict[str, Any] = dict(labels)
+        return [p async for p in client.list(Pod, namespace=namespace, labels=selector)]
+
+    return [dict(p.to_dict()) for p in await call_api(client, "list pods", _list)]
+
+
+async def pod_log(client: AsyncClient, name: str, namespace: str) -> str:
+    async def _log() -> list[str]:
+        return [line async for line in client.log(name, namespace=namespace)]
+
+    try:
+        return "".join(await call_api(client, f"read logs of {name}", _log))
+    except ApiError as exc:
+        raise ClusterError(f"reading logs of {name}: {api_error_message(exc)}") from exc
+
+
+async def delete_objects(client: AsyncClient, objects: list[Obj]) -> None:
+    """Delete what a run created, last first, waiting for dependents (foreground); gone is fine."""
+    resolver = ResourceResolver(client)
+    for obj in reversed(objects):
+        res = await resolver.resolve(obj["apiVersion"], obj["kind"])
+        meta = obj["metadata"]
+
+        async def _del(res: Any = res, meta: dict[str, Any] = meta) -> Any:
+            return await client.delete(res, meta["name"], namespace=meta.get("namespace"),
+                                       cascade=CascadeType.FOREGROUND)
+
+        try:
+            await call_api(client, f"delete {obj['kind']} {meta['name']}", _del)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise ClusterError(f"deleting {obj['kind']} {meta['name']}: "
+                                   f"{api_error_message(exc)}") from exc

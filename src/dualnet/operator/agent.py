@@ -9,7 +9,6 @@ listings) under `root`; it writes nothing on the node.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,10 @@ from lightkube import AsyncClient
 from dualnet import __version__
 from dualnet.cluster import fleet as api
 from dualnet.cluster.errors import ClusterError
+from dualnet.doctor import diagnose
+from dualnet.host.discover import discover
 from dualnet.host.models import HostReport
+from dualnet.modes import Mode
 from dualnet.operator import logic
 from dualnet.operator.models import NodeReportStatus
 from dualnet.operator.reconciler import Clock, mode_of, utcnow
@@ -34,17 +36,11 @@ Diagnose = Callable[[HostReport, str | None], Sequence[Any]]
 
 
 def default_discover(root: Path) -> HostReport:
-    discover = importlib.import_module("dualnet.host.discover").discover
-    report: HostReport = discover(root)
-    return report
+    return discover(root)
 
 
 def default_diagnose(report: HostReport, mode: str | None) -> Sequence[Any]:
-    from dualnet.modes import Mode
-
-    diagnose = importlib.import_module("dualnet.doctor.rules").diagnose
-    findings: Sequence[Any] = diagnose(report, Mode(mode) if mode else None)
-    return findings
+    return diagnose(report, Mode(mode) if mode else None)
 
 
 @dataclass(frozen=True)

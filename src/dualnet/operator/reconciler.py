@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +31,9 @@ from dualnet.operator.models import (
     ObjectRef,
     TrainingNetworkStatus,
 )
+from dualnet.plan import build_plan
+from dualnet.render import render
+from dualnet.spec import parse_spec
 
 log = logging.getLogger("dualnet.operator")
 
@@ -157,8 +159,6 @@ def _spec_document(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _spec_problem(name: str, spec: Mapping[str, Any]) -> str:
-    from dualnet.spec import parse_spec
-
     try:
         parse_spec(_spec_document(name, spec))
     except UsageError as exc:
@@ -169,8 +169,6 @@ def _spec_problem(name: str, spec: Mapping[str, Any]) -> str:
 def mode_of(name: str, spec: Mapping[str, Any]) -> str | None:
     """The network's mode with the spec's defaults applied; None for a spec that does not parse
     (its status already says InvalidSpec)."""
-    from dualnet.spec import parse_spec
-
     try:
         return str(parse_spec(_spec_document(name, spec)).spec.mode.value)
     except UsageError:
@@ -179,12 +177,6 @@ def mode_of(name: str, spec: Mapping[str, Any]) -> str | None:
 
 def render_network(name: str, spec: Mapping[str, Any], hosts: list[Any]) -> list[dict[str, Any]]:
     """spec + node facts -> plan -> rendered objects (the plan and render layers' own code)."""
-    from dualnet.spec import parse_spec
-
-    # Imported by name at call time: render is built alongside this module, and the operator
-    # must still start (and report PlanFailed) in a build where it is missing.
-    build_plan = importlib.import_module("dualnet.plan").build_plan
-    render = importlib.import_module("dualnet.render").render
     plan = build_plan(parse_spec(_spec_document(name, spec)), hosts)
     return [o for o in render(plan, target="plain")
             if ((o.get("metadata") or {}).get("labels") or {}).get(labels.ROLE, "component")

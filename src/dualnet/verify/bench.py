@@ -9,16 +9,19 @@ import time
 from typing import Any, Literal
 
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
-from lightkube.resources.core_v1 import Pod
-from lightkube.types import CascadeType
 from pydantic import BaseModel, Field
 
 from dualnet import labels
 from dualnet.cluster.apply import apply_objects
-from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError, WaitTimeoutError
-from dualnet.cluster.pods import ExecResult, exec_in, get_pod
+from dualnet.cluster.pods import (
+    ExecResult,
+    delete_objects,
+    exec_in,
+    get_pod,
+    list_pods,
+    pod_log,
+)
 from dualnet.cluster.resources import MPIJOB_API_VERSION, MPIJOB_KIND, ResourceResolver
 from dualnet.host.models import HostReport, PortState
 from dualnet.verify.bench_objects import (
@@ -206,12 +209,7 @@ def nccl_objects(spec: NcclJobSpec, engine: Literal["mpijob", "indexed-job"]) ->
 
 async def _launcher_pod(client: AsyncClient, spec: NcclJobSpec,
                         engine: str) -> dict[str, Any] | None:
-    async def _list() -> list[Any]:
-        return [p async for p in client.list(Pod, namespace=spec.namespace,
-                                             labels={RUN_LABEL: spec.run})]
-
-    for pod in await call_api(client, "list bench pods", _list):
-        d = dict(pod.to_dict())
+    for d in await list_pods(client, spec.namespace, {RUN_LABEL: spec.run}):
         meta = d.get("metadata") or {}
         if meta.get("labels", {}).get(RUN_LABEL) != spec.run:
             continue
@@ -252,37 +250,13 @@ async def run_nccl(
         assert pod is not None
         name = pod["metadata"]["name"]
 
-        async def _log() -> list[str]:
-            return [line async for line in client.log(name, namespace=spec.namespace)]
-
-        try:
-            text = "".join(await call_api(client, f"read logs of {name}", _log))
-        except ApiError as exc:
-            raise ClusterError(f"reading logs of {name}: {api_error_message(exc)}") from exc
+        text = await pod_log(client, name, spec.namespace)
         if phase == "Failed" and "# Avg bus bandwidth" not in text:
             raise ClusterError(f"nccl-tests failed in {name}; last lines:\n"
                                + "\n".join(text.splitlines()[-15:]))
         result = parse_all_reduce_perf(text)
     finally:
         if not keep:
-            await _delete_objects(client, objects)
+            await delete_objects(client, objects)
     return NcclBench(engine=eng, nodes=spec.nodes, gpus_per_node=spec.gpus_per_node,
                      env=spec.env, result=result, line_rate_gbps_per_node=line_rate_per_node)
-
-
-async def _delete_objects(client: AsyncClient, objects: list[Any]) -> None:
-    resolver = ResourceResolver(client)
-    for obj in reversed(objects):
-        res = await resolver.resolve(obj["apiVersion"], obj["kind"])
-        meta = obj["metadata"]
-
-        async def _del(res: Any = res, meta: dict[str, Any] = meta) -> Any:
-            return await client.delete(res, meta["name"], namespace=meta.get("namespace"),
-                                       cascade=CascadeType.FOREGROUND)
-
-        try:
-            await call_api(client, f"delete {obj['kind']} {meta['name']}", _del)
-        except ApiError as exc:
-            if exc.status.code != 404:
-                raise ClusterError(f"deleting {obj['kind']} {meta['name']}: "
-                                   f"{api_error_message(exc)}") from exc

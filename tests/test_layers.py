@@ -1,0 +1,82 @@
+"""ARCHITECTURE.md's layer rules, checked on the source instead of trusted.
+
+Data flows one way (host -> doctor; spec + host -> plan -> render; cluster only for apply, verify
+and the operator) and a layer never imports one to its right. The shared vocabulary modules
+(errors, names, modes, labels) and the package root may be imported from anywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "dualnet"
+
+VOCABULARY = {"errors", "names", "modes", "labels", "__init__"}
+
+# What each layer may import besides the vocabulary. Anything else is a new dependency and must
+# be argued for in ARCHITECTURE.md before it is added here.
+ALLOWED: dict[str, set[str]] = {
+    "host": set(),
+    "parse": {"host"},
+    "doctor": {"host"},
+    "spec": set(),
+    "plan": {"host", "spec"},
+    "render": {"plan", "spec", "host"},
+    "lab": {"parse"},
+    "prepare": {"host", "plan"},
+    "cluster": set(),
+    "verify": {"cluster", "host", "parse", "plan"},
+    "operator": {"cluster", "host", "doctor", "plan", "render", "spec"},
+    "cli": {"host", "parse", "doctor", "spec", "plan", "render", "lab", "prepare", "cluster",
+            "verify", "operator"},
+}
+
+# The Kubernetes client is used for calls only inside cluster/; elsewhere at most its client
+# type is named in signatures (and the CLI translates its exceptions into user errors).
+API_LIBRARIES = {"lightkube", "kopf"}
+API_TYPES_ALLOWED = {"verify": {"AsyncClient"}, "operator": {"AsyncClient"}}
+
+
+def _layer(path: Path) -> str:
+    rel = path.relative_to(SRC).parts
+    return rel[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            out.extend((a.name, []) for a in node.names)
+    return out
+
+
+SOURCES = sorted(p for p in SRC.rglob("*.py") if _layer(p) not in VOCABULARY)
+
+
+def test_every_layer_is_known() -> None:
+    assert {_layer(p) for p in SOURCES} <= set(ALLOWED)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_follow_the_layer_rules(path: Path) -> None:
+    layer = _layer(path)
+    for module, names in _imports(path):
+        parts = module.split(".")
+        if parts[0] == "dualnet" and len(parts) > 1:
+            target = parts[1]
+            assert target == layer or target in VOCABULARY or target in ALLOWED[layer], (
+                f"{path.relative_to(SRC)} imports {module}: {layer} may not depend on {target}"
+            )
+        if parts[0] in API_LIBRARIES and layer not in ("cluster", "cli"):
+            allowed = API_TYPES_ALLOWED.get(layer, set())
+            if layer == "operator" and parts[0] == "kopf":
+                continue  # the operator runtime itself
+            assert names and set(names) <= allowed, (
+                f"{path.relative_to(SRC)} imports {module} {names}: only dualnet.cluster talks "
+                "to the Kubernetes API"
+            )
