@@ -24,16 +24,21 @@ def sample(
     ),
     node: str = typer.Option("gh200", "--node", help="bundled sample node to use"),
 ) -> None:
-    """Run discover, doctor, plan and render on a bundled sample node (the GH200 of the guide)."""
+    """Run discover, doctor, plan and render on a bundled sample node (the GH200 of the guide).
+
+    Nodes with a bundled spec (gh200, dgx_h100_ib, roce_sriov) go the whole way; the others stop
+    after the doctor, as a user should on a node that cannot carry RDMA yet."""
     from dualnet.cli.discover_cmds import discover_table
     from dualnet.cli.doctor_cmds import findings_table
     from dualnet.doctor import DoctorOptions, doctor_result
+    from dualnet.doctor.findings import Severity
     from dualnet.errors import UsageError
     from dualnet.host.discover import discover
     from dualnet.host.samples import SAMPLES, build_sample
     from dualnet.modes import Mode
     from dualnet.plan import build_plan
     from dualnet.render import plan_markdown, render, validate_objects, write_kustomize
+    from dualnet.render.writers import write_file
     from dualnet.spec import load_spec
 
     if node not in SAMPLES:
@@ -45,10 +50,28 @@ def sample(
         stdout.rule(f"[bold]1. discover[/]  (sample node {node!r}, tree at a temp dir)")
         stdout.print(discover_table(report))
 
-        spec = load_spec(spec_path)
-        mode = Mode(spec.spec.mode)
-        stdout.rule(f"[bold]2. doctor[/]  (mode {mode.value})")
-        stdout.print(findings_table(doctor_result(report, DoctorOptions(mode=mode))))
+        spec = load_spec(spec_path) if spec_path.is_file() else None
+        mode = Mode(spec.spec.mode) if spec is not None else None
+        stdout.rule(f"[bold]2. doctor[/]  (mode {mode.value if mode else 'none chosen'})")
+        intent = DoctorOptions(mode=mode) if spec is None else DoctorOptions(
+            mode=mode, rdma_cni=spec.spec.rdma_cni, dpdk=mode is Mode.SRIOV_DPDK,
+            vfs=spec.spec.num_vfs)
+        verdict = doctor_result(report, intent)
+        stdout.print(findings_table(verdict))
+        # CNI findings (no Multus, missing plugins) are what the rendered components install;
+        # any other error means the node cannot carry RDMA yet.
+        blocking = [f for f in verdict.findings
+                    if f.severity is Severity.ERROR and not f.id.startswith("cni.")]
+        if spec is None or blocking:
+            # What a user should do on such a node too: no plan until the node can carry RDMA.
+            why = (
+                "the doctor found errors on this node that a rollout cannot fix; fix them "
+                "first (the commands are above)"
+                if blocking
+                else "this node has no bundled spec (gh200, dgx_h100_ib and roce_sriov have one)"
+            )
+            stdout.print(f"plan and render skipped: {why}", highlight=False)
+            return
 
         stdout.rule(f"[bold]3. plan[/]  ({spec_path.name})")
         plan = build_plan(spec, [report])
@@ -59,7 +82,7 @@ def sample(
         validate_objects(objects)
         out.mkdir(parents=True, exist_ok=True)
         written = write_kustomize(objects, out / "manifests")
-        (out / "PLAN.md").write_text(plan_markdown(plan), encoding="utf-8")
+        write_file(out / "PLAN.md", plan_markdown(plan))  # a changed PLAN.md is backed up
         stdout.print(
             f"{len(objects)} objects validated and written to [bold]{out / 'manifests'}[/] "
             f"({len(written)} files, kustomize); plan in [bold]{out / 'PLAN.md'}[/]"
