@@ -105,8 +105,9 @@ def apply_cmd(
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
                                         help="table, json or yaml"),
 ) -> None:
-    """Server-side apply rendered objects (field manager dualnet); never touches objects dualnet
-    does not own; waits until the network is usable and says why when it is not."""
+    """Server-side apply rendered objects; wait until the network is usable, or say why not.
+
+    Field manager dualnet; objects dualnet does not own are never touched."""
     from dualnet.cluster.apply import apply_objects
     from dualnet.cluster.objects import load_objects
     from dualnet.cluster.wait import targets_from_objects, wait_ready
@@ -229,8 +230,7 @@ def bench_cmd(
     report: Path | None = typer.Option(None, "--report", help="write a Markdown report here"),
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
 ) -> None:
-    """ib_write_bw between pods on two nodes and NCCL all_reduce_perf across N nodes, against
-    the line rate of the ports."""
+    """ib_write_bw between pods on two nodes, NCCL all_reduce_perf across N; vs line rate."""
     from dualnet.host.models import HostReport
     from dualnet.names import check_dns1123_label, check_rdma_device
     from dualnet.verify.bench_objects import validate_nodes
