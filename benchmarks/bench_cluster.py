@@ -32,7 +32,7 @@ OUTPUTS = Path(__file__).resolve().parent.parent / "tests" / "verify" / "outputs
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class _Emulator(kmock.KubernetesEmulator):  # type: ignore[misc]
+class _Emulator(kmock.KubernetesEmulator):
     """kmock plus kube-apiserver's create-on-apply (as in tests/cluster/conftest.py)."""
 
     async def _handle(self, request: Any) -> Any:
