@@ -25,6 +25,7 @@ from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.objects import (
     Obj,
     ObjectKey,
+    as_dict,
     comparable,
     is_owned,
     is_subset,
@@ -110,11 +111,6 @@ READ_CONCURRENCY = 8
 NOT_OWNED = f"not owned: exists without {labels.MANAGED_BY}={labels.MANAGED_BY_VALUE}"
 
 
-def _to_dict(obj: Any) -> Obj:
-    out = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-    return dict(out)
-
-
 def _network_of(objects: list[Obj], network: str | None) -> str | None:
     if network:
         return network
@@ -132,7 +128,7 @@ async def _get(client: AsyncClient, res: ResourceType, key: ObjectKey) -> Obj | 
         return await client.get(res, key.name, namespace=key.namespace)
 
     try:
-        return _to_dict(await call_api(client, f"read {key}", _fetch))
+        return as_dict(await call_api(client, f"read {key}", _fetch))
     except ApiError as exc:
         if exc.status.code == 404:
             return None
@@ -220,7 +216,7 @@ async def _prune(
                 f"listing {kind} for prune failed: {api_error_message(exc)}"
             ) from exc
         for item in live:
-            obj = _to_dict(item)
+            obj = as_dict(item)
             own = obj_labels(obj)
             # the selector already asked for this; checked again so nothing else is ever deleted
             if not is_owned(obj) or own.get(labels.NETWORK) != network:

@@ -21,7 +21,7 @@ from dualnet import labels
 from dualnet.cluster.apply import ApplyResult, apply_objects
 from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError
-from dualnet.cluster.objects import is_owned, kind_rank, obj_labels
+from dualnet.cluster.objects import as_dict, is_owned, kind_rank, obj_labels
 from dualnet.cluster.resources import ResourceResolver, is_namespaced
 
 GROUP = "dualnet.io"
@@ -46,10 +46,6 @@ def merge_patch(old: Any, new: Any) -> Any:
     return new
 
 
-def _dict(obj: Any) -> dict[str, Any]:
-    return dict(obj.to_dict() if hasattr(obj, "to_dict") else obj)
-
-
 async def node_uid(client: AsyncClient, node: str) -> str | None:
     """The uid of Node `node`, or None when it does not exist or this identity may not read it
     (the NodeReport is then published without its owner reference)."""
@@ -57,7 +53,7 @@ async def node_uid(client: AsyncClient, node: str) -> str | None:
         return await client.get(Node, node)
 
     try:
-        found = _dict(await call_api(client, f"read Node {node}", _get))
+        found = as_dict(await call_api(client, f"read Node {node}", _get))
     except ApiError as exc:
         if exc.status.code in (403, 404):
             return None
@@ -115,7 +111,7 @@ async def list_node_reports(client: AsyncClient) -> list[dict[str, Any]]:
         return [r async for r in client.list(NodeReportResource)]
 
     try:
-        return [_dict(r) for r in await call_api(client, "list NodeReports", _list)]
+        return [as_dict(r) for r in await call_api(client, "list NodeReports", _list)]
     except ApiError as exc:
         raise ClusterError(f"listing NodeReports failed: {api_error_message(exc)}") from exc
 
@@ -125,7 +121,7 @@ async def list_training_networks(client: AsyncClient) -> list[dict[str, Any]]:
         return [r async for r in client.list(TrainingNetworkResource)]
 
     try:
-        return [_dict(r) for r in await call_api(client, "list TrainingNetworks", _list)]
+        return [as_dict(r) for r in await call_api(client, "list TrainingNetworks", _list)]
     except ApiError as exc:
         if exc.status.code == 404:
             return []  # the CRD is not installed: no network to diagnose for
@@ -187,7 +183,7 @@ async def list_node_labels(client: AsyncClient) -> dict[str, dict[str, str]]:
         raise ClusterError(f"listing nodes failed: {api_error_message(exc)}") from exc
     out: dict[str, dict[str, str]] = {}
     for n in nodes:
-        meta = _dict(n).get("metadata") or {}
+        meta = as_dict(n).get("metadata") or {}
         found = dict(meta.get("labels") or {})
         reason = (meta.get("annotations") or {}).get(READY_REASON_ANNOTATION)
         if reason is not None:
@@ -230,7 +226,7 @@ async def delete_owned(client: AsyncClient, network: str, refs: Iterable[OwnedRe
             return await client.delete(res, ref.name, namespace=ns)
 
         try:
-            live = _dict(await call_api(client, f"read {ref.kind} {ref.name}", _get))
+            live = as_dict(await call_api(client, f"read {ref.kind} {ref.name}", _get))
             if not is_owned(live) or obj_labels(live).get(labels.NETWORK) != network:
                 continue
             await call_api(client, f"delete {ref.kind} {ref.name}", _delete)

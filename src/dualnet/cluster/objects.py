@@ -47,6 +47,11 @@ class ObjectKey(NamedTuple):
         return f"{self.kind} {where}{self.name}"
 
 
+def as_dict(obj: Any) -> Obj:
+    """A lightkube object (or a plain mapping) as a plain dict, as the rest of dualnet uses them."""
+    return dict(obj.to_dict() if hasattr(obj, "to_dict") else obj)
+
+
 def kind_rank(kind: str) -> int:
     if kind in _KIND_ORDER:
         return _KIND_ORDER.index(kind)

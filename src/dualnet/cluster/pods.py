@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError, WaitTimeoutError
-from dualnet.cluster.objects import Obj
+from dualnet.cluster.objects import Obj, as_dict
 from dualnet.cluster.resources import ResourceResolver
 
 
@@ -65,7 +65,7 @@ async def get_pod(client: AsyncClient, name: str, namespace: str) -> Obj | None:
         return await client.get(Pod, name, namespace=namespace)
 
     try:
-        return dict((await call_api(client, f"read pod {namespace}/{name}", _get)).to_dict())
+        return as_dict(await call_api(client, f"read pod {namespace}/{name}", _get))
     except ApiError as exc:
         if exc.status.code == 404:
             return None
@@ -149,7 +149,7 @@ async def list_pods(client: AsyncClient, namespace: str, labels: dict[str, str])
         selector: dict[str, Any] = dict(labels)
         return [p async for p in client.list(Pod, namespace=namespace, labels=selector)]
 
-    return [dict(p.to_dict()) for p in await call_api(client, "list pods", _list)]
+    return [as_dict(p) for p in await call_api(client, "list pods", _list)]
 
 
 async def pod_log(client: AsyncClient, name: str, namespace: str) -> str:

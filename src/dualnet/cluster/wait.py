@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from dualnet import labels
 from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError, WaitTimeoutError
-from dualnet.cluster.objects import Obj
+from dualnet.cluster.objects import Obj, as_dict
 from dualnet.cluster.resources import KNOWN_CRDS, NAD_API_VERSION, NAD_KIND, generic
 
 LOG_TAIL_LINES = 8
@@ -286,10 +286,6 @@ async def _logs(client: AsyncClient, pod: PodState, container: str) -> list[str]
         return []
 
 
-def _to_dict(obj: Any) -> Obj:
-    return dict(obj.to_dict())
-
-
 async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = False) -> Snapshot:
     """Read what `pending` needs; logs of failing containers only when `with_logs`."""
     snap = Snapshot()
@@ -300,7 +296,7 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
             return await client.get(DaemonSet, ref.name, namespace=ref.namespace)
 
         try:
-            ds = _to_dict(await call_api(client, f"read DaemonSet {ref}", _get_ds))
+            ds = as_dict(await call_api(client, f"read DaemonSet {ref}", _get_ds))
         except ApiError as exc:
             if exc.status.code != 404:
                 raise ClusterError(f"reading DaemonSet {ref}: {api_error_message(exc)}") from exc
@@ -325,7 +321,7 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
             except ApiError as exc:
                 raise ClusterError(f"listing pods of {ref}: {api_error_message(exc)}") from exc
             for pod in pods:
-                pod_d = _to_dict(pod)
+                pod_d = as_dict(pod)
                 # the label selector again, client-side: a server may ignore it
                 pod_labels = (pod_d.get("metadata") or {}).get("labels") or {}
                 if not _matches(selector, pod_labels):
@@ -346,7 +342,7 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
         except ApiError as exc:
             raise ClusterError(f"listing nodes: {api_error_message(exc)}") from exc
         for node in nodes:
-            nd = _to_dict(node)
+            nd = as_dict(node)
             alloc = (nd.get("status") or {}).get("allocatable") or {}
             snap.nodes.append(NodeState(name=(nd.get("metadata") or {}).get("name") or "?",
                                         allocatable={str(k): str(v) for k, v in alloc.items()}))
