@@ -25,9 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "spec": set(),
     "plan": {"host", "spec"},
     "render": {"plan", "spec", "host"},
-    "lab": {"parse"},
+    "lab": {"parse", "render"},  # reads render output back (render.reader)
     "prepare": {"host", "plan"},
-    "cluster": set(),
+    "cluster": {"render"},  # render.reader only: the objects it applies
     "verify": {"cluster", "host", "parse", "plan"},
     "operator": {"cluster", "host", "doctor", "plan", "render", "spec"},
     "cli": {"host", "parse", "doctor", "spec", "plan", "render", "lab", "prepare", "cluster",

@@ -74,3 +74,17 @@ def test_rendered_macvlan_with_static_ipam_in_the_lab(real_lab: Path, tmp_path: 
     report = run_lab(nad, pods=2, cni_bin=real_lab)
     assert report.verdict == "pass", report.reason
     assert all(c.passed for c in report.checks)
+
+
+def test_a_rendered_directory_is_read_through_its_kustomization(tmp_path: Path) -> None:
+    # `dualnet lab DIR` reads what `dualnet render --out DIR` wrote, as kubectl apply -k would:
+    # a NAD file an earlier render left behind (not in kustomization.yaml) is not picked up.
+    from dualnet.render import write_kustomize
+
+    out = tmp_path / "manifests"
+    write_kustomize(render(plan_for("gh200-shared-roce")), out)
+    stale = out / "networks" / "99-networkattachmentdefinition-old-net.yaml"
+    stale.write_text((out / "networks" / "10-networkattachmentdefinition-rdma-net.yaml")
+                     .read_text().replace("name: rdma-net", "name: old-net"))
+    nad = load_nad(out)
+    assert nad.name == "rdma-net"

@@ -13,6 +13,7 @@ import yaml
 from dualnet.errors import UsageError
 from dualnet.lab.models import NetworkAttachmentDefinition
 from dualnet.names import check_dns1123_label
+from dualnet.render.reader import load_objects
 
 NAD_KIND = "NetworkAttachmentDefinition"
 NAD_API = "k8s.cni.cncf.io/v1"
@@ -98,7 +99,10 @@ def _from_object(doc: dict[str, Any], source: str) -> NetworkAttachmentDefinitio
 
 def load_nads_text(text: str, source: str = "<input>") -> list[NetworkAttachmentDefinition]:
     """Every NAD in a YAML text. A bare CNI conf/conflist (JSON is YAML) is accepted too."""
-    docs = _documents(text, source)
+    return _nads_in(_documents(text, source), source)
+
+
+def _nads_in(docs: list[Any], source: str) -> list[NetworkAttachmentDefinition]:
     nads: list[NetworkAttachmentDefinition] = []
     for doc in docs:
         if not isinstance(doc, dict):
@@ -123,19 +127,19 @@ def load_nads_text(text: str, source: str = "<input>") -> list[NetworkAttachment
 def load_nad(path: str | Path, name: str | None = None) -> NetworkAttachmentDefinition:
     """The NAD in `path`; when it holds several, `name` picks one.
 
-    `path` may be a directory such as `dualnet render --out` writes: its YAML files are read in
-    sorted order as one stream, so the rendered NAD is found without naming its file.
+    `path` may be a directory such as `dualnet render --out` writes (read through its
+    kustomization.yaml), so the rendered NAD is found without naming its file.
     """
     p = Path(path)
-    try:
-        if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.suffix in {".yaml", ".yml", ".json"})
-            text = "\n---\n".join(f.read_text() for f in files)
-        else:
+    if p.is_dir():
+        # render's own reader: follows kustomization.yaml, so stale files are not picked up
+        nads = _nads_in(list(load_objects(p)), str(p))
+    else:
+        try:
             text = p.read_text()
-    except OSError as exc:
-        raise UsageError(f"{p}: cannot read: {exc.strerror}") from exc
-    nads = load_nads_text(text, str(p))
+        except OSError as exc:
+            raise UsageError(f"{p}: cannot read: {exc.strerror}") from exc
+        nads = load_nads_text(text, str(p))
     if name is not None:
         for nad in nads:
             if nad.name == name:
