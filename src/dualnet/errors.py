@@ -1,13 +1,47 @@
-"""Errors that reach the user. Each says what was wrong and what to do; the CLI prints them
-without a traceback and exits with `exit_code`."""
+"""Errors that reach the user, and the exit statuses of every verb.
+
+Each error says what was wrong and what to do; the CLI prints it without a traceback and exits
+with its `exit_code`. The statuses mean the same in every verb (`EXIT_CODES`); `dualnet --help`
+and the README print this table.
+"""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Exit(IntEnum):
+    """What a dualnet exit status means, in every verb."""
+
+    OK = 0  # done; every check passed (doctor: nothing above info)
+    FAILED = 1  # done, and a check failed or warned (doctor warnings, verify, lab, prepare)
+    USAGE = 2  # a bad option, input file or spec; nothing was done
+    HOST = 3  # this machine cannot do it: not root, a missing tool, plugin or kernel feature
+    NOT_READY = 4  # the node cannot carry the training network as it is (doctor errors)
+    CLUSTER = 5  # the Kubernetes API could not be reached or refused a request
+    TIMEOUT = 6  # waited, and it did not become ready in time
+
+
+EXIT_CODES: dict[Exit, str] = {
+    Exit.OK: "success; every check passed",
+    Exit.FAILED: "a check failed, or warnings (doctor)",
+    Exit.USAGE: "bad option, input file or spec; nothing done",
+    Exit.HOST: "this machine cannot do it (root, tool, plugin, kernel)",
+    Exit.NOT_READY: "errors found: the node cannot carry the network",
+    Exit.CLUSTER: "Kubernetes API unreachable or refused a request",
+    Exit.TIMEOUT: "waited, and it did not become ready in time",
+}
+
+# For click's help formatter: "\b" keeps the lines as they are instead of rewrapping them.
+EXIT_CODES_HELP = "Exit status (every verb):\n\n\b\n" + "\n".join(
+    f"  {int(code)}  {what}" for code, what in EXIT_CODES.items()
+)
 
 
 class DualnetError(Exception):
     """Base for every error dualnet reports to a user."""
 
-    exit_code: int = 1
+    exit_code: int = Exit.FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -21,10 +55,10 @@ class DualnetError(Exception):
 class UsageError(DualnetError):
     """Bad input from the user: a flag, a file, a spec field. Exit status 2."""
 
-    exit_code = 2
+    exit_code = Exit.USAGE
 
 
 class HostError(DualnetError):
     """The host cannot do what was asked (missing tool, not root, refused as unsafe)."""
 
-    exit_code = 3
+    exit_code = Exit.HOST

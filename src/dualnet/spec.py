@@ -19,7 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -490,17 +489,11 @@ def parse_spec(data: Any) -> Spec:
 
 def load_spec(path: Path) -> Spec:
     """Read and validate a TrainingNetwork YAML file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"spec file {str(path)!r}: cannot read it ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"spec file {str(path)!r}: not UTF-8 text (byte {exc.start})",
-                         hint="a spec is a YAML text file; see examples/") from None
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        raise UsageError(f"spec file {str(path)!r}: not valid YAML: {exc}") from None
+    from dualnet.inputs import parse_yaml, read_text
+
+    expect = "a TrainingNetwork spec (YAML); see examples/"
+    text = read_text(path, what="spec file", expect=expect)
+    docs = parse_yaml(text, f"spec file {path}", expect=expect)
     if len(docs) != 1:
         raise UsageError(f"spec file {str(path)!r}: expected exactly one YAML document, "
                          f"found {len(docs)}")

@@ -74,7 +74,7 @@ async def test_apply_wait_timeout_explains_and_exits_5(harness: Harness, tmp_pat
         "status": {"allocatable": {"cpu": "72"}}}
     rc, _, err = await dualnet("apply", str(stream(tmp_path, objs)), "--kubeconfig", str(kc),
                                  "--timeout", "0.5", "-o", "json")
-    assert rc == 5, err
+    assert rc == 6, err  # Exit.TIMEOUT
     assert "not ready after 0.5s" in err
     assert "node gh200 does not advertise rdma/rdma_shared_device at all" in err
     assert "DaemonSet default/rdma-shared-dp-ds" in err
@@ -86,7 +86,7 @@ def test_unreachable_api_is_a_clear_error(tmp_path: Path,
     kc = write_kubeconfig(tmp_path / "kc", "http://127.0.0.1:9")
     path = stream(tmp_path, rendered("default"))
     rc, _, err = run_cli(capsys, "apply", str(path), "--kubeconfig", str(kc), "--no-wait")
-    assert rc == 4
+    assert rc == 5  # Exit.CLUSTER: not 4, which is the doctor's "errors found" in every verb
     assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in err
     assert "Traceback" not in err
 

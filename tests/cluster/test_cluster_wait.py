@@ -120,7 +120,7 @@ async def test_timeout_shows_crash_looping_pod_with_last_log_lines(harness: Harn
     assert ("pod rdma-shared-dp-ds-x7k2p on gh200-1: container k8s-rdma-shared-dp-ds "
             "CrashLoopBackOff (restarted 7x, last exit code 1)") in msg
     assert "| error: netns mode is exclusive" in msg
-    assert err.value.exit_code == 5
+    assert err.value.exit_code == 6
 
 
 async def test_timeout_says_nad_missing_and_crd_absent(harness: Harness) -> None:

@@ -61,7 +61,7 @@ async def test_agent_once_that_cannot_publish_exits_4(tmp_path: Path) -> None:
     cfg = write_kubeconfig(tmp_path / "kc", "https://127.0.0.1:1")
     code, _, err = await run("agent", "--once", "--node", "gpu-1.example.com", "--root",
                              str(root), "--mode", "shared-roce", "--kubeconfig", str(cfg))
-    assert code == 4, err
+    assert code == 5, err  # Exit.CLUSTER
     assert "NodeReport gpu-1.example.com not published" in err and "Traceback" not in err
 
 

@@ -113,7 +113,7 @@ def test_nics_auto_string_and_conflict() -> None:
 
 
 def test_load_spec_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(UsageError, match="no such file"):
         load_spec(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("spec: [unclosed\n")
@@ -124,11 +124,11 @@ def test_load_spec_file_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="exactly one YAML document"):
         load_spec(two)
     binary = tmp_path / "binary.yaml"
-    binary.write_bytes(b"\xff\xfe spec")
+    binary.write_bytes(b"\x80\xfe spec")
     with pytest.raises(UsageError, match="not UTF-8"):
         load_spec(binary)
     # a directory given as the spec path is a read error, not a traceback
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(UsageError, match="is a directory"):
         load_spec(tmp_path)
 
 
@@ -185,9 +185,9 @@ def test_cli_schema_prints_json() -> None:
 
 
 def test_report_file_that_is_not_text_is_a_usage_error(tmp_path: Path) -> None:
-    from dualnet.cli.plan_cmds import load_report
+    from dualnet.host.report_file import load_host_report
 
     binary = tmp_path / "node.json"
-    binary.write_bytes(b"\xff\xfe{}")
+    binary.write_bytes(b"\x80\x81{}")
     with pytest.raises(UsageError, match="not UTF-8"):
-        load_report(binary)
+        load_host_report(binary, option="--report")

@@ -1,5 +1,9 @@
 """The command line: verbs only. Each module registers the verbs of one layer and calls into it;
-no logic lives here beyond parsing arguments and printing."""
+no logic lives here beyond parsing arguments and printing.
+
+Verbs are listed in `dualnet.cli.verbs.VERBS` and loaded lazily: `dualnet --help` imports no verb
+module, and `dualnet discover` imports only the discover layer.
+"""
 
 from __future__ import annotations
 
@@ -7,60 +11,40 @@ import sys
 
 import typer
 
-from dualnet.cli import (
-    cluster_cmds,
-    discover_cmds,
-    doctor_cmds,
-    lab_cmds,
-    operator_cmds,
-    plan_cmds,
-    prepare_cmds,
-    sample_cmds,
-)
-from dualnet.cli.output import print_error, widen_for_pipes
-from dualnet.errors import DualnetError
+from dualnet.cli.help import LazyVerbGroup, print_version
+from dualnet.errors import EXIT_CODES_HELP, DualnetError
 
 app = typer.Typer(
     name="dualnet",
+    cls=LazyVerbGroup,
     help="Give Kubernetes pods on GPU nodes a second, RDMA-capable training network, "
-    "and prove that it works.",
+    "and prove that it works.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=print_version,
+                                 help="Print dualnet's version and exit."),
+) -> None:
     """dualnet: discover, diagnose, plan, render, rehearse, apply, verify, benchmark."""
-
-
-for _module in (
-    sample_cmds,
-    discover_cmds,
-    doctor_cmds,
-    plan_cmds,
-    lab_cmds,
-    cluster_cmds,
-    prepare_cmds,
-    operator_cmds,
-):
-    _module.register(app)
-
-
-@app.command("version")
-def version() -> None:
-    """Print dualnet's version."""
-    from dualnet import __version__
-
-    typer.echo(__version__)
 
 
 def main() -> None:
     # click (standalone mode) handles usage errors itself (exit 2) and turns Ctrl-C into Abort;
     # everything dualnet raises on purpose is a DualnetError and is printed without a traceback.
+    from dualnet.cli.output import widen_for_pipes
+
     widen_for_pipes()
     try:
         app()
     except DualnetError as exc:
+        from dualnet.cli.output import print_error
+
         print_error(exc)
         sys.exit(exc.exit_code)

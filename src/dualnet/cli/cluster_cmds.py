@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
 
 from dualnet.cli.output import OutputFormat, emit, stderr
 from dualnet.errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from dualnet.verify.bench import BenchReport
 
 T = TypeVar("T")
@@ -132,6 +132,8 @@ def apply_cmd(
             target = targets_from_objects(objects, client.namespace or "default")
             target.min_nodes = min_nodes
             if not target.empty:
+                from rich.console import Console
+
                 console = Console(stderr=True) if output is OutputFormat.TABLE else None
                 await wait_ready(client, target, timeout_s=timeout, console=console)
                 if output is OutputFormat.TABLE:
@@ -143,6 +145,9 @@ def apply_cmd(
 
 
 def _apply_table(result: Any) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+
     t = Table(title="dualnet apply" + (" (server dry run)" if result.dry_run else ""))
     for col in ("object", "action", "reason"):
         t.add_column(col)
@@ -251,11 +256,9 @@ def bench_cmd(
         raise UsageError(f"--duration {duration}: must be at least 1 second")
     facts: HostReport | None = None
     if host_report is not None:
-        try:
-            facts = HostReport.model_validate_json(host_report.read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"--host-report {host_report}: not a `dualnet discover -o json` "
-                             f"report ({str(exc).splitlines()[0]})") from exc
+        from dualnet.host.report_file import load_host_report
+
+        facts = load_host_report(host_report, option="--host-report")
     if names is None and not (nad and resource):
         raise UsageError("give --pods server,client, or --nad and --resource to launch them")
 
@@ -370,6 +373,9 @@ def nccl_env_cmd(
     elif output is EnvOutput.JSON:
         sys.stdout.write(json.dumps(settings.env, indent=2) + "\n")
     else:
+        from rich.console import Console, Group
+        from rich.table import Table
+
         t = Table(title="NCCL settings")
         t.add_column("variable")
         t.add_column("value")

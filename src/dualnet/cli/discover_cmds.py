@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Group, RenderableType
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from dualnet.cli.output import OutputFormat, emit
 from dualnet.errors import UsageError
-from dualnet.host.models import HostReport
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from dualnet.host.models import HostReport
 
 ROOT_HELP = "filesystem root to read sysfs/procfs from (a fixture tree, a chroot)"
 
@@ -91,11 +92,17 @@ def topo_cmd(root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP)) -> 
 
 def _s(v: object) -> str:
     # values come from files anyone could have written: never let them act as rich markup
+    from rich.markup import escape
+
     return "-" if v is None or v == "" or v == [] else escape(str(v))
 
 
 def discover_table(report: HostReport) -> RenderableType:
     """The whole report as rich tables (what `dualnet discover` prints)."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     parts: list[RenderableType] = []
     parts.append(Text.assemble(
         ("node ", "bold"), _s(report.hostname), "  kernel ", _s(report.kernel),

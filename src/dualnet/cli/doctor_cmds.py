@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console, ConsoleOptions, Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from dualnet.cli.discover_cmds import check_root
 from dualnet.cli.output import OutputFormat, emit
@@ -23,10 +21,14 @@ from dualnet.doctor import (
     worst_severity,
 )
 from dualnet.errors import UsageError
-from dualnet.host.discover import discover
-from dualnet.host.models import HostReport
 from dualnet.modes import Mode
-from dualnet.parse.from_dir import report_from_dir
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.table import Table
+    from rich.text import Text
+
+    from dualnet.host.models import HostReport
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -45,7 +47,11 @@ def load_report(root: Path | None, from_dir: Path | None) -> HostReport:
                 f"--from {from_dir}: not a directory",
                 hint="give a folder of saved outputs named like lsmod.txt, rdma_link.txt",
             )
+        from dualnet.parse.from_dir import report_from_dir
+
         return report_from_dir(from_dir)
+    from dualnet.host.discover import discover
+
     # the same check as discover and plan: a folder without sys/ or proc/ is a wrong path, not
     # a node without RDMA
     return discover(check_root(root if root is not None else Path("/")))
@@ -56,6 +62,8 @@ def run_doctor(report: HostReport, opts: DoctorOptions) -> DoctorResult:
 
 
 def _fix_cell(f: Finding) -> Text:
+    from rich.text import Text
+
     text = Text("\n".join(f.fix))
     if f.persist:
         # The first way to make it stick; the others are in --output json.
@@ -89,6 +97,8 @@ class FindingsView:
     def __rich_console__(
         self, console: Console, options: ConsoleOptions
     ) -> Iterator[RenderableType]:
+        from rich.text import Text
+
         if not self.result.findings:
             yield Text(f"doctor: {self.result.hostname or 'node'}: no findings")
         elif options.max_width < TABLE_MIN_WIDTH:
@@ -111,6 +121,9 @@ def findings_table(result: DoctorResult | Sequence[Finding]) -> RenderableType:
 
 
 def _findings_table(result: DoctorResult) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=_summary(result), show_lines=True)
     table.add_column("severity", no_wrap=True)
     table.add_column("id", no_wrap=True)
@@ -130,6 +143,9 @@ def _findings_table(result: DoctorResult) -> Table:
 
 
 def _findings_blocks(result: DoctorResult) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
     parts: list[RenderableType] = [Text(_summary(result), style="bold")]
     for f in result.findings:
         head = Text()

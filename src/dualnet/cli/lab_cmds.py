@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from dualnet.cli.output import OutputFormat, emit
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 # exit codes: 0 every check passed, 1 the NAD failed or a check failed, 3 the environment
 # (no root, no plugins, a kernel without the link type) cannot rehearse it
@@ -19,6 +19,10 @@ EXIT = {"pass": 0, "fail": 1, "unsupported": 3}
 
 
 def _table(report: Any) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     from dualnet.lab.run import annotation
 
     colour = {"pass": "green", "fail": "red", "unsupported": "yellow"}[report.verdict]

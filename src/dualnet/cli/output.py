@@ -1,4 +1,8 @@
-"""Printing: one table renderer per verb, and JSON/YAML for scripts from the same models."""
+"""Printing: one table renderer per verb, and JSON/YAML for scripts from the same models.
+
+rich is imported only when something is printed through it: `-o json`, `--help` and error
+messages do not need it, and it costs a large part of a cold start.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,59 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
-
-import yaml
-from pydantic import BaseModel
-from rich.console import Console, RenderableType
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any, cast
 
 from dualnet.errors import DualnetError
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
 
 PIPE_WIDTH = 160
 
 
-def widen_for_pipes() -> None:
+def _width_for(stream: Any) -> int | None:
     """Terminals keep their width; a pipe or file gets a wide page instead of rich's 80 columns,
     so a saved report is not cut to ellipses. `COLUMNS` still wins when set."""
-    for console, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):
-        isatty = getattr(stream, "isatty", None)
-        if not (callable(isatty) and isatty()):
-            console.width = int(os.environ.get("COLUMNS", str(PIPE_WIDTH)))
+    isatty = getattr(stream, "isatty", None)
+    if callable(isatty) and isatty():
+        return None
+    return int(os.environ.get("COLUMNS", str(PIPE_WIDTH)))
+
+
+class _LazyConsole:
+    """A rich Console made on first use (rich is then imported), writing to the stream that is
+    sys.stdout/sys.stderr at that moment."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            stream = sys.stderr if self._stderr else sys.stdout
+            self._console = Console(stderr=self._stderr, soft_wrap=True, width=_width_for(stream))
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._get(), name, value)
+
+
+stdout = cast("Console", _LazyConsole(stderr=False))
+stderr = cast("Console", _LazyConsole(stderr=True))
+
+
+def widen_for_pipes() -> None:
+    """Let both consoles take their width afresh (from the streams of this run) on next use."""
+    for console in (stdout, stderr):
+        object.__setattr__(console, "_console", None)
 
 
 class OutputFormat(StrEnum):
@@ -38,6 +73,8 @@ class OutputFormat(StrEnum):
 
 
 def to_data(obj: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(obj, BaseModel):
         return obj.model_dump(mode="json", exclude_none=False)
     if isinstance(obj, list | tuple):
@@ -52,6 +89,8 @@ def emit(obj: Any, fmt: OutputFormat, table: Callable[[], RenderableType | str])
     if fmt is OutputFormat.JSON:
         sys.stdout.write(json.dumps(to_data(obj), indent=2, sort_keys=False) + "\n")
     elif fmt is OutputFormat.YAML:
+        import yaml
+
         sys.stdout.write(yaml.safe_dump(to_data(obj), sort_keys=False))
     else:
         out = table()
@@ -61,10 +100,18 @@ def emit(obj: Any, fmt: OutputFormat, table: Callable[[], RenderableType | str])
             stdout.print(out)
 
 
+def _colour(stream: Any, code: str, text: str) -> str:
+    isatty = getattr(stream, "isatty", None)
+    if callable(isatty) and isatty() and "NO_COLOR" not in os.environ:
+        return f"\x1b[{code}m{text}\x1b[0m"
+    return text
+
+
 def print_error(exc: DualnetError) -> None:
-    # Messages quote user input and PCI addresses: no markup or emoji codes from them
-    # (rich would print "domain:bus:device" with a bus emoji).
-    stderr.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True,
-                 emoji=False)
+    # Plain text, no rich: the message quotes user input and PCI addresses, which must print as
+    # they are (no markup, no emoji codes), and an error should not pay rich's import.
+    err = sys.stderr
+    err.write(f"{_colour(err, '1;31', 'error:')} {exc.message}\n")
     if exc.hint:
-        stderr.print(f"  [yellow]hint:[/] {escape(exc.hint)}", highlight=False, emoji=False)
+        err.write(f"  {_colour(err, '33', 'hint:')} {exc.hint}\n")
+    err.flush()

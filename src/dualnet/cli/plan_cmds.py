@@ -8,17 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
-from rich.console import Group, RenderableType
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from dualnet.cli.output import OutputFormat, emit, stderr
 from dualnet.errors import UsageError
-from dualnet.host.models import HostReport
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from dualnet.host.models import HostReport
     from dualnet.plan import Plan
 
 ROOT_HELP = "a node's filesystem root to discover (repeat for more nodes)"
@@ -32,29 +29,11 @@ def register(app: typer.Typer) -> None:
     app.command("schema")(schema_cmd)
 
 
-def load_report(path: Path) -> HostReport:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--report: cannot read {str(path)!r} ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"--report: {str(path)!r} is not UTF-8 text (byte {exc.start})",
-                         hint="write one with `dualnet discover --output json > node.json`",
-                         ) from None
-    try:
-        return HostReport.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise UsageError(
-            f"--report: {str(path)!r} is not a dualnet host report: {where}: {first['msg']}",
-            hint="write one with `dualnet discover --output json > node.json`",
-        ) from None
-
-
 def gather_hosts(roots: list[Path], reports: list[Path]) -> list[HostReport]:
     """Host facts from --root trees (discovered now) and --report files; `/` when neither."""
-    hosts = [load_report(p) for p in reports]
+    from dualnet.host.report_file import load_host_report
+
+    hosts = [load_host_report(p, option="--report") for p in reports]
     if roots or not reports:
         from dualnet.cli.discover_cmds import check_root
         from dualnet.host.discover import discover
@@ -73,6 +52,10 @@ def _plan(spec_path: Path, roots: list[Path], reports: list[Path]) -> Plan:
 
 
 def plan_table(plan: Plan) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     head = Table(show_header=False, box=None)
     head.add_row("network", plan.name)
     head.add_row("mode", plan.mode.value)
@@ -144,6 +127,8 @@ def render_cmd(
     plan = _plan(spec, root, report)
     objects = render(plan, target=target)  # type: ignore[arg-type]
     validate_objects(objects, k8s_version=k8s_version)
+    from rich.markup import escape
+
     for w in plan.warnings:
         stderr.print(f"[yellow]warning[/] {escape(f'[{w.code}]')}: {escape(w.message)}",
                      highlight=False)

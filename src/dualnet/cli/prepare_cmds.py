@@ -6,27 +6,28 @@ import importlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
-import yaml
 
 from dualnet.cli.output import OutputFormat, emit
 from dualnet.errors import HostError, UsageError
-from dualnet.host.models import HostReport
+
+if TYPE_CHECKING:
+    from dualnet.host.models import HostReport
 
 
 def _facts(root: Path, facts_file: Path | None, netns: str | None) -> HostReport | None:
     if facts_file is not None:
-        try:
-            data: Any = yaml.safe_load(facts_file.read_text())
-            return HostReport.model_validate(data)
-        except (OSError, yaml.YAMLError, ValueError) as exc:
-            raise UsageError(f"--facts: {facts_file} is not a host report: {exc}") from exc
+        from dualnet.host.report_file import load_host_report
+
+        return load_host_report(facts_file, option="--facts")
     if netns is not None:
         # Discovery reads the root namespace; the links being changed live in `netns`, whose own
         # default routes say what to protect.
         return None
+    from dualnet.host.models import HostReport
+
     try:
         mod = importlib.import_module("dualnet.host.discover")
         report = mod.discover(root)

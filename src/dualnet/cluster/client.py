@@ -20,33 +20,50 @@ SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 T = TypeVar("T")
 
 
+_KUBECONFIG_EXPECT = ("a kubeconfig: a YAML mapping with clusters, contexts and users "
+                      "(k3s writes /etc/rancher/k3s/k3s.yaml)")
+
+
+def read_kubeconfig(path: Path, what: str) -> KubeConfig:
+    """A kubeconfig file, read through dualnet's one loader: every fault is a usage error
+    naming the file (lightkube's own reader would raise on an empty file or a YAML list)."""
+    from dualnet.inputs import load_mapping
+
+    conf = load_mapping(path, what=what, expect=_KUBECONFIG_EXPECT)
+    for key in ("clusters", "contexts"):
+        if not isinstance(conf.get(key), list):
+            raise UsageError(f"{what} {path}: not a valid kubeconfig: {key!r} is missing or not "
+                             "a list", hint=f"expected "
+                             f"{_KUBECONFIG_EXPECT}")
+    try:
+        return KubeConfig.from_dict(conf, fname=path)
+    except (ConfigError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UsageError(f"{what} {path}: not a valid kubeconfig ({type(exc).__name__}: {exc})",
+                         hint=f"expected {_KUBECONFIG_EXPECT}") from None
+
+
 def load_kubeconfig(kubeconfig: Path | None = None) -> KubeConfig:
     """The configuration to use: the given file, else in-cluster, else $KUBECONFIG / ~/.kube/config.
 
     In-cluster comes before $KUBECONFIG only when no file was given, as kubectl does.
     """
     if kubeconfig is not None:
-        if not kubeconfig.is_file():
-            raise UsageError(
-                f"--kubeconfig {kubeconfig}: no such file",
-                hint="give the path of a kubeconfig file (k3s: /etc/rancher/k3s/k3s.yaml)",
-            )
-        try:
-            return KubeConfig.from_file(kubeconfig)
-        except (ConfigError, ValueError, TypeError, KeyError) as exc:
-            raise UsageError(f"--kubeconfig {kubeconfig}: not a valid kubeconfig ({exc})") from exc
+        return read_kubeconfig(kubeconfig, "--kubeconfig")
     if (SERVICE_ACCOUNT_DIR / "token").is_file() and os.environ.get("KUBERNETES_SERVICE_HOST"):
         return KubeConfig.from_service_account(SERVICE_ACCOUNT_DIR)
-    path = Path(os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))).expanduser()
-    if not path.is_file():
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        # kubectl's list form (a:b): the first file that exists
+        paths = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+        existing = [p for p in paths if p.exists()] or paths[:1]
+        return read_kubeconfig(existing[0], "$KUBECONFIG")
+    path = Path.home() / ".kube" / "config"
+    if not path.exists():
         raise UsageError(
             "no kubeconfig found: not in a pod, $KUBECONFIG unset and ~/.kube/config missing",
             hint="pass --kubeconfig PATH (k3s writes /etc/rancher/k3s/k3s.yaml)",
         )
-    try:
-        return KubeConfig.from_file(path)
-    except (ConfigError, ValueError, TypeError, KeyError) as exc:
-        raise UsageError(f"kubeconfig {path}: not a valid kubeconfig ({exc})") from exc
+    return read_kubeconfig(path, "kubeconfig")
 
 
 def make_client(

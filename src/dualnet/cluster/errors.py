@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dualnet.errors import DualnetError
+from dualnet.errors import DualnetError, Exit
 
 
 class ClusterError(DualnetError):
-    """The API server refused a request, or cannot be reached. Exit status 4."""
+    """The API server refused a request, or cannot be reached. Exit status 5."""
 
-    exit_code = 4
+    exit_code = Exit.CLUSTER
 
 
 class WaitTimeoutError(ClusterError):
     """A wait ran out of time; the message lists what was still not ready and why."""
 
-    exit_code = 5
+    exit_code = Exit.TIMEOUT

@@ -20,10 +20,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EXIT_OK = 0
-EXIT_WARNINGS = 1
-EXIT_USAGE = 2
-EXIT_ERRORS = 4
+from dualnet.errors import Exit
+
+# the table every verb shares (dualnet.errors.Exit)
+EXIT_OK = int(Exit.OK)
+EXIT_WARNINGS = int(Exit.FAILED)
+EXIT_USAGE = int(Exit.USAGE)
+EXIT_ERRORS = int(Exit.NOT_READY)
 
 # Evidence values stay JSON-friendly and readable in a table cell.
 EvidenceValue = str | int | float | bool | list[str] | list[int] | None

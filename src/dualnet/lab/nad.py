@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dualnet.errors import UsageError
+from dualnet.inputs import parse_yaml, read_text
 from dualnet.lab.models import NetworkAttachmentDefinition
 from dualnet.names import check_dns1123_label
 from dualnet.render.reader import load_objects
@@ -19,16 +18,11 @@ NAD_KIND = "NetworkAttachmentDefinition"
 NAD_API = "k8s.cni.cncf.io/v1"
 
 
+_EXPECT = "a NetworkAttachmentDefinition (apiVersion k8s.cni.cncf.io/v1) in YAML"
+
+
 def _documents(text: str, source: str) -> list[Any]:
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UsageError(f"{source}: not valid YAML{where}: {problem}",
-                         hint="the file must hold a NetworkAttachmentDefinition "
-                         "(apiVersion k8s.cni.cncf.io/v1)") from exc
+    docs = parse_yaml(text, source, expect=_EXPECT)
     out: list[Any] = []
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind") == "List":
@@ -135,10 +129,7 @@ def load_nad(path: str | Path, name: str | None = None) -> NetworkAttachmentDefi
         # render's own reader: follows kustomization.yaml, so stale files are not picked up
         nads = _nads_in(list(load_objects(p)), str(p))
     else:
-        try:
-            text = p.read_text()
-        except OSError as exc:
-            raise UsageError(f"{p}: cannot read: {exc.strerror}") from exc
+        text = read_text(p, what="", expect=_EXPECT)
         nads = load_nads_text(text, str(p))
     if name is not None:
         for nad in nads:

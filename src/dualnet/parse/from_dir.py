@@ -46,6 +46,7 @@ from dualnet.host.models import (
     ReadProblem,
     TopoEntry,
 )
+from dualnet.inputs import read_text
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ibdev2netdev import Ibdev2netdevRow, parse_ibdev2netdev_rows, rows_to_devices
 from dualnet.parse.ibv_devices import parse_ibv_devices
@@ -269,7 +270,10 @@ def report_from_dir(path: Path, *, strict: bool = True) -> HostReport:
                 ReadProblem(path=file.name, error=f"second {key} file; {texts[key][0].name} used")
             )
             continue
-        texts[key] = (file, file.read_text(encoding="utf-8", errors="replace"))
+        # the one reader of user files (size limit, UTF-8 with a BOM and PowerShell's UTF-16
+        # decoded); lenient: undecodable bytes become U+FFFD and the parsers read what they can
+        texts[key] = (file, read_text(file, what="--from", expect="a saved tool output (text)",
+                                      allow_empty=True, lenient=True))
     if not texts:
         # Nothing to judge: a verdict of "all clear" here would be a lie.
         raise UsageError(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from dualnet.errors import UsageError
@@ -105,18 +104,23 @@ def select_host_steps(doc: Any, *, host_name: str | None, root: Path) -> tuple[A
 
 def load_source(path: Path, *, plan: bool, host_name: str | None = None,
                 root: Path = Path("/")) -> LoadedSteps:
+    from dualnet.inputs import parse_json_or_yaml, read_text
+
+    flag = "--plan" if plan else "--steps"
+    expect = ("PLAN.yaml from `dualnet plan --output yaml`" if plan
+              else "STEPS.yaml: a YAML list of host steps")
+    doc = parse_json_or_yaml(read_text(path, what=flag, expect=expect), f"{flag} {path}",
+                             expect=expect)
     try:
-        doc = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"{'--plan' if plan else '--steps'}: cannot read {path}: "
-                         f"{exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from exc
-    if plan:
-        raw, where, protect = select_host_steps(doc, host_name=host_name, root=root)
-    else:
-        raw, where, protect = doc, str(path), ()
-    return LoadedSteps(parse_steps(raw, where=where), where, protect)
+        if plan:
+            raw, where, protect = select_host_steps(doc, host_name=host_name, root=root)
+        else:
+            raw, where, protect = doc, str(path), ()
+        return LoadedSteps(parse_steps(raw, where=where), where, protect)
+    except UsageError as exc:
+        if str(path) in exc.message:
+            raise
+        raise UsageError(f"{flag} {path}: {exc.message}", hint=exc.hint) from None
 
 
 def load_steps(path: Path, *, plan: bool, host_name: str | None = None,

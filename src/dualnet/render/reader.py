@@ -6,15 +6,20 @@ files an earlier render left behind are not picked up), a YAML stream, or stdin.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dualnet.errors import UsageError
+from dualnet.inputs import load_mapping, parse_yaml, read_text
 
 Obj = dict[str, Any]
+
+
+_EXPECT = "`dualnet render` output: a kustomize directory or a YAML stream of objects"
+
+
+def _read(path: Path) -> str:
+    return read_text(path, what="", expect=_EXPECT)
 
 
 def _check(obj: Any, where: str) -> Obj:
@@ -35,16 +40,9 @@ def _check(obj: Any, where: str) -> Obj:
 
 def parse_yaml_stream(text: str, source: str) -> list[Obj]:
     """All objects of a multi-document YAML stream; `kind: List` is flattened."""
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{source}:{line} not valid YAML: {exc}") from exc
+    docs = parse_yaml(text, source, expect=_EXPECT)
     out: list[Obj] = []
     for i, doc in enumerate(docs, start=1):
-        if doc is None:
-            continue
         where = f"{source} (document {i})"
         if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
             out.extend(_check(item, f"{where} item {j}") for j, item in enumerate(doc["items"], 1))
@@ -85,13 +83,8 @@ def _load_dir(directory: Path) -> list[Obj]:
         files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"})
         if not files:
             raise UsageError(f"{directory}: no kustomization.yaml and no *.yaml files")
-        return [o for f in files for o in parse_yaml_stream(f.read_text(), str(f))]
-    try:
-        kust = yaml.safe_load(kfile.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{kfile}: not valid YAML: {exc}") from exc
-    if not isinstance(kust, dict):
-        raise UsageError(f"{kfile}: expected a mapping")
+        return [o for f in files for o in parse_yaml_stream(_read(f), str(f))]
+    kust = load_mapping(kfile, what="", expect="a kustomization (resources: [...])")
     used = [k for k in _KUSTOMIZE_TRANSFORMS if kust.get(k)]
     if used:
         raise UsageError(
@@ -105,7 +98,7 @@ def _load_dir(directory: Path) -> list[Obj]:
         if target.is_dir():
             out.extend(_load_dir(target))
         elif target.is_file():
-            out.extend(parse_yaml_stream(target.read_text(), str(target)))
+            out.extend(parse_yaml_stream(_read(target), str(target)))
         else:
             raise UsageError(f"{kfile}: resource {entry!r} not found")
     if isinstance(namespace, str) and namespace:
@@ -117,11 +110,12 @@ def _load_dir(directory: Path) -> list[Obj]:
 def load_objects(path: Path) -> list[Obj]:
     """Objects from `dualnet render` output: a kustomize directory, a YAML file, or `-` (stdin)."""
     if str(path) == "-":
-        return parse_yaml_stream(sys.stdin.read(), "<stdin>")
+        return parse_yaml_stream(read_text(path, what="", expect=_EXPECT, allow_stdin=True),
+                                 "<stdin>")
     if path.is_dir():
         return _load_dir(path)
-    if path.is_file():
-        return parse_yaml_stream(path.read_text(), str(path))
+    if path.exists():
+        return parse_yaml_stream(_read(path), str(path))
     raise UsageError(
         f"{path}: no such file or directory", hint="give the output of `dualnet render`"
     )

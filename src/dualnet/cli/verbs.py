@@ -1,0 +1,53 @@
+"""The verbs of `dualnet`, as a table: name, the module that defines it, and the line
+`dualnet --help` prints for it.
+
+This is the one place a verb is listed. `dualnet --help` is printed from this table alone, and a
+verb's module is imported only when that verb runs, so a command pays only for its own imports
+(see benchmarks/bench_cli.py). To add a verb, write `dualnet/cli/<layer>_cmds.py` with a
+`register(app)` that adds it, and append one line here; tests/cli/test_cli_verbs.py checks that
+every line resolves to a command and that no module registers a verb this table does not list.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Verb(NamedTuple):
+    name: str
+    module: str  # dualnet.cli.<module>, whose register(app) adds the verb
+    summary: str  # one line for `dualnet --help`; the verb's own --help says the rest
+
+
+VERBS: tuple[Verb, ...] = (
+    Verb("sample", "sample_cmds", "Run discover, doctor, plan and render on a bundled sample "
+         "node."),
+    Verb("discover", "discover_cmds", "Report a node's NICs, RDMA devices, GPUs, topology, "
+         "modules and CNI, read from sysfs."),
+    Verb("show-gids", "discover_cmds", "GID tables in the layout of MOFED's show_gids."),
+    Verb("ibdev2netdev", "discover_cmds", "RDMA device -> netdev map in the layout of "
+         "ibdev2netdev."),
+    Verb("topo", "discover_cmds", "GPU/NIC PCI relation matrix in the layout of "
+         "`nvidia-smi topo -m`."),
+    Verb("doctor", "doctor_cmds", "Diagnose a node: findings with evidence and the exact fix."),
+    Verb("plan", "plan_cmds", "Resolve a spec against node facts: selectors, resource name, "
+         "host steps, warnings."),
+    Verb("render", "plan_cmds", "Render the plan's Kubernetes objects, validate them, write "
+         "them out."),
+    Verb("schema", "plan_cmds", "Print the JSON Schema of the TrainingNetwork spec."),
+    Verb("lab", "lab_cmds", "Rehearse a NAD on the real CNI plugins in throw-away network "
+         "namespaces."),
+    Verb("apply", "cluster_cmds", "Server-side apply rendered objects and wait until the "
+         "network is usable."),
+    Verb("verify", "cluster_cmds", "The guide's step-7 checks on live pods: pass/fail with "
+         "evidence."),
+    Verb("bench", "cluster_cmds", "ib_write_bw between two pods, NCCL all_reduce_perf across "
+         "nodes, vs line rate."),
+    Verb("nccl-env", "cluster_cmds", "The NCCL_* settings a training pod on this node needs."),
+    Verb("prepare", "prepare_cmds", "Carry out a plan's host steps on this node: check, act, "
+         "verify."),
+    Verb("operator", "operator_cmds", "The cluster side: operator, node agent, CRDs, per-node "
+         "readiness."),
+    Verb("agent", "operator_cmds", "The node agent (same as `dualnet operator agent`)."),
+    Verb("version", "version_cmds", "Print dualnet's version."),
+)
