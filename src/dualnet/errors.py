@@ -38,6 +38,15 @@ EXIT_CODES_HELP = "Exit status (every verb):\n\n\b\n" + "\n".join(
 )
 
 
+# The same table in one line, at the foot of every verb's help.
+EXIT_CODES_SHORT = "Exit status: " + ", ".join(
+    f"{int(c)} {w}" for c, w in (
+        (Exit.OK, "ok"), (Exit.FAILED, "check failed"), (Exit.USAGE, "usage"),
+        (Exit.HOST, "this machine cannot"), (Exit.NOT_READY, "errors found"),
+        (Exit.CLUSTER, "API unreachable"), (Exit.TIMEOUT, "timed out"))
+) + " (`dualnet --help` says more)."
+
+
 class DualnetError(Exception):
     """Base for every error dualnet reports to a user."""
 

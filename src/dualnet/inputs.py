@@ -220,30 +220,31 @@ def load_yaml_docs(path: Path | str, *, what: str, expect: str, allow_stdin: boo
 
 # --- validation errors in dualnet's words ------------------------------------------------------
 
-_PYDANTIC_WORDS = (
-    ("Input should be a valid dictionary or instance of ", "should be a mapping (a "),
-    ("Input should be a valid dictionary", "should be a mapping"),
-    ("Input should be a valid list", "should be a list"),
-    ("Input should be a valid string", "should be a string"),
-    ("Input should be a valid integer", "should be a whole number"),
-    ("Input should be a valid boolean", "should be true or false"),
-    ("Input should be ", "should be "),
-    ("Value error, ", ""),
-    ("Field required", "required field is missing"),
-    ("Extra inputs are not permitted", "unknown field"),
+# pydantic's phrasing -> dualnet's; a prefix rule replaces the start of the message, and a
+# "whole" rule (True) replaces all of it (pydantic's tail names its own classes)
+_PYDANTIC_WORDS: tuple[tuple[str, str, bool], ...] = (
+    ("Input should be a valid dictionary", "should be a mapping", True),
+    ("Input should be an object", "should be a mapping", True),
+    ("Input should be a valid list", "should be a list", True),
+    ("Input should be a valid string", "should be a string", True),
+    ("Input should be a valid integer", "should be a whole number", True),
+    ("Input should be a valid boolean", "should be true or false", True),
+    ("Input should be a valid number", "should be a number", True),
+    ("Input should be ", "should be ", False),
+    ("Value error, ", "", False),
+    ("Field required", "required field is missing", True),
+    ("Extra inputs are not permitted", "unknown field", True),
 )
 
 
 def plain_message(msg: str) -> str:
     """A pydantic error message as dualnet says it: no "Input should be a valid dictionary or
     instance of NetworkSpec", no URL to pydantic's docs."""
-    for old, new in _PYDANTIC_WORDS:
+    msg = msg.split(" [type=")[0].split("\n    For further information")[0]
+    for old, new, whole in _PYDANTIC_WORDS:
         if msg.startswith(old):
-            msg = new + msg[len(old):]
-            if new.endswith("(a "):
-                msg = msg.split("(a ")[0].rstrip()
-            break
-    return msg.split(" [type=")[0].split("\n    For further information")[0]
+            return new if whole else new + msg[len(old):]
+    return msg
 
 
 def validation_problems(errors: list[Any], *, limit: int = 5) -> str:

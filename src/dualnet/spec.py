@@ -453,7 +453,9 @@ def _format_error(err: Any) -> str:
     path = _loc_to_path(loc)
     kind = err.get("type", "")
     value = err.get("input")
-    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    from dualnet.inputs import plain_message
+
+    msg = plain_message(str(err.get("msg", "invalid")))
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc)
         hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""

@@ -98,7 +98,8 @@ def test_bad_input_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     path = stream(tmp_path, rendered("default"))
     rc, _, err = run_cli(capsys, "apply", str(path), "--dry-run", "client",
                          "--kubeconfig", str(kc))
-    assert rc == 2 and "only 'server'" in err
+    assert rc == 2 and "'client' is not one of 'none', 'server'" in err
+    assert "Value error" not in err
     rc, _, err = run_cli(capsys, "apply", str(path), "--context", "nope", "--kubeconfig", str(kc))
     assert rc == 2 and "--context 'nope': not in the kubeconfig (contexts: kmock)" in err
     bad = tmp_path / "bad.yaml"

@@ -38,6 +38,10 @@ def _root(
 def main() -> None:
     # click (standalone mode) handles usage errors itself (exit 2) and turns Ctrl-C into Abort;
     # everything dualnet raises on purpose is a DualnetError and is printed without a traceback.
+    if sys.argv[1:] in (["--version"], ["version"]):
+        # typer checks even a flag's absent value through pydantic (~0.1 s): the question
+        # scripts and `kubectl plugin list` ask most is answered before it parses anything
+        print_version(True)
     from dualnet.cli.output import widen_for_pipes
 
     widen_for_pipes()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from dualnet.cli.output import OutputFormat, emit, stderr
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit, stderr
 from dualnet.errors import UsageError
 
 if TYPE_CHECKING:
@@ -95,7 +95,9 @@ def apply_cmd(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
     prune: bool = typer.Option(False, "--prune",
                                help="delete dualnet-owned objects of this network not rendered"),
-    dry_run: str = typer.Option("none", "--dry-run", help="'server' for a server-side dry run"),
+    dry_run: DryRun = typer.Option(DryRun.NONE, "--dry-run",
+                                   help="server: the API server checks every write and keeps "
+                                   "nothing"),
     network: str | None = typer.Option(None, "--network",
                                        help="network name for objects without its label"),
     wait: bool = typer.Option(True, "--wait/--no-wait",
@@ -103,7 +105,7 @@ def apply_cmd(
     timeout: float = typer.Option(300.0, "--timeout", help="seconds to wait"),
     min_nodes: int = typer.Option(1, "--min-nodes", help="nodes that must advertise the resource"),
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
-                                        help="table, json or yaml"),
+                                        help=OUTPUT_HELP),
 ) -> None:
     """Server-side apply rendered objects; wait until the network is usable, or say why not.
 
@@ -112,9 +114,6 @@ def apply_cmd(
     from dualnet.cluster.objects import load_objects
     from dualnet.cluster.wait import targets_from_objects, wait_ready
 
-    if dry_run not in (DryRun.NONE.value, DryRun.SERVER.value):
-        raise UsageError(f"--dry-run={dry_run}: only 'server' (or 'none') is supported",
-                         hint="a client-side dry run is `dualnet render`")
     if timeout <= 0:
         raise UsageError(f"--timeout {timeout}: must be more than 0 seconds")
     if min_nodes < 1:
@@ -122,7 +121,7 @@ def apply_cmd(
     objects = load_objects(path)
     if not objects:
         raise UsageError(f"{path}: no objects to apply")
-    server_dry = dry_run == DryRun.SERVER.value
+    server_dry = dry_run is DryRun.SERVER
 
     async def body(client: Any) -> Any:
         result = await apply_objects(client, objects, prune=prune, dry_run=server_dry,
@@ -181,7 +180,8 @@ def verify_cmd(
     timeout: float = typer.Option(300.0, "--timeout", help="seconds to wait for pods"),
     keep: bool = typer.Option(False, "--keep", help="leave launched pods running"),
     report: Path | None = typer.Option(None, "--report", help="also write a Markdown report"),
-    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
+                                        help=OUTPUT_HELP),
 ) -> None:
     """The guide's step-7 checks on live pods, as a table of pass/fail with evidence."""
     from dualnet.cluster.objects import load_objects
@@ -215,10 +215,12 @@ def verify_cmd(
 
 def bench_cmd(
     pods: str | None = typer.Option(None, "--pods", help="server,client pods (two nodes)"),
-    namespace: str = typer.Option("default", "--namespace", "-n"),
+    namespace: str = typer.Option("default", "--namespace", "-n",
+                                  help="namespace of the benchmark pods"),
     gpu: bool = typer.Option(False, "--gpu", help="ib_write_bw --use_cuda (GPUDirect RDMA)"),
     nodes: int = typer.Option(0, "--nodes", help="run NCCL all_reduce_perf across N nodes"),
-    gpus_per_node: int = typer.Option(1, "--gpus-per-node"),
+    gpus_per_node: int = typer.Option(1, "--gpus-per-node",
+                                      help="GPUs each NCCL pod uses (with --nodes)"),
     device: str | None = typer.Option(None, "--device", help="RDMA device (default: first "
                                       "ACTIVE in the pod)"),
     nad: str | None = typer.Option(None, "--nad", help="NAD for launched pods ([ns/]name)"),
@@ -233,7 +235,8 @@ def bench_cmd(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
     timeout: float = typer.Option(900.0, "--timeout", help="seconds for pods/jobs"),
     report: Path | None = typer.Option(None, "--report", help="write a Markdown report here"),
-    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
+                                        help=OUTPUT_HELP),
 ) -> None:
     """ib_write_bw between pods on two nodes, NCCL all_reduce_perf across N; vs line rate."""
     from dualnet.host.models import HostReport

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dualnet.cli.output import OutputFormat, emit
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit
 from dualnet.errors import UsageError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def _report(root: Path) -> HostReport:
 def discover_cmd(
     root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP),
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
-                                        help="table, json or yaml"),
+                                        help=OUTPUT_HELP),
 ) -> None:
     """Report the node's NICs, RDMA devices, GPUs, topology, modules, CNI, read from sysfs."""
     report = _report(root)

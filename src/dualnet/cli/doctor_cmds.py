@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from dualnet.cli.discover_cmds import check_root
-from dualnet.cli.output import OutputFormat, emit
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit
 from dualnet.doctor import (
     DoctorOptions,
     DoctorResult,
@@ -185,7 +185,8 @@ def register(app: typer.Typer) -> None:
         ),
         dpdk: bool = typer.Option(False, "--dpdk", help="check DPDK needs (hugepages)"),
         vfs: int | None = typer.Option(None, "--vfs", min=1, help="VFs wanted per PF"),
-        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
+                                        help=OUTPUT_HELP),
     ) -> None:
         """Diagnose a node: each finding has evidence, why it matters, and the exact fix.
 

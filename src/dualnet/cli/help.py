@@ -13,6 +13,7 @@ the choices `[table|json|yaml]`; never a Python type name (`<list[Path]>`) and n
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typer import _click as click
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from dualnet.cli.verbs import VERBS, Verb
+from dualnet.errors import EXIT_CODES_SHORT
 
 
 def print_version(value: bool) -> None:
@@ -29,8 +31,9 @@ def print_version(value: bool) -> None:
     if value:
         from dualnet import __version__
 
-        typer.echo(__version__)
-        raise typer.Exit(0)
+        sys.stdout.write(f"{__version__}\n")
+        sys.stdout.flush()
+        raise SystemExit(0)
 
 
 # --- how a value is shown ----------------------------------------------------------------------
@@ -99,6 +102,8 @@ def _one_style(command: click.Command) -> click.Command:
     help is shown) keeps every verb module free of help plumbing."""
     if hasattr(command, "rich_markup_mode"):
         command.rich_markup_mode = None
+    if not command.epilog:
+        command.epilog = EXIT_CODES_SHORT
     restyle_params(command)
     if type(command) is TyperGroup:
         command.__class__ = VerbGroup
@@ -163,6 +168,17 @@ class LazyVerbGroup(TyperGroup):
         super().__init__(**attrs)
         self.commands = LazyVerbs(VERBS, self.commands)
         restyle_params(self)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # typer coerces option values through pydantic, whose words ("Value error, ...",
+        # "Input should be ...") would reach the user in click's "Invalid value" lines
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            from dualnet.inputs import plain_message
+
+            exc.message = plain_message(exc.message.replace("Value error, ", ""))
+            raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(v.name, v.summary) for v in VERBS]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dualnet.cli.output import OutputFormat, emit
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("lab")
     def lab(
-        nad_file: Path = typer.Argument(..., metavar="NAD.yaml",
+        nad_file: Path = typer.Argument(..., metavar="PATH",
                                         help="NetworkAttachmentDefinition YAML (one object or "
                                         "the stream `dualnet render` writes)"),
         pods: int = typer.Option(2, "--pods", min=1, max=64, help="pods to attach"),
@@ -87,7 +87,8 @@ def register(app: typer.Typer) -> None:
         node_nic: str | None = typer.Option(None, "--node-nic", metavar="IFNAME",
                                             help="name of the training NIC on the lab node "
                                             "(default: the NAD's master/device)"),
-        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
+                                        help=OUTPUT_HELP),
     ) -> None:
         """Rehearse a NAD on the real CNI plugins in throw-away network namespaces: attach
         pods (eth0 + net1), ADD and CHECK, check routes, reachability and the master, tear

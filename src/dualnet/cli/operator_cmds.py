@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from dualnet.cli.output import OutputFormat, emit
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit
 from dualnet.errors import UsageError
 
 operator_app = typer.Typer(
@@ -51,7 +51,8 @@ def run(
     resync: float = typer.Option(30.0, "--resync", help="status re-evaluation period (seconds)"),
     liveness: str | None = typer.Option(None, "--liveness", help="kopf liveness endpoint, e.g. "
                                         "http://0.0.0.0:8080/healthz"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="log debug messages too"),
 ) -> None:
     """Run the operator: reconcile TrainingNetworks, keep their status and node labels true."""
     from dualnet.operator.handlers import Runtime, run_operator
@@ -125,7 +126,8 @@ def agent(
     node: str | None = _NODE, root: Path = _ROOT, interval: float = _INTERVAL,
     heartbeat: float = _HEARTBEAT, mode: str | None = _MODE, once: bool = _ONCE,
     kubeconfig: Path | None = _KUBECONFIG, context: str | None = _CONTEXT,
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="log debug messages too"),
 ) -> None:
     """Run the node agent: discover + doctor this node, publish its NodeReport on change."""
     _agent(node, root, interval, heartbeat, mode, once, kubeconfig, context, verbose)
@@ -154,7 +156,8 @@ def crds(
 def nodes(
     kubeconfig: Path | None = _KUBECONFIG,
     context: str | None = _CONTEXT,
-    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
+                                        help=OUTPUT_HELP),
 ) -> None:
     """Per-node readiness from the NodeReports: ready, reason, heartbeat, top finding."""
     from rich.table import Table

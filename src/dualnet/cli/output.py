@@ -66,6 +66,9 @@ def widen_for_pipes() -> None:
         object.__setattr__(console, "_console", None)
 
 
+OUTPUT_HELP = "table for people; json or yaml for scripts"
+
+
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"

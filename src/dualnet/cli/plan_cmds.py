@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from dualnet.cli.output import OutputFormat, emit, stderr
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit, stderr
 from dualnet.errors import UsageError
 
 if TYPE_CHECKING:
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 
 ROOT_HELP = "a node's filesystem root to discover (repeat for more nodes)"
 REPORT_HELP = "a node report (dualnet discover --output json) (repeat for more nodes)"
+
+
+class RenderTarget(StrEnum):
+    """render's TARGETS as choices for --help (tests/cli holds the two lists equal)."""
+
+    PLAIN = "plain"
+    NETWORK_OPERATOR = "network-operator"
 
 
 def register(app: typer.Typer) -> None:
@@ -87,7 +95,7 @@ def plan_cmd(
     root: list[Path] = typer.Option([], "--root", help=ROOT_HELP),
     report: list[Path] = typer.Option([], "--report", help=REPORT_HELP),
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
-                                        help="table, json or yaml"),
+                                        help=OUTPUT_HELP),
 ) -> None:
     """Resolve a spec against node facts: selectors, resource name, host steps, warnings."""
     plan = _plan(spec, root, report)
@@ -102,7 +110,9 @@ def render_cmd(
     stream: str | None = typer.Option(
         None, "--stream", help="write one YAML stream to this file ('-' = stdout, the default)"
     ),
-    target: str = typer.Option("plain", "--target", help="plain or network-operator"),
+    target: RenderTarget = typer.Option(RenderTarget.PLAIN, "--target",
+                                        help="plain manifests, or NVIDIA Network Operator "
+                                        "custom resources"),
     k8s_version: str = typer.Option("1.34", "--k8s-version",
                                     help="Kubernetes version whose schemas validate the objects"),
 ) -> None:
@@ -118,14 +128,14 @@ def render_cmd(
     from dualnet.render.validate import check_k8s_version
     from dualnet.render.writers import write_file
 
-    if target not in TARGETS:
-        raise UsageError(f"--target: {target!r} is not a render target",
+    if target.value not in TARGETS:  # the choices above are render's own list
+        raise UsageError(f"--target: {target.value!r} is not a render target",
                          hint=f"one of: {', '.join(TARGETS)}")
     if out is not None and stream is not None:
         raise UsageError("--out and --stream: give one of them", hint="--out DIR or --stream FILE")
     check_k8s_version(k8s_version)
     plan = _plan(spec, root, report)
-    objects = render(plan, target=target)  # type: ignore[arg-type]
+    objects = render(plan, target=target.value)
     validate_objects(objects, k8s_version=k8s_version)
     from rich.markup import escape
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dualnet.cli.output import OutputFormat, emit
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit
 from dualnet.errors import HostError, UsageError
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ def register(app: typer.Typer) -> None:
         root: Path = typer.Option(Path("/"), "--root", help="filesystem root for files/sysfs"),
         dry_run: bool = typer.Option(False, "--dry-run",
                                      help="print the commands and file writes, change nothing"),
-        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
+                                        help=OUTPUT_HELP),
         host: str | None = typer.Option(None, "--host", help="which host of the plan (default: "
                                         "this node's hostname)"),
         netns: str | None = typer.Option(None, "--netns",

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from dualnet.errors import UsageError
+from dualnet.inputs import plain_message
 from dualnet.plan.steps import HostStep
 
 _STEPS: TypeAdapter[list[HostStep]] = TypeAdapter(list[HostStep])
@@ -28,7 +29,7 @@ def parse_steps(data: Any, *, where: str = "steps") -> list[HostStep]:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        raise UsageError(f"{where}{loc}: {err['msg']} (got {err.get('input')!r})",
+        raise UsageError(f"{where}{loc}: {plain_message(err['msg'])} (got {err.get('input')!r})",
                          hint="kinds: load_modules, netns_mode, mtu, link_mac, sriov_numvfs, "
                          "vf_macs, cni_plugins, k3s, bind_driver") from None
 

@@ -1,0 +1,66 @@
+"""A verb imports what it uses and nothing more: `--help` of every verb, `version`, and the
+JSON output of discover/doctor start without the API client (lightkube, kopf), the schema
+validators (kubernetes_validate, jsonschema) or rich. Those imports are most of a cold start
+(issue 14; benchmarks/bench_cli.py measures it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dualnet.cli.verbs import VERBS
+
+HEAVY = {"lightkube", "kopf", "kubernetes_validate", "jsonschema", "rich", "httpx2", "kmock"}
+
+PROBE = """
+import json, sys
+sys.argv = ["dualnet", *json.loads(sys.argv[1])]
+from dualnet.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.__stderr__.write("\\nMODULES " + json.dumps(sorted({m.split(".")[0] for m in sys.modules}))
+                     + "\\n")
+"""
+
+
+def loaded(*args: str) -> set[str]:
+    r = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True,
+                       text=True, timeout=120)
+    line = [ln for ln in r.stderr.splitlines() if ln.startswith("MODULES ")]
+    assert line, r.stderr
+    return set(json.loads(line[-1].removeprefix("MODULES ")))
+
+
+@pytest.fixture(scope="module")
+def gh200(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dualnet.host.samples import build_sample
+
+    return build_sample("gh200", tmp_path_factory.mktemp("imports") / "gh200")
+
+
+@pytest.mark.parametrize("verb", [v.name for v in VERBS])
+def test_help_of_a_verb_imports_nothing_heavy(verb: str) -> None:
+    assert loaded(verb, "--help") & HEAVY == set()
+
+
+def test_root_help_and_version_import_no_layer() -> None:
+    for args in (("--help",), ("version",), ("--version",)):
+        mods = loaded(*args)
+        assert mods & (HEAVY | {"pydantic", "yaml"}) == set(), args
+
+
+def test_discover_and_doctor_json_need_neither_rich_nor_the_api(gh200: Path) -> None:
+    assert loaded("discover", "--root", str(gh200), "-o", "json") & HEAVY == set()
+    assert loaded("doctor", "--root", str(gh200), "-o", "json") & HEAVY == set()
+    assert loaded("nccl-env", "--root", str(gh200), "-o", "env") & HEAVY == set()
+
+
+def test_a_table_uses_rich_but_not_the_api(gh200: Path) -> None:
+    mods = loaded("discover", "--root", str(gh200))
+    assert "rich" in mods and mods & {"lightkube", "kopf", "kubernetes_validate"} == set()
