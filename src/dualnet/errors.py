@@ -32,11 +32,6 @@ EXIT_CODES: dict[Exit, str] = {
     Exit.TIMEOUT: "waited, and it did not become ready in time",
 }
 
-# For click's help formatter: "\b" keeps the lines as they are instead of rewrapping them.
-EXIT_CODES_HELP = "Exit status (every verb):\n\n\b\n" + "\n".join(
-    f"  {int(code)}  {what}" for code, what in EXIT_CODES.items()
-)
-
 
 # The same table in one line, at the foot of every verb's help.
 EXIT_CODES_SHORT = "Exit status: " + ", ".join(

@@ -74,3 +74,19 @@ def test_app_is_a_typer_app() -> None:
     from dualnet.cli import app
 
     assert isinstance(app, typer.Typer)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []], ids=["--help", "-h", "none"])
+def test_root_help_fast_path_is_the_apps_help(args: list[str]) -> None:
+    """main() prints the root help without building the typer app: the same text, the same
+    status as the app itself gives."""
+    from typer.testing import CliRunner
+
+    from dualnet.cli import app
+    from dualnet.cli.verbs import root_help
+
+    r = subprocess.run([sys.executable, "-c", "from dualnet.cli import main; main()", *args],
+                       capture_output=True, text=True)
+    via_app = CliRunner().invoke(app, args, prog_name="dualnet")
+    assert r.stdout == via_app.output == root_help()
+    assert r.returncode == via_app.exit_code

@@ -2,49 +2,46 @@
 no logic lives here beyond parsing arguments and printing.
 
 Verbs are listed in `dualnet.cli.verbs.VERBS` and loaded lazily: `dualnet --help` imports no verb
-module, and `dualnet discover` imports only the discover layer.
+module, `dualnet discover` imports only the discover layer, and `dualnet --version` does not
+even import typer (the app, `dualnet.cli.app`, is built on first access).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-import typer
-
-from dualnet.cli.help import LazyVerbGroup, print_version
-from dualnet.errors import EXIT_CODES_HELP, DualnetError
-
-app = typer.Typer(
-    name="dualnet",
-    cls=LazyVerbGroup,
-    help="Give Kubernetes pods on GPU nodes a second, RDMA-capable training network, "
-    "and prove that it works.\n\n" + EXIT_CODES_HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+from dualnet.errors import DualnetError
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", is_eager=True, callback=print_version,
-                                 help="Print dualnet's version and exit."),
-) -> None:
-    """dualnet: discover, diagnose, plan, render, rehearse, apply, verify, benchmark."""
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from dualnet.cli.root import app
+
+        return app
+    raise AttributeError(name)
 
 
 def main() -> None:
-    # click (standalone mode) handles usage errors itself (exit 2) and turns Ctrl-C into Abort;
-    # everything dualnet raises on purpose is a DualnetError and is printed without a traceback.
     if sys.argv[1:] in (["--version"], ["version"]):
-        # typer checks even a flag's absent value through pydantic (~0.1 s): the question
-        # scripts and `kubectl plugin list` ask most is answered before it parses anything
-        print_version(True)
+        # the question scripts and `kubectl plugin list` ask most, answered before typer (and
+        # the pydantic it checks every option value with) is imported
+        from dualnet import __version__
+
+        sys.stdout.write(f"{__version__}\n")
+        return
+    if sys.argv[1:] in ([], ["--help"], ["-h"]):
+        # printed from the verb table, as the typer app prints it (tests/cli hold them equal)
+        from dualnet.cli.verbs import root_help
+
+        sys.stdout.write(root_help())
+        sys.exit(0 if sys.argv[1:] else 2)
     from dualnet.cli.output import widen_for_pipes
+    from dualnet.cli.root import app
 
     widen_for_pipes()
+    # click (standalone mode) handles usage errors itself (exit 2) and turns Ctrl-C into Abort;
+    # everything dualnet raises on purpose is a DualnetError and is printed without a traceback.
     try:
         app()
     except DualnetError as exc:

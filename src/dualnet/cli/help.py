@@ -22,7 +22,7 @@ import typer
 from typer import _click as click
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from dualnet.cli.verbs import VERBS, Verb
+from dualnet.cli.verbs import VERBS, Verb, root_help
 from dualnet.errors import EXIT_CODES_SHORT
 
 
@@ -180,7 +180,6 @@ class LazyVerbGroup(TyperGroup):
             exc.message = plain_message(exc.message.replace("Value error, ", ""))
             raise
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(v.name, v.summary) for v in VERBS]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # the one root help, which main() also prints without building this group
+        formatter.write(root_help())

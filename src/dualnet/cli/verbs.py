@@ -10,7 +10,10 @@ every line resolves to a command and that no module registers a verb this table 
 
 from __future__ import annotations
 
+import textwrap
 from typing import NamedTuple
+
+from dualnet.errors import EXIT_CODES
 
 
 class Verb(NamedTuple):
@@ -51,3 +54,31 @@ VERBS: tuple[Verb, ...] = (
     Verb("agent", "operator_cmds", "The node agent (same as `dualnet operator agent`)."),
     Verb("version", "version_cmds", "Print dualnet's version."),
 )
+
+
+ABOUT = ("Give Kubernetes pods on GPU nodes a second, RDMA-capable training network, and prove "
+         "that it works.")
+ROOT_OPTIONS = (("--version", "Print dualnet's version and exit."),
+                ("-h, --help", "Show this message and exit."))
+
+
+def _rows(rows: tuple[tuple[str, str], ...], width: int) -> list[str]:
+    first = max(len(name) for name, _ in rows)
+    out: list[str] = []
+    for name, text in rows:
+        lines = textwrap.wrap(text, max(20, width - first - 4)) or [""]
+        out.append(f"  {name:<{first}}  {lines[0]}")
+        out.extend(f"  {'':<{first}}  {line}" for line in lines[1:])
+    return out
+
+
+def root_help(width: int = 80) -> str:
+    """`dualnet --help`: from this table alone, without typer (which costs most of a start);
+    the typer app prints the same text (dualnet.cli.help.LazyVerbGroup.format_help)."""
+    lines = ["Usage: dualnet [OPTIONS] COMMAND [ARGS]...", ""]
+    lines += textwrap.wrap(ABOUT, width - 2, initial_indent="  ", subsequent_indent="  ")
+    lines += ["", "  Exit status (every verb):", ""]
+    lines += [f"    {int(code)}  {what}" for code, what in EXIT_CODES.items()]
+    lines += ["", "Options:", *_rows(ROOT_OPTIONS, width), "", "Commands:"]
+    lines += _rows(tuple((v.name, v.summary) for v in VERBS), width)
+    return "\n".join(lines) + "\n"
