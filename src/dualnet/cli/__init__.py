@@ -9,12 +9,15 @@ even import typer (the app, `dualnet.cli.app`, is built on first access).
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from dualnet.errors import DualnetError
 
+TYPE_CHECKING = False  # not typing's: importing typing is a measurable part of `--version`
+if TYPE_CHECKING:
+    import typer
 
-def __getattr__(name: str) -> Any:
+
+def __getattr__(name: str) -> typer.Typer:
     if name == "app":
         from dualnet.cli.root import app
 

@@ -11,15 +11,22 @@ every line resolves to a command and that no module registers a verb this table 
 from __future__ import annotations
 
 import textwrap
-from typing import NamedTuple
 
 from dualnet.errors import EXIT_CODES
 
 
-class Verb(NamedTuple):
-    name: str
-    module: str  # dualnet.cli.<module>, whose register(app) adds the verb
-    summary: str  # one line for `dualnet --help`; the verb's own --help says the rest
+class Verb:
+    """One line of the table (a plain class: `typing` is not free at start-up)."""
+
+    __slots__ = ("module", "name", "summary")
+
+    def __init__(self, name: str, module: str, summary: str) -> None:
+        self.name = name
+        self.module = module  # dualnet.cli.<module>, whose register(app) adds the verb
+        self.summary = summary  # one line for `dualnet --help`; its own --help says the rest
+
+    def __repr__(self) -> str:
+        return f"Verb({self.name!r}, {self.module!r})"
 
 
 VERBS: tuple[Verb, ...] = (
