@@ -17,7 +17,8 @@ from dualnet.lab.models import LabReport
 from dualnet.lab.nad import load_nad
 from dualnet.lab.run import annotation, run_lab
 from dualnet.parse.network_status import parse_network_status
-from tests.lab.conftest import NADS
+from tests.conftest import have_root_netns, require
+from tests.lab.conftest import NADS, kernel_can_link
 
 
 def _run(name: str, pods: int, bin_dir: Path, **kw: object) -> LabReport:
@@ -136,23 +137,13 @@ def test_static_without_ips_capability_duplicates(real_lab: Path) -> None:
 @pytest.mark.cni
 def test_ipvlan_is_kernel_unsupported_not_a_nad_failure(real_lab: Path) -> None:
     report = _run("ipvlan.yaml", 2, real_lab)
-    if kernel_has_ipvlan():
+    if kernel_can_link("ipvlan"):
         assert report.verdict == "pass", report.reason
     else:
         assert report.verdict == "unsupported"
         assert "not supported by this kernel (CONFIG_IPVLAN is off)" in report.reason
         assert "operation not supported" in report.reason
     _clean(report)
-
-
-def kernel_has_ipvlan() -> bool:
-    probe = f"dnlab-probe{os.getpid()}"
-    netns.create_netns(probe)
-    try:
-        return subprocess.run(["ip", "-n", probe, "link", "add", "p0", "type", "ipvlan"],
-                              capture_output=True).returncode == 0
-    finally:
-        netns.delete_netns(probe)
 
 
 @pytest.mark.netns
@@ -275,3 +266,13 @@ def test_master_name_too_long_for_linux(real_lab: Path) -> None:
     assert report.verdict == "fail"
     assert "master: 'averyveryverylongname0' is not a valid interface name" in report.reason
     _clean(report)
+
+
+@pytest.mark.netns
+def test_kernel_link_probe_asks_the_kernel() -> None:
+    # macvlan is what the lab itself needs, so a kernel that runs the lab can make one; a kind the
+    # kernel has never heard of cannot be made. (An ipvlan probe without a parent link reported
+    # "no ipvlan" on every kernel.)
+    require(have_root_netns(), "root and iproute2 (ip netns)")
+    assert kernel_can_link("macvlan")
+    assert not kernel_can_link("nosuchlinkkind")
