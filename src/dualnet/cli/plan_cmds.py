@@ -133,7 +133,7 @@ def render_cmd(
         write_stream,
     )
     from dualnet.render.validate import check_k8s_version
-    from dualnet.render.writers import write_file
+    from dualnet.render.writers import check_out_parent, write_file
 
     if target not in TARGETS:
         raise UsageError(f"--target: {target!r} is not a render target",
@@ -141,6 +141,10 @@ def render_cmd(
     if out is not None and stream is not None:
         raise UsageError("--out and --stream: give one of them", hint="--out DIR or --stream FILE")
     check_k8s_version(k8s_version)
+    if out is not None:
+        check_out_parent(out, "--out")
+    elif stream not in (None, "-"):
+        check_out_parent(Path(str(stream)), "--stream")
     plan = _plan(spec, root, report)
     objects = render(plan, target=target)  # type: ignore[arg-type]
     validate_objects(objects, k8s_version=k8s_version)
