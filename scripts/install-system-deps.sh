@@ -15,5 +15,30 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Another apt (unattended-upgrades on a fresh machine) may hold the dpkg or lists lock: wait for
+# it, bounded, and say so, rather than fail at once.
+lock_wait=${DUALNET_APT_LOCK_WAIT:-600}
+lock_poll=${DUALNET_APT_LOCK_POLL:-5}
+apt_waiting() {
+  local deadline=$((SECONDS + lock_wait)) err rc
+  while :; do
+    err=$(mktemp)
+    rc=0
+    apt-get -o DPkg::Lock::Timeout="$lock_poll" "$@" 2>"$err" || rc=$?
+    if [ "$rc" -eq 0 ]; then rm -f "$err"; return 0; fi
+    if ! grep -qiE 'could not get lock|unable to acquire the dpkg|unable to lock' "$err"; then
+      cat "$err" >&2; rm -f "$err"; return "$rc"
+    fi
+    rm -f "$err"
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "install-system-deps: another apt/dpkg still holds its lock after ${lock_wait}s;" \
+        "wait for it to finish (or set DUALNET_APT_LOCK_WAIT) and run again" >&2
+      return 1
+    fi
+    echo "install-system-deps: another apt/dpkg holds its lock; waiting" \
+      "(up to ${lock_wait}s in all)" >&2
+    sleep "$lock_poll"
+  done
+}
+apt_waiting update -qq
+apt_waiting install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

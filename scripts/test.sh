@@ -10,8 +10,10 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
+# Run the suite as a new user would have it: no `dualnet` on PATH except the venv's own.
+clean_path=$(bash scripts/clean-path.sh .venv/bin)
 set +e
-.venv/bin/python -m pytest "$@"
+PATH=$clean_path .venv/bin/python -m pytest "$@"
 rc=$?
 set -e
 # pytest's 5 means "no tests collected": that is a failure for us, never a pass.

@@ -6,11 +6,17 @@ list from an unchecked string."""
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from dualnet.errors import UsageError
 
-IFNAMSIZ = 16  # including the trailing NUL: at most 15 visible characters
-_IFNAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+IFNAMSIZ = 16  # the kernel's buffer, including the trailing NUL: at most 15 bytes of name
+# The bytes the kernel's isspace() takes as space (lib/ctype.c: ASCII whitespace and 0xA0).
+_KERNEL_SPACE = frozenset(b" \t\n\v\f\r\xa0")
+_IFNAME_RULE = (f"1-{IFNAMSIZ - 1} bytes, no '/', ':' or whitespace, and not '.' or '..' "
+                "(the kernel's dev_valid_name)")
 _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _RDMA_DEV = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
@@ -19,17 +25,50 @@ _SHARED_DP_RESOURCE = re.compile(r"^[a-zA-Z0-9_]+$")
 _SRIOV_DP_RESOURCE = re.compile(r"^[a-zA-Z0-9_-]+$")
 
 
+def ifname_problem(name: str) -> str | None:
+    """What makes `name` a netdev name the kernel refuses (net/core/dev.c dev_valid_name), or
+    None. The kernel counts bytes, so the name is measured as the UTF-8 it is passed as."""
+    try:
+        raw = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it is not valid UTF-8"
+    if not raw:
+        return "it is empty"
+    if len(raw) >= IFNAMSIZ:
+        return f"it is {len(raw)} bytes long (at most {IFNAMSIZ - 1})"
+    if name in {".", ".."}:
+        return f"{name!r} names a directory"
+    bad = sorted({chr(b) for b in raw if b in _KERNEL_SPACE or b in b"/:\0"})
+    if bad:
+        return "it holds " + ", ".join(repr(c) for c in bad)
+    return None
+
+
 def is_ifname(name: str) -> bool:
-    return bool(_IFNAME.match(name)) and name not in {".", ".."} and "/" not in name
+    return ifname_problem(name) is None
 
 
 def check_ifname(name: str, *, field: str = "interface") -> str:
-    if not is_ifname(name):
-        raise UsageError(
-            f"{field}: {name!r} is not a valid interface name",
-            hint="1-15 characters from A-Z a-z 0-9 _ . : @ - (Linux IFNAMSIZ is 16 with the NUL)",
-        )
+    """An interface name from a flag or option: a UsageError naming `field` if the kernel would
+    refuse it."""
+    problem = ifname_problem(name)
+    if problem is not None:
+        raise UsageError(f"{field}: {name!r} is not a valid interface name: {problem}",
+                         hint=f"an interface name is {_IFNAME_RULE}")
     return name
+
+
+def _ifname_field(name: str) -> str:
+    # Inside pydantic a ValueError, so the error carries the field's path.
+    problem = ifname_problem(name)
+    if problem is not None:
+        raise ValueError(f"not a valid interface name: {problem}; an interface name is "
+                         f"{_IFNAME_RULE}")
+    return name
+
+
+# The one type of every interface-name field in a model (spec, host steps).
+IfName = Annotated[str, AfterValidator(_ifname_field)]
 
 
 def is_pci_address(addr: str) -> bool:

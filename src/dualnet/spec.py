@@ -32,7 +32,7 @@ from pydantic.alias_generators import to_camel
 
 from dualnet.errors import UsageError
 from dualnet.modes import Mode
-from dualnet.names import check_dns1123_label, check_ifname, check_pci_address
+from dualnet.names import IfName, check_dns1123_label, check_pci_address
 
 API_VERSION = "dualnet.io/v1alpha1"
 KIND = "TrainingNetwork"
@@ -47,12 +47,15 @@ _HEX4 = re.compile(r"^[0-9a-f]{4}$")
 
 
 class _Model(BaseModel):
+    # strict: what the user wrote is what is checked, as `dualnet schema` states it. No
+    # coercion: `k3s: "yes"` or `rdmaHcaMax: "100"` is refused, not read as true / 100. Enum
+    # fields opt out (`strict=False`) only because strict enums want enum instances, not the
+    # strings YAML gives; lax enum validation still takes nothing but the listed values.
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True
     )
 
 
-IfName = Annotated[str, AfterValidator(lambda v: _name_check(check_ifname, v, "netdev"))]
 PciAddress = Annotated[
     str, AfterValidator(lambda v: _name_check(check_pci_address, v.lower(), "pci address"))
 ]
@@ -102,6 +105,10 @@ def _check_ip(value: str, field: str) -> str:
 
 
 def _check_cidr(value: str, field: str) -> str:
+    if "/" not in value:
+        # ipaddress reads a bare address as a /32 network: say what is missing instead
+        raise ValueError(f"no prefix length ({field}): write the network in CIDR form, e.g. "
+                         f"{value}/24")
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as exc:
@@ -147,7 +154,7 @@ class StaticAddress(_Model):
 
 
 class IpamSpec(_Model):
-    type: IpamType = Field(default=IpamType.HOST_LOCAL, description="IPAM plugin")
+    type: IpamType = Field(default=IpamType.HOST_LOCAL, strict=False, description="IPAM plugin")
     subnet: str | None = Field(
         default=None, description="training subnet (CIDR); required except for dhcp"
     )
@@ -230,9 +237,10 @@ class NicSelection(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _auto_string(cls, data: Any) -> Any:
-        if data == "auto":
-            return {"auto": True}
+    def _mapping(cls, data: Any) -> Any:
+        if not isinstance(data, dict | NicSelection):
+            raise ValueError("nics is a mapping: {auto: true}, or netdevs, pciAddresses or "
+                             "deviceIDs lists")
         return data
 
     @field_validator("device_ids", mode="before")
@@ -242,7 +250,11 @@ class NicSelection(_Model):
             return v
         out = []
         for x in v:
-            s = str(x).lower().removeprefix("0x")
+            if not isinstance(x, str):
+                # YAML reads 1021 as a number and 0x1021 as 4129: never guess which was meant
+                raise ValueError(f"{x!r} is a number, not a PCI device id: quote the 4 hex "
+                                 "digits, e.g. '1021'")
+            s = x.lower().removeprefix("0x")
             if not _HEX4.match(s):
                 raise ValueError(f"{x!r} is not a PCI device id (4 hex digits, e.g. 1021)")
             out.append(s)
@@ -298,14 +310,16 @@ class Images(_Model):
 class NetworkSpec(_Model):
     """spec: of a TrainingNetwork."""
 
-    mode: Mode = Field(default=Mode.SHARED_ROCE, description="how pods get the training NIC")
+    mode: Mode = Field(
+        default=Mode.SHARED_ROCE, strict=False, description="how pods get the training NIC"
+    )
     nics: NicSelection = Field(default_factory=NicSelection)
     ipam: IpamSpec = Field(default_factory=lambda: IpamSpec(subnet="192.168.50.0/24"))
     shared_cni: SharedCni = Field(
-        default=SharedCni.MACVLAN, description="shared-roce only: macvlan or ipvlan"
+        default=SharedCni.MACVLAN, strict=False, description="shared-roce only: macvlan or ipvlan"
     )
-    macvlan_mode: MacvlanMode = Field(default=MacvlanMode.BRIDGE)
-    ipvlan_mode: IpvlanMode = Field(default=IpvlanMode.L2)
+    macvlan_mode: MacvlanMode = Field(default=MacvlanMode.BRIDGE, strict=False)
+    ipvlan_mode: IpvlanMode = Field(default=IpvlanMode.L2, strict=False)
     resource_name: str | None = Field(
         default=None,
         description="device plugin resource name without prefix; default per mode "
@@ -508,9 +522,10 @@ def load_spec(path: Path) -> Spec:
 # ------------------------------------------------------------------ JSON Schema
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+def _inline(schema: dict[str, Any], *, keep_null: bool = False) -> dict[str, Any]:
     """Inline $refs and collapse Optional's anyOf[X, null] to X: the structural form a CRD's
-    openAPIV3Schema needs (no $ref, no anyOf at the top of a property)."""
+    openAPIV3Schema needs (no $ref, no anyOf at the top of a property). With `keep_null` the
+    anyOf stays, so the schema accepts `mtu: null` exactly where the loader does."""
     defs = schema.get("$defs", {})
 
     def walk(node: Any) -> Any:
@@ -522,7 +537,7 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
             target = copy.deepcopy(defs[node["$ref"].split("/")[-1]])
             extra = {k: v for k, v in node.items() if k != "$ref"}
             return walk({**target, **extra})
-        if "anyOf" in node:
+        if "anyOf" in node and not keep_null:
             options = [o for o in node["anyOf"] if o.get("type") != "null"]
             if len(options) == 1:
                 rest = {k: v for k, v in node.items() if k != "anyOf"}
@@ -538,7 +553,7 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
 
 def spec_json_schema() -> dict[str, Any]:
     """JSON Schema of a whole TrainingNetwork document (for editors), refs inlined."""
-    schema = _inline(Spec.model_json_schema(by_alias=True))
+    schema = _inline(Spec.model_json_schema(by_alias=True), keep_null=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "dualnet TrainingNetwork"
     return schema

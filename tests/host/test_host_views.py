@@ -8,9 +8,7 @@ from pathlib import Path
 from dualnet.host.models import HostReport, PciRelation
 from dualnet.host.views import ibdev2netdev_text, show_gids_text, topo_text
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-if not CORPUS.is_dir():  # the tree may sit elsewhere; the corpus is only needed for layout checks
-    CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def _corpus_lines(rel: str) -> list[str]:

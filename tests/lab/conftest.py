@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,3 +26,24 @@ def real_lab() -> Iterator[Path]:
     before = set(stale_namespaces())
     yield Path(str(bin_dir))
     assert set(stale_namespaces()) - before == set(), "lab namespaces left behind"
+
+
+@functools.cache
+def kernel_can_link(kind: str, *extra: str) -> bool:
+    """Whether the running kernel can make a `kind` link (ipvlan, vlan, macvlan) on a veth: asked
+    of the kernel itself in a throwaway namespace, so expected verdicts follow the machine."""
+    from dualnet.lab import netns
+
+    if not have_root_netns():
+        return False
+    probe = f"dnlab-probe{os.getpid()}"
+    netns.create_netns(probe)
+    try:
+        ip = ["ip", "-n", probe, "link", "add"]
+        subprocess.run([*ip, "dnprobe0", "type", "veth", "peer", "name", "dnprobe1"],
+                       check=True, capture_output=True)
+        made = subprocess.run([*ip, "link", "dnprobe0", "name", "dnprobe2", "type", kind, *extra],
+                              capture_output=True, check=False)
+        return made.returncode == 0
+    finally:
+        netns.delete_netns(probe)

@@ -86,3 +86,15 @@ def test_ctrl_c_mid_run_cleans_up(real_lab: Path, delay: float) -> None:
     assert proc.returncode == 130, err
     assert "interrupted by SIGINT" in err
     assert set(stale_namespaces()) - before == set()
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_a_check_that_did_not_run_reads_skipped(real_lab: Path) -> None:
+    # cniVersion 0.3.1 has no CHECK: the table says skipped, and the summary counts it apart
+    proc = _lab(str(NADS / "rendered-static-per-pod.yaml"), "--pods", "1", "--cni-bin",
+                str(real_lab))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if "cni-check-nad" in line)
+    assert "skipped" in row and "pass" not in row.split("not run")[0]
+    assert "skipped (not run)" in proc.stdout and " 0 failed" in proc.stdout

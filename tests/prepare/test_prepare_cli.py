@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from tests.prepare.fakes import ip, veth_netns
 
 
 def dualnet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["dualnet", *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    # The CLI under test, through this interpreter: never whatever `dualnet` PATH finds.
+    return subprocess.run([sys.executable, "-c", "from dualnet.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.fixture

@@ -147,3 +147,59 @@ def test_unwritable_out_dir_is_a_usage_error(tmp_path: Path) -> None:
         write_kustomize(objects, blocker / "out")
     assert info.value.exit_code == 2
     assert str(blocker / "out") in info.value.message
+
+
+def test_a_rerender_backs_up_its_own_stale_files_and_leaves_others_alone(tmp_path: Path) -> None:
+    # Render one network, then another into the same directory: the first render's objects
+    # would otherwise sit beside the new ones (colliding number prefixes) while kustomization.yaml
+    # lists only the new.
+    first = render(plan_for("gh200-shared-roce"))
+    second = render(plan_for("sriov-rdma-cni-whereabouts"))
+    write_kustomize(first, tmp_path)
+    mine = tmp_path / "networks" / "99-my-own.yaml"
+    mine.write_text("# not dualnet's\n")
+    old = set(json.loads((tmp_path / ".dualnet-files.json").read_text())["files"])
+    backups: list[Path] = []
+    write_kustomize(second, tmp_path, backups)
+    kust = yaml.safe_load((tmp_path / "kustomization.yaml").read_text())
+    on_disk = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.yaml")}
+    assert on_disk == {*kust["resources"], "kustomization.yaml", "networks/99-my-own.yaml"}
+    stale = old - set(kust["resources"]) - {"kustomization.yaml"}
+    assert stale and {str(b.relative_to(tmp_path)) for b in backups} >= {
+        f"{s}.bak" for s in stale}
+    assert mine.read_text() == "# not dualnet's\n"
+    manifest = json.loads((tmp_path / ".dualnet-files.json").read_text())["files"]
+    assert set(manifest) == {*kust["resources"], "kustomization.yaml"}
+
+
+def test_a_directory_without_a_manifest_is_not_cleaned(tmp_path: Path) -> None:
+    # Files there before dualnet's first render are not known to be dualnet's: left alone.
+    (tmp_path / "networks").mkdir()
+    other = tmp_path / "networks" / "10-networkattachmentdefinition-old.yaml"
+    other.write_text("kind: NetworkAttachmentDefinition\n")
+    write_kustomize(render(plan_for("gh200-shared-roce")), tmp_path)
+    assert other.read_text() == "kind: NetworkAttachmentDefinition\n"
+
+
+def test_a_manifest_cannot_point_outside_the_directory(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    outside = tmp_path / "precious.yaml"
+    outside.write_text("keep\n")
+    out.mkdir()
+    (out / ".dualnet-files.json").write_text(json.dumps(
+        {"files": {"../precious.yaml": "x", str(outside): "x"}}))
+    write_kustomize(render(plan_for("gh200-shared-roce")), out)
+    assert outside.read_text() == "keep\n" and not (tmp_path / "precious.yaml.bak").exists()
+
+
+def test_cli_missing_parent_of_out_or_stream_is_a_usage_error(tmp_path: Path) -> None:
+    report = _report(tmp_path)
+    spec = str(EXAMPLES / "gh200-shared-roce.yaml")
+    for flag, target in (("--out", tmp_path / "typo" / "manifests"),
+                         ("--stream", tmp_path / "typo" / "all.yaml")):
+        r = dualnet("render", spec, "--report", str(report), flag, str(target))
+        assert r.returncode == 2, r.stderr
+        assert flag in r.stderr and "does not exist" in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "typo").exists()
+    r = dualnet("sample", "--out", str(tmp_path / "typo" / "sample"))
+    assert r.returncode == 2 and "--out" in r.stderr and not (tmp_path / "typo").exists()

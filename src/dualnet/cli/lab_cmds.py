@@ -54,10 +54,14 @@ def _table(report: Any) -> RenderableType:
         checks = Table(title="checks", title_justify="left")
         for col in ("check", "where", "result", "evidence"):
             checks.add_column(col)
+        looks = {"pass": Text("pass", style="green"), "fail": Text("FAIL", style="bold red"),
+                 "skipped": Text("skipped", style="yellow")}
         for c in report.checks:
-            checks.add_row(c.name, c.pod, Text("pass", style="green") if c.passed
-                           else Text("FAIL", style="bold red"), c.evidence)
+            checks.add_row(c.name, c.pod, looks[c.result], c.evidence)
         parts.append(checks)
+        counts = report.check_counts
+        parts.append(Text(f"checks: {counts['pass']} passed, {counts['fail']} failed, "
+                          f"{counts['skipped']} skipped (not run)"))
     timings = Table(title="timings", title_justify="left")
     timings.add_column("step")
     timings.add_column("ms", justify="right")

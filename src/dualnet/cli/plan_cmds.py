@@ -126,7 +126,7 @@ def render_cmd(
         write_stream,
     )
     from dualnet.render.validate import check_k8s_version
-    from dualnet.render.writers import write_file
+    from dualnet.render.writers import check_out_parent, write_file
 
     if target.value not in TARGETS:  # the choices above are render's own list
         raise UsageError(f"--target: {target.value!r} is not a render target",
@@ -134,6 +134,10 @@ def render_cmd(
     if out is not None and stream is not None:
         raise UsageError("--out and --stream: give one of them", hint="--out DIR or --stream FILE")
     check_k8s_version(k8s_version)
+    if out is not None:
+        check_out_parent(out, "--out")
+    elif stream not in (None, "-"):
+        check_out_parent(Path(str(stream)), "--stream")
     plan = _plan(spec, root, report)
     objects = render(plan, target=target.value)
     validate_objects(objects, k8s_version=k8s_version)

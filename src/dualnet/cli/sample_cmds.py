@@ -38,11 +38,12 @@ def sample(
     from dualnet.modes import Mode
     from dualnet.plan import build_plan
     from dualnet.render import plan_markdown, render, validate_objects, write_kustomize
-    from dualnet.render.writers import write_file
+    from dualnet.render.writers import check_out_parent, write_file
     from dualnet.spec import load_spec
 
     if node not in SAMPLES:
         raise UsageError(f"--node: unknown sample {node!r}", hint=f"one of: {', '.join(SAMPLES)}")
+    check_out_parent(out, "--out")
     spec_path = _example_for(node)
     with tempfile.TemporaryDirectory(prefix="dualnet-sample-") as tmp:
         root = build_sample(node, Path(tmp) / node)
@@ -80,9 +81,12 @@ def sample(
         stdout.rule("[bold]4. render[/]")
         objects = render(plan)
         validate_objects(objects)
-        out.mkdir(parents=True, exist_ok=True)
-        written = write_kustomize(objects, out / "manifests")
-        write_file(out / "PLAN.md", plan_markdown(plan))  # a changed PLAN.md is backed up
+        out.mkdir(exist_ok=True)
+        backups: list[Path] = []
+        written = write_kustomize(objects, out / "manifests", backups)
+        write_file(out / "PLAN.md", plan_markdown(plan), backups)  # a changed one is backed up
+        for b in backups:
+            stdout.print(f"kept the previous version as {b}", highlight=False)
         stdout.print(
             f"{len(objects)} objects validated and written to [bold]{out / 'manifests'}[/] "
             f"({len(written)} files, kustomize); plan in [bold]{out / 'PLAN.md'}[/]"

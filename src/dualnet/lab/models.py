@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 class NetworkAttachmentDefinition(BaseModel):
@@ -72,10 +72,21 @@ Verdict = Literal["pass", "fail", "unsupported"]
 
 
 class Check(BaseModel):
+    """One check of a lab run. `skipped`: it did not run (e.g. CHECK before cniVersion 0.4.0),
+    so it is neither a pass nor a failure and is counted apart."""
+
     name: str
     pod: str = ""
     passed: bool
+    skipped: bool = False
     evidence: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def result(self) -> Literal["pass", "fail", "skipped"]:
+        if self.skipped:
+            return "skipped"
+        return "pass" if self.passed else "fail"
 
 
 class PodInterface(BaseModel):
@@ -122,3 +133,12 @@ class LabReport(BaseModel):
     @property
     def all_passed(self) -> bool:
         return self.verdict == "pass"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def check_counts(self) -> dict[str, int]:
+        """Checks by result (pass, fail, skipped): the summary line's numbers."""
+        counts = {"pass": 0, "fail": 0, "skipped": 0}
+        for c in self.checks:
+            counts[c.result] += 1
+        return counts

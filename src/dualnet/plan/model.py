@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, field_serializer
 
 from dualnet.modes import Mode
 from dualnet.plan.steps import HostStep
@@ -73,6 +73,12 @@ class Plan(_Model):
     components: list[str] = Field(description="cluster components render deploys")
     nccl_ib_hca: list[str] = Field(default_factory=list, description="RDMA devices for NCCL")
     warnings: list[PlanWarning] = Field(default_factory=list)
+
+    @field_serializer("spec")
+    def _spec_as_the_user_writes_it(self, spec: Spec, info: SerializationInfo) -> Any:
+        # The embedded spec is the user's document: camelCase keys (rdmaHcaMax, pciAddresses),
+        # as in the spec file and `dualnet schema`, never the Python field names.
+        return spec.model_dump(mode=info.mode, by_alias=True)
 
     @property
     def resource_name(self) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dualnet.names import check_ifname, check_module, check_pci_address
+from dualnet.names import IfName, check_module, check_pci_address
 
 
 class _Step(BaseModel):
@@ -39,54 +39,34 @@ class SetNetnsMode(_Step):
 
 class SetMtu(_Step):
     kind: Literal["mtu"] = "mtu"
-    interface: str
+    interface: IfName
     mtu: int = Field(ge=68, le=65535)
-
-    @field_validator("interface")
-    @classmethod
-    def _ifname(cls, v: str) -> str:
-        return check_ifname(v, field="interface")
 
 
 class SetLinkMac(_Step):
     """Give a netdev a fixed MAC (`ip link set dev X address M`), e.g. a host-device NIC."""
 
     kind: Literal["link_mac"] = "link_mac"
-    interface: str
+    interface: IfName
     mac: str
-
-    @field_validator("interface")
-    @classmethod
-    def _ifname(cls, v: str) -> str:
-        return check_ifname(v, field="interface")
 
 
 class CreateVfs(_Step):
     kind: Literal["sriov_numvfs"] = "sriov_numvfs"
-    pf: str = Field(description="PF netdev name")
+    pf: IfName = Field(description="PF netdev name")
     num_vfs: int = Field(ge=0)
-
-    @field_validator("pf")
-    @classmethod
-    def _ifname(cls, v: str) -> str:
-        return check_ifname(v, field="pf")
 
 
 class SetVfMacs(_Step):
     """Pre-allocate VF MACs and rebind the VFs so node/port GUIDs are populated (RDMA CM)."""
 
     kind: Literal["vf_macs"] = "vf_macs"
-    pf: str
+    pf: IfName
     vf_indexes: list[int] = Field(default_factory=list, description="empty = every enabled VF")
     mac_prefix: str = Field(
         default="02:d4:1e",
         description="locally administered OUI; the rest is derived from PF+index",
     )
-
-    @field_validator("pf")
-    @classmethod
-    def _ifname(cls, v: str) -> str:
-        return check_ifname(v, field="pf")
 
 
 class InstallCniPlugins(_Step):
