@@ -113,3 +113,16 @@ def test_bad_file_is_a_usage_error_naming_it(
     assert code == 2, f"exit {code}: {err}"
     assert str(path) in err, err
     assert len(err) < 2000, "a bad file is quoted as a short excerpt at most"
+
+
+@pytest.mark.parametrize("verb", [["verify", "--pods", "a"], ["bench", "--pods", "a,b"]],
+                         ids=["verify", "bench"])
+@pytest.mark.parametrize("where", ["directory", "missing-parent"])
+def test_report_that_cannot_be_written_is_refused_before_the_run(
+    verb: list[str], where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    target = tmp_path if where == "directory" else tmp_path / "no" / "r.md"
+    # no kubeconfig is given: the refusal has to come before any API call
+    code, _, err = run_cli(capsys, *verb, "--report", str(target), "--kubeconfig",
+                           str(tmp_path / "kc-not-read"))
+    assert code == 2 and str(target) in err and "Traceback" not in err

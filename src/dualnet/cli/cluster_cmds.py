@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit, stderr
+from dualnet.cli.output import (
+    OUTPUT_HELP,
+    OutputFormat,
+    check_output_file,
+    emit,
+    stderr,
+    write_output_file,
+)
 from dualnet.errors import UsageError
 
 if TYPE_CHECKING:
@@ -195,6 +202,8 @@ def verify_cmd(
     if count < 1:
         raise UsageError(f"--count {count}: must be 1 or more")
     objects = load_objects(from_path) if from_path is not None else None
+    if report is not None:
+        check_output_file(report, "--report")
 
     async def body(client: Any) -> Any:
         return await run_verify(client, namespace=namespace, pods=names, objects=objects,
@@ -204,7 +213,7 @@ def verify_cmd(
 
     result = _run(lambda: _with_client(kubeconfig, context, body))
     if report is not None:
-        report.write_text(markdown_report(None, result))
+        write_output_file(report, markdown_report(None, result), "--report")
     emit(result, output, lambda: verify_table(result))
     if not result.passed:
         raise typer.Exit(1)
@@ -264,6 +273,8 @@ def bench_cmd(
         facts = load_host_report(host_report, option="--host-report")
     if names is None and not (nad and resource):
         raise UsageError("give --pods server,client, or --nad and --resource to launch them")
+    if report is not None:
+        check_output_file(report, "--report")
 
     async def body(client: Any) -> BenchReport:
         return await _bench(client, namespace=namespace, pods=names, gpu=gpu, nodes=nodes,
@@ -273,7 +284,7 @@ def bench_cmd(
 
     result = _run(lambda: _with_client(kubeconfig, context, body))
     if report is not None:
-        report.write_text(markdown_report(result))
+        write_output_file(report, markdown_report(result), "--report")
     emit(result, output, lambda: bench_table(result))
 
 

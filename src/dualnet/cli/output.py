@@ -11,9 +11,10 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from dualnet.errors import DualnetError
+from dualnet.errors import DualnetError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -101,6 +102,24 @@ def emit(obj: Any, fmt: OutputFormat, table: Callable[[], RenderableType | str])
             sys.stdout.write(out if out.endswith("\n") or not out else out + "\n")
         else:
             stdout.print(out)
+
+
+def check_output_file(path: Path, flag: str) -> Path:
+    """A file the verb will write at the end: refused up front when it cannot be (a directory,
+    a missing parent), so a long run's result is not lost to a traceback at the last step."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory", hint="give a file name, e.g. report.md")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {path}: the directory {path.parent} does not exist",
+                         hint="create it first, or write the report elsewhere")
+    return path
+
+
+def write_output_file(path: Path, text: str, flag: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _colour(stream: Any, code: str, text: str) -> str:
