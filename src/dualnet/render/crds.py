@@ -2,7 +2,8 @@
 
 * NetworkAttachmentDefinition: the NPWG artifact (formats.md 3.1), as the Multus thick manifest
   carries it.
-* whereabouts IPPool / OverlappingRangeIPReservation: whereabouts doc/crds (v1alpha1).
+* whereabouts IPPool / OverlappingRangeIPReservation: whereabouts doc/crds (v1alpha1, as of
+  v0.9.3; no release has an `ipamclaimref` field).
 * Network Operator (mellanox.com/v1alpha1): MacvlanNetwork, HostDeviceNetwork, IPoIBNetwork and
   the NicClusterPolicy sections dualnet writes, with the fields, enums, patterns and required
   lists of Mellanox/network-operator config/crd/bases. Only the validation-relevant parts are
@@ -40,7 +41,7 @@ IPPOOL_SCHEMA = _root({
             "type": "object",
             "additionalProperties": {
                 "type": "object",
-                "properties": {"id": _STR, "ifname": _STR, "ipamclaimref": _STR, "podref": _STR},
+                "properties": {"id": _STR, "ifname": _STR, "podref": _STR},
                 "required": ["id", "podref"],
             },
         },
@@ -52,7 +53,7 @@ IPPOOL_SCHEMA = _root({
 OVERLAPPING_SCHEMA = _root(
     {
         "type": "object",
-        "properties": {"containerid": _STR, "ifname": _STR, "ipamclaimref": _STR, "podref": _STR},
+        "properties": {"containerid": _STR, "ifname": _STR, "podref": _STR},
         "required": ["podref"],
     },
     required_spec=True,

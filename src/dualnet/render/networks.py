@@ -69,14 +69,17 @@ def _main_plugin(plan: Plan) -> dict[str, Any]:
     elif cni == "sriov":
         if s.vlan is not None:
             p["vlan"] = s.vlan
+        if s.mtu is not None:
+            p["mtu"] = s.mtu
     elif cni == "ipoib":
         p["master"] = plan.master
     elif cni == "ib-sriov":
         if s.pkey is not None:
             p["pkey"] = s.pkey
         p["link_state"] = "enable"
-        if not plan.rdma_cni:
-            # without RDMA CNI the plugin isolates the VF's RDMA device itself
+        if not plan.rdma_cni and plan.netns_mode == "exclusive":
+            # without RDMA CNI the plugin isolates the VF's RDMA device itself; the plan asks
+            # for exclusive mode (and a host step) for it, as ib-sriov-cni checks
             p["rdmaIsolation"] = True
     if s.ipam.type is IpamType.STATIC and not s.ipam.addresses:
         # per-pod addresses come from the networks annotation's "ips"
