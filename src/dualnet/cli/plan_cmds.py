@@ -145,12 +145,12 @@ def render_cmd(
     elif stream not in (None, "-"):
         check_out_parent(Path(str(stream)), "--stream")
     plan = _plan(spec, root, report)
-    objects = render(plan, target=target.value,  # type: ignore[arg-type]
+    objects = render(plan, target=target.value,
                      operator_version=operator_version)
     validate_objects(objects, k8s_version=k8s_version, operator_version=operator_version)
     from rich.markup import escape
 
-    notes = render_notes(plan, target=target.value,  # type: ignore[arg-type]
+    notes = render_notes(plan, target=target.value,
                          operator_version=operator_version)
     for n in notes:
         stderr.print(f"note: {escape(n)}", highlight=False)
