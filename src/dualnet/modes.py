@@ -21,10 +21,14 @@ class Mode(StrEnum):
 
 # Which RDMA netns mode each mode needs. None: either works. SR-IOV with RDMA CNI chained
 # ("namespace-aware") needs exclusive; that choice is a spec flag, see `required_netns_mode`.
+# ib-sriov needs exclusive either way: without RDMA CNI the NAD sets rdmaIsolation, and
+# ib-sriov-cni refuses every attach unless the RDMA subsystem is exclusive (pkg/utils/rdma.go).
 def required_netns_mode(mode: Mode, *, rdma_cni: bool = False) -> str | None:
     if mode in (Mode.SHARED_ROCE, Mode.IPOIB):
         return "shared"
-    if mode in (Mode.SRIOV, Mode.IB_SRIOV, Mode.HOST_DEVICE) and rdma_cni:
+    if mode is Mode.IB_SRIOV:
+        return "exclusive"
+    if mode in (Mode.SRIOV, Mode.HOST_DEVICE) and rdma_cni:
         return "exclusive"
     return None
 

@@ -50,10 +50,13 @@ async def test_first_apply_creates_everything_with_ownership_labels(harness: Har
     assert result.network == harness.network
     # applied in dependency order: ServiceAccount and ConfigMap before the DaemonSet
     assert [o.kind for o in result.outcomes] == ["ServiceAccount", "ConfigMap", "DaemonSet"]
-    live = await harness.get(objs[0])
+    live = await harness.get(objs[1])
     assert live is not None
     assert live["metadata"]["labels"][labels.MANAGED_BY] == "dualnet"
     assert live["metadata"]["labels"][labels.NETWORK] == harness.network
+    # rdma-devices is every network's one config: owned jointly (cluster/joint.py)
+    cm = await harness.get(objs[0])
+    assert cm is not None and cm["metadata"]["labels"][labels.NETWORK] == "dualnet_joint"
     if harness.server is not None:
         patches = [r for r in harness.server if r.method.value == "PATCH"]
         assert len(patches) == 3

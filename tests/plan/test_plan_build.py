@@ -46,7 +46,9 @@ def test_guide_selectors_come_from_discovered_ids() -> None:
     assert p.resource_name == "rdma/rdma_shared_device"
     assert p.shared_dp_config == {"configList": [{
         "resourceName": "rdma_shared_device", "rdmaHcaMax": 100,
-        "selectors": {"vendors": ["15b3"], "deviceIDs": ["1021"], "drivers": ["mlx5_core"]}}]}
+        # the GH200's second port (enp1s0f1np1) is the same model: ifNames keeps it out
+        "selectors": {"vendors": ["15b3"], "deviceIDs": ["1021"], "drivers": ["mlx5_core"],
+                      "ifNames": ["enp1s0f0np0"]}}]}
     nic = p.hosts[0].nics[0]
     assert (nic.pci_address, nic.rdma_device, nic.link_layer) == ("0000:01:00.0", "mlx5_0",
                                                                   "Ethernet")
@@ -72,7 +74,7 @@ def test_pin_if_names_adds_ifnames_selector() -> None:
 
 def test_guide_plan_warns_about_the_shared_management_port_only() -> None:
     p = plan([gh200()], **GUIDE)
-    assert [w.code for w in p.warnings] == ["shared-management-port"]
+    assert [w.code for w in p.warnings] == ["shared-management-port", "shared-selectors-narrowed"]
     assert p.hosts[0].steps == []
 
 

@@ -55,7 +55,9 @@ def test_gh200_renders_what_the_guide_shows() -> None:
     config = yaml.safe_load(cm["data"]["config.json"])  # JSON is YAML
     assert config == {"configList": [{
         "resourceName": "rdma_shared_device", "rdmaHcaMax": 100,
-        "selectors": {"vendors": ["15b3"], "deviceIDs": ["1021"], "drivers": ["mlx5_core"]}}]}
+        # the guide's selectors, plus ifNames: the GH200's second port is the same model
+        "selectors": {"vendors": ["15b3"], "deviceIDs": ["1021"], "drivers": ["mlx5_core"],
+                      "ifNames": ["enp1s0f0np0"]}}]}
     (nad,) = _by_kind(objects, "NetworkAttachmentDefinition")
     assert nad["metadata"]["name"] == "rdma-net"
     assert nad["metadata"]["annotations"] == {

@@ -125,13 +125,13 @@ def test_crd_schema_checks_operator_resources() -> None:
 
     def change(o: list[dict[str, Any]]) -> None:
         find(o, "MacvlanNetwork")["spec"]["mode"] = "l2"
-        del find(o, "NicClusterPolicy")["spec"]["rdmaSharedDevicePlugin"]["version"]
+        del find(o, "NicClusterPolicy")["spec"]["rdmaSharedDevicePlugin"]["image"]
         find(o, "MacvlanNetwork")["metadata"]["namespace"] = "default"
     ps = problems_after(objs, change)
     text = "\n".join(ps)
     assert "MacvlanNetwork default/rdma-net: spec.mode: 'l2' is not one of" in text
-    assert "NicClusterPolicy nic-cluster-policy: spec.rdmaSharedDevicePlugin: 'version' is a " \
-           "required property" in text
+    assert "NicClusterPolicy nic-cluster-policy: spec.rdmaSharedDevicePlugin: 'image' is a " \
+           "required property (Network Operator v26.4 CRD)" in text
     assert "cluster-scoped" in text
 
 

@@ -115,12 +115,17 @@ def render_cmd(
                                         "custom resources"),
     k8s_version: str = typer.Option("1.34", "--k8s-version",
                                     help="Kubernetes version whose schemas validate the objects"),
+    operator_version: str = typer.Option(
+        "v26.4", "--network-operator-version",
+        help="--target network-operator: the NVIDIA Network Operator release to render for"),
 ) -> None:
     """Render the plan's Kubernetes objects, validate them, and write them out."""
     from dualnet.render import (
         TARGETS,
+        operator_release,
         plan_markdown,
         render,
+        render_notes,
         validate_objects,
         write_kustomize,
         write_stream,
@@ -134,22 +139,28 @@ def render_cmd(
     if out is not None and stream is not None:
         raise UsageError("--out and --stream: give one of them", hint="--out DIR or --stream FILE")
     check_k8s_version(k8s_version)
+    operator_release(operator_version)
     if out is not None:
         check_out_parent(out, "--out")
     elif stream not in (None, "-"):
         check_out_parent(Path(str(stream)), "--stream")
     plan = _plan(spec, root, report)
-    objects = render(plan, target=target.value)
-    validate_objects(objects, k8s_version=k8s_version)
+    objects = render(plan, target=target.value,
+                     operator_version=operator_version)
+    validate_objects(objects, k8s_version=k8s_version, operator_version=operator_version)
     from rich.markup import escape
 
+    notes = render_notes(plan, target=target.value,
+                         operator_version=operator_version)
+    for n in notes:
+        stderr.print(f"note: {escape(n)}", highlight=False)
     for w in plan.warnings:
         stderr.print(f"[yellow]warning[/] {escape(f'[{w.code}]')}: {escape(w.message)}",
                      highlight=False)
     backups: list[Path] = []
     if out is not None:
         files = write_kustomize(objects, out, backups)
-        write_file(out / "PLAN.md", plan_markdown(plan), backups)
+        write_file(out / "PLAN.md", plan_markdown(plan, notes), backups)
         stderr.print(f"{len(objects)} objects validated (Kubernetes {k8s_version}); "
                      f"{len(files)} files in {out}, plan in {out / 'PLAN.md'}", highlight=False)
     elif stream is None or stream == "-":

@@ -20,6 +20,7 @@ from lightkube.types import PatchType
 from pydantic import BaseModel, Field
 
 from dualnet import labels
+from dualnet.cluster import joint
 from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.objects import (
@@ -46,7 +47,8 @@ from dualnet.cluster.resources import (
 )
 from dualnet.errors import UsageError
 
-__all__ = ["Action", "ApplyResult", "ObjectOutcome", "apply_objects", "load_objects"]
+__all__ = ["Action", "ApplyResult", "ObjectOutcome", "apply_objects", "load_objects",
+           "release_joint"]
 
 # Kinds `prune` looks at besides the ones rendered now. Namespaces are never pruned: deleting one
 # deletes everything in it, including what is not dualnet's.
@@ -285,6 +287,9 @@ async def apply_objects(
     lives = await asyncio.gather(*(_read(res, key) for res, key, _ in planned))
 
     for (res, key, desired), live in zip(planned, lives, strict=True):
+        if joint.is_joint(desired) and (live is None or is_owned(live)):
+            # one config for every network: keep the others' entries (joint.py)
+            desired = joint.merge(live, desired, obj_labels(desired)[labels.NETWORK])
         outcome = ObjectOutcome(
             kind=key.kind, api_version=key.api_version, namespace=key.namespace, name=key.name,
             action=Action.UNCHANGED, dry_run=dry_run,
@@ -307,4 +312,70 @@ async def apply_objects(
 
     if prune and net:
         await _prune(client, net, keep, kinds, dry_run, result)
+        await _release_joint(client, net, keep, kinds, dry_run, result)
     return result
+
+
+async def release_joint(
+    client: AsyncClient, res: ResourceType, key: ObjectKey, live: Obj, network: str,
+    *, dry_run: bool = False,
+) -> Action:
+    """Take `network`'s entries out of a jointly owned object (joint.py): delete it when no
+    other network is left (PRUNED), else apply the rest (CONFIGURED)."""
+    rest = joint.release(live, network)
+    if rest is None:
+        await _delete(client, res, key, dry_run)
+        return Action.PRUNED
+    body = dict(comparable(rest))
+    body["metadata"] = {k: v for k, v in body["metadata"].items()
+                        if k in ("name", "namespace", "labels", "annotations")}
+    await _apply_one(client, res, key, body, dry_run)
+    return Action.CONFIGURED
+
+
+async def _release_joint(
+    client: AsyncClient,
+    network: str,
+    keep: set[ObjectKey],
+    kinds: set[tuple[str, str]],
+    dry_run: bool,
+    result: ApplyResult,
+) -> None:
+    """Prune for jointly owned objects this network no longer renders: take its entries out,
+    and delete the object only when no other network has any left."""
+    selector: dict[str, Any] = {labels.MANAGED_BY: labels.MANAGED_BY_VALUE,
+                                labels.NETWORK: joint.JOINT_NETWORK}
+    candidates = {k for k in kinds if k[1] in joint.joint_kinds()} | {
+        ("v1", "ConfigMap"), ("mellanox.com/v1alpha1", "NicClusterPolicy")}
+    for api_version, kind in sorted(candidates):
+        res = _prune_resource(api_version, kind)
+        if res is None:
+            continue
+        namespaced = is_namespaced(res)
+
+        async def _list(res: ResourceType = res, namespaced: bool = namespaced) -> list[Any]:
+            ns = "*" if namespaced else None
+            return [o async for o in client.list(res, namespace=ns, labels=selector)]
+
+        try:
+            live_objects = await call_api(client, f"list {kind}", _list)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                continue
+            raise ClusterError(
+                f"listing {kind} for prune failed: {api_error_message(exc)}") from exc
+        for item in live_objects:
+            live = as_dict(item)
+            meta = live.get("metadata") or {}
+            key = ObjectKey(api_version, kind, meta.get("namespace") if namespaced else None,
+                            str(meta.get("name")))
+            if key in keep or not is_owned(live) or not joint.is_joint(live) or (
+                network not in joint.owners(live)
+            ):
+                continue
+            action = await release_joint(client, res, key, live, network, dry_run=dry_run)
+            reason = None if action is Action.PRUNED else f"removes network {network}'s entries"
+            result.writes += 1
+            result.outcomes.append(ObjectOutcome(
+                kind=kind, api_version=api_version, namespace=key.namespace, name=key.name,
+                action=action, reason=reason, dry_run=dry_run))

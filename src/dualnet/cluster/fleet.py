@@ -18,10 +18,11 @@ from lightkube.resources.core_v1 import Node
 from lightkube.types import PatchType
 
 from dualnet import labels
-from dualnet.cluster.apply import ApplyResult, apply_objects
+from dualnet.cluster import joint
+from dualnet.cluster.apply import Action, ApplyResult, apply_objects, release_joint
 from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError
-from dualnet.cluster.objects import as_dict, is_owned, kind_rank, obj_labels
+from dualnet.cluster.objects import ObjectKey, as_dict, is_owned, kind_rank, obj_labels
 from dualnet.cluster.resources import ResourceResolver, is_namespaced
 
 GROUP = "dualnet.io"
@@ -227,6 +228,13 @@ async def delete_owned(client: AsyncClient, network: str, refs: Iterable[OwnedRe
 
         try:
             live = as_dict(await call_api(client, f"read {ref.kind} {ref.name}", _get))
+            if is_owned(live) and joint.is_joint(live):
+                # every network's one config: only this network's entries go (joint.py)
+                if network in joint.owners(live):
+                    key = ObjectKey(ref.api_version, ref.kind, ns, ref.name)
+                    if await release_joint(client, res, key, live, network) is Action.PRUNED:
+                        deleted += 1
+                continue
             if not is_owned(live) or obj_labels(live).get(labels.NETWORK) != network:
                 continue
             await call_api(client, f"delete {ref.kind} {ref.name}", _delete)

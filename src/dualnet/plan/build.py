@@ -6,11 +6,11 @@ import ipaddress
 from typing import Any, Literal
 
 from dualnet.errors import UsageError
-from dualnet.host.models import HostReport
+from dualnet.host.models import HostReport, Nic
 from dualnet.modes import MODE_CNI_PLUGINS, Mode, required_netns_mode
 from dualnet.names import check_shared_dp_resource, check_sriov_dp_resource
 from dualnet.plan.model import HostPlan, Plan, PlanWarning, ResolvedNic
-from dualnet.plan.resolve import hostname_of, select_nics
+from dualnet.plan.resolve import hostname_of, link_layer_of, select_nics
 from dualnet.plan.steps import (
     CreateVfs,
     HostStep,
@@ -157,7 +157,42 @@ def _check_nic(spec: Spec, hostname: str, nic: ResolvedNic, host: HostReport) ->
         )
     if s.mtu is not None and cni == "macvlan" and nic.mtu is not None and s.mtu > 9216:
         raise _refuse(f"spec.mtu {s.mtu} is above what an Ethernet port takes (9216)")
-    del host
+    _check_mtu(spec, where, nic, host)
+
+
+# CNI plugins whose net1 is a child of the master (or a VF of the PF): its MTU may be lower than
+# the master's but not higher (macvlan: "invalid MTU ..., must be [68, <master's>]").
+CHILD_CNIS = {"macvlan", "ipvlan", "sriov", "ipoib", "ib-sriov"}
+
+
+def _mtu_step_needed(spec: Spec, nic: ResolvedNic) -> bool:
+    mtu = spec.spec.mtu
+    if mtu is None or nic.mtu == mtu:
+        return False
+    # a child may be smaller than its master: then the master is left as it is
+    return not (_cni_type(spec) in CHILD_CNIS and nic.mtu is not None and mtu < nic.mtu)
+
+
+def _is_management(nic: ResolvedNic, host: HostReport) -> bool:
+    return nic.holds_default_route or (
+        host.management is not None and host.management.name == nic.netdev)
+
+
+def _check_mtu(spec: Spec, where: str, nic: ResolvedNic, host: HostReport) -> None:
+    """The SetMtu step that would raise the master is refused on the management port (prepare
+    never changes it), so a NAD asking for more than the master has would fail at attach."""
+    mtu = spec.spec.mtu
+    if mtu is None or nic.mtu is None or not _mtu_step_needed(spec, nic):
+        return
+    if _is_management(nic, host):
+        raise _refuse(
+            f"spec.mtu {mtu} is above the MTU {nic.mtu} of {where}, which carries the node's "
+            "management network: raising it is a host step dualnet refuses (it could cut the "
+            f"node off), and {_cni_type(spec)} cannot give net1 more than its master has",
+            hint=f"set spec.mtu to {nic.mtu} or less (or leave it out), raise the MTU of "
+            f"{nic.netdev} yourself if the whole management network takes it, or use a "
+            "dedicated training port",
+        )
 
 
 def _num_vfs(spec: Spec, nic: ResolvedNic) -> int:
@@ -202,11 +237,16 @@ def _host_steps(
     else:
         steps.append(LoadModules(modules=modules, why="module state unknown: make sure they load"))
     if netns is not None and (host.netns_mode is None or host.netns_mode.value != netns):
-        why = ("the RDMA shared device plugin refuses exclusive mode" if netns == "shared"
-               else "RDMA CNI moves each VF's RDMA device into its pod: needs exclusive")
+        if netns == "shared":
+            why = "the RDMA shared device plugin refuses exclusive mode"
+        elif s.rdma_cni:
+            why = "RDMA CNI moves each VF's RDMA device into its pod: needs exclusive"
+        else:
+            why = ("ib-sriov-cni's rdmaIsolation moves each VF's RDMA device into its pod and "
+                   "refuses to attach unless the mode is exclusive")
         steps.append(SetNetnsMode(mode="shared" if netns == "shared" else "exclusive", why=why))
     for nic in nics:
-        if s.mtu is not None and nic.mtu != s.mtu:
+        if _mtu_step_needed(spec, nic):
             steps.append(SetMtu(
                 interface=nic.netdev, mtu=s.mtu,
                 why=f"spec.mtu {s.mtu}; net1 cannot exceed its master's MTU (now {nic.mtu})",
@@ -267,6 +307,47 @@ def _shared_dp_config(
     return {"configList": [entry]}
 
 
+def _narrow_shared_selectors(
+    selectors: dict[str, list[str]], hosts: list[HostReport], per_host: list[list[ResolvedNic]]
+) -> list[PlanWarning]:
+    """The shared plugin ANDs its non-empty selectors (k8s-rdma-shared-dev-plugin
+    pkg/resources/device_selectors.go): vendor + device + driver alone also take every other port
+    of the same model on the node, e.g. the InfiniBand port of a mixed node, and the resource
+    hands those out too. When some such port is not in the spec's selection, add the selected
+    netdevs (ifNames) and, where the other ports differ in link layer, the link type (the
+    netdev's encapsulation: "ether" or "infiniband"). Edits `selectors` in place."""
+    if "ifNames" in selectors:
+        return []  # already pinned to the selected netdevs (ipoib, nics.pinIfNames)
+    uncovered: list[tuple[str, str, str]] = []
+    for i, (host, chosen) in enumerate(zip(hosts, per_host, strict=True)):
+        taken = {n.pci_address for n in chosen}
+        for nic in host.nics:
+            if nic.pci_address in taken or not _matches_shared(selectors, nic):
+                continue
+            uncovered.append((hostname_of(host, i), nic.netdev or nic.pci_address,
+                              link_layer_of(host, nic)))
+    if not uncovered:
+        return []
+    wanted = {n.link_layer for group in per_host for n in group}
+    selectors["ifNames"] = sorted({n.netdev for group in per_host for n in group})
+    if any(layer not in wanted for _, _, layer in uncovered):
+        selectors["linkTypes"] = sorted(
+            {"infiniband" if layer == "InfiniBand" else "ether" for layer in wanted})
+    listed = ", ".join(f"{dev} ({layer}) on {host}" for host, dev, layer in uncovered)
+    return [PlanWarning(
+        code="shared-selectors-narrowed",
+        message=f"vendor/device/driver selectors also match {listed}, which the spec does not "
+        "select: the RDMA shared device plugin would hand those out under the same resource, so "
+        "the selectors also name the selected netdevs (ifNames"
+        + (", linkTypes" if "linkTypes" in selectors else "") + ")",
+    )]
+
+
+def _matches_shared(selectors: dict[str, list[str]], nic: Nic) -> bool:
+    checks = (("vendors", nic.vendor_id), ("deviceIDs", nic.device_id), ("drivers", nic.driver))
+    return all(key not in selectors or value in selectors[key] for key, value in checks)
+
+
 def _sriov_dp_config(
     spec: Spec, prefix: str, name: str, per_host: list[list[ResolvedNic]]
 ) -> dict[str, Any]:
@@ -316,6 +397,8 @@ def _components(spec: Spec, rdma_cni: bool) -> list[str]:
         comps.append("rdma-cni")
     if s.ipam.type is IpamType.WHEREABOUTS:
         comps.append("whereabouts")
+    if s.ipam.type is IpamType.DHCP:
+        comps.append("cni-dhcp-daemon")
     return comps
 
 
@@ -369,8 +452,8 @@ def _warnings(
     if s.ipam.type is IpamType.DHCP:
         out.append(PlanWarning(
             code="dhcp-daemon",
-            message="dhcp IPAM needs the CNI dhcp daemon on every node "
-            "(/opt/cni/bin/dhcp daemon, socket /run/cni/dhcp.sock) and a DHCP server on the "
+            message="dhcp IPAM needs the CNI dhcp daemon on every node (render deploys it: "
+            "DaemonSet cni-dhcp-daemon, socket /run/cni/dhcp.sock) and a DHCP server on the "
             "training network",
         ))
     if s.mode is Mode.IB_SRIOV:
@@ -443,6 +526,10 @@ def build_plan(spec: Spec, hosts: list[HostReport]) -> Plan:
         "InfiniBand" if want_ib else "Ethernet"
     )
     shared = _shared_dp_config(spec, prefix, short, all_nics) if s.mode in SHARED_MODES else None
+    narrowed: list[PlanWarning] = []
+    if shared is not None:
+        narrowed = _narrow_shared_selectors(shared["configList"][0]["selectors"], hosts,
+                                            per_host)
     sriov = None if shared is not None else _sriov_dp_config(spec, prefix, short, per_host)
     return Plan(
         name=spec.name,
@@ -461,7 +548,7 @@ def build_plan(spec: Spec, hosts: list[HostReport]) -> Plan:
         link_layer=link_layer,
         components=_components(spec, s.rdma_cni),
         nccl_ib_hca=_nccl_ib_hca(s.mode, all_nics),
-        warnings=_warnings(spec, hosts, host_plans),
+        warnings=_warnings(spec, hosts, host_plans) + narrowed,
     )
 
 

@@ -1,7 +1,12 @@
-"""plan -> Kubernetes objects, in a fixed order (components, networks, workloads)."""
+"""plan -> Kubernetes objects, in a fixed order (components, networks, workloads).
+
+Each render target is one builder in TARGET_BUILDERS; a new target (e.g. DRA) is one more entry.
+`render_notes` says, for the plan a person reads, what a target chose that the objects alone do
+not explain (who deploys IPAM, why a plain NAD stands in for an operator CR)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from dualnet.errors import UsageError
@@ -9,17 +14,30 @@ from dualnet.plan.model import Plan
 from dualnet.render.common import meta, to_json
 from dualnet.render.components import components
 from dualnet.render.images import OPERATOR_MULTUS, image, split_image
-from dualnet.render.networks import nad, namespace_object, operator_network
+from dualnet.render.networks import (
+    nad,
+    namespace_object,
+    operator_network,
+    operator_network_refusal,
+)
+from dualnet.render.operator_versions import (
+    DEFAULT_OPERATOR_VERSION,
+    OperatorRelease,
+    operator_release,
+)
 from dualnet.render.workloads import workloads
 
 Target = Literal["plain", "network-operator"]
-TARGETS: tuple[str, ...] = ("plain", "network-operator")
 
-# What NicClusterPolicy deploys itself; everything else stays a plain object.
+# What NicClusterPolicy deploys itself (whereabouts only where the release still has
+# secondaryNetwork.ipamPlugin); everything else stays a plain object.
 OPERATOR_MANAGED = frozenset({
     "multus", "cni-plugins", "rdma-shared-device-plugin", "sriov-device-plugin", "ipoib-cni",
-    "whereabouts",
 })
+
+
+def operator_managed(release: OperatorRelease) -> frozenset[str]:
+    return OPERATOR_MANAGED | ({"whereabouts"} if release.ipam_plugin else set())
 
 
 def _image_spec(ref: str, **extra: Any) -> dict[str, Any]:
@@ -27,7 +45,10 @@ def _image_spec(ref: str, **extra: Any) -> dict[str, Any]:
     return {"image": img, "repository": repo, "version": version, **extra}
 
 
-def nic_cluster_policy(plan: Plan) -> dict[str, Any]:
+def nic_cluster_policy(
+    plan: Plan, release: OperatorRelease | None = None
+) -> dict[str, Any]:
+    release = release or operator_release(DEFAULT_OPERATOR_VERSION)
     imgs = plan.spec.spec.images
     spec: dict[str, Any] = {}
     if plan.shared_dp_config is not None:
@@ -42,7 +63,7 @@ def nic_cluster_policy(plan: Plan) -> dict[str, Any]:
     }
     if "ipoib-cni" in plan.components:
         secondary["ipoib"] = _image_spec(image(imgs, "ipoib_cni"))
-    if "whereabouts" in plan.components:
+    if "whereabouts" in plan.components and release.ipam_plugin:
         secondary["ipamPlugin"] = _image_spec(image(imgs, "whereabouts"))
     spec["secondaryNetwork"] = secondary
     return {
@@ -54,23 +75,70 @@ def nic_cluster_policy(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render(plan: Plan, *, target: Target = "plain") -> list[dict[str, Any]]:
-    """Every object the plan needs, deterministic order. `network-operator` replaces the
-    components the NVIDIA Network Operator deploys with a NicClusterPolicy, and the NAD with the
-    operator's MacvlanNetwork / HostDeviceNetwork / IPoIBNetwork where one exists."""
-    if target not in TARGETS:
+def _plain(plan: Plan, release: OperatorRelease) -> list[dict[str, Any]]:
+    del release
+    return [*components(plan), *namespace_object(plan), nad(plan)]
+
+
+def _network_operator(plan: Plan, release: OperatorRelease) -> list[dict[str, Any]]:
+    cr = operator_network(plan)
+    return [
+        nic_cluster_policy(plan, release),
+        *components(plan, skip=operator_managed(release)),
+        *namespace_object(plan),
+        cr if cr is not None else nad(plan),
+    ]
+
+
+TARGET_BUILDERS: dict[str, Callable[[Plan, OperatorRelease], list[dict[str, Any]]]] = {
+    "plain": _plain,
+    "network-operator": _network_operator,
+}
+TARGETS: tuple[str, ...] = tuple(TARGET_BUILDERS)
+
+
+def check_target(target: str) -> None:
+    if target not in TARGET_BUILDERS:
         raise UsageError(f"--target: {target!r} is not a render target",
                          hint=f"one of: {', '.join(TARGETS)}")
-    out: list[dict[str, Any]] = []
-    if target == "plain":
-        out += components(plan)
-        out += namespace_object(plan)
-        out.append(nad(plan))
-    else:
-        out.append(nic_cluster_policy(plan))
-        out += components(plan, skip=OPERATOR_MANAGED)
-        out += namespace_object(plan)
-        cr = operator_network(plan)
-        out.append(cr if cr is not None else nad(plan))
-    out += workloads(plan)
-    return out
+
+
+def render(
+    plan: Plan, *, target: Target = "plain",
+    operator_version: str = DEFAULT_OPERATOR_VERSION,
+) -> list[dict[str, Any]]:
+    """Every object the plan needs, deterministic order. `network-operator` replaces the
+    components the NVIDIA Network Operator (of `operator_version`) deploys with a
+    NicClusterPolicy, and the NAD with the operator's MacvlanNetwork / HostDeviceNetwork /
+    IPoIBNetwork where one can carry the network."""
+    check_target(target)
+    release = operator_release(operator_version)
+    return [*TARGET_BUILDERS[target](plan, release), *workloads(plan)]
+
+
+def render_notes(
+    plan: Plan, *, target: Target = "plain",
+    operator_version: str = DEFAULT_OPERATOR_VERSION,
+) -> list[str]:
+    """What the target chose, one sentence each, for PLAN.md and the render command's output."""
+    check_target(target)
+    if target != "network-operator":
+        return []
+    release = operator_release(operator_version)
+    notes = [f"Rendered for NVIDIA Network Operator {release.name}: one NicClusterPolicy "
+             "(nic-cluster-policy) deploys Multus, the CNI plugins and the device plugin."]
+    if "whereabouts" in plan.components:
+        if release.ipam_plugin:
+            notes.append("IPAM: whereabouts, deployed by the operator "
+                         "(NicClusterPolicy secondaryNetwork.ipamPlugin).")
+        else:
+            notes.append(
+                f"IPAM: whereabouts, deployed by dualnet itself (DaemonSet "
+                f"kube-system/whereabouts, its CRDs and RBAC): NicClusterPolicy has no "
+                f"secondaryNetwork.ipamPlugin since v25.10.0, so {release.name} would install "
+                "no IPAM for it.")
+    why_not = operator_network_refusal(plan)
+    if why_not is not None:
+        notes.append(f"Network: a plain NetworkAttachmentDefinition, not the operator's "
+                     f"network resource: {why_not}.")
+    return notes

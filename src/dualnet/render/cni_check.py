@@ -16,13 +16,33 @@ PLUGIN_KEYS: dict[str, set[str]] = {
     "macvlan": {"master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen"},
     "ipvlan": {"master", "mode", "mtu", "linkInContainer"},
     "host-device": {"device", "hwaddr", "kernelpath", "pciBusID"},
-    "sriov": {"deviceID", "vlan", "vlanQoS", "vlanProto", "mac", "spoofchk", "trust",
+    # MTU and MAC have no json tag in sriov-cni's SriovNetConf (pkg/types, v2.9.0): Go matches
+    # "mtu" / "mac" case-insensitively
+    "sriov": {"deviceID", "vlan", "vlanQoS", "vlanProto", "mac", "mtu", "spoofchk", "trust",
               "link_state", "min_tx_rate", "max_tx_rate", "logLevel", "logFile"},
     "ib-sriov": {"deviceID", "pkey", "link_state", "rdmaIsolation", "ibKubernetesEnabled",
                  "vfioPciMode"},
     "ipoib": {"master"},
     "rdma": {"deviceID"},
 }
+
+_V = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+# The newest cniVersion each plugin accepts: the versions its skel.PluginMain call declares, at
+# the release dualnet pins. rdma-cni v1.1.0 lists 0.1.0..0.4.0 itself; ib-sriov-cni v1.1.1 and
+# ipoib-cni v1.2.0 take version.All of libcni v1.1.2 (..1.0.0); sriov-cni v2.9.0, whereabouts
+# v0.9.3 and containernetworking plugins v1.6.2 take version.All of libcni >= v1.2 (..1.1.0).
+# A conflist's version must suit every plugin in it.
+PLUGIN_MAX_VERSION: dict[str, str] = {
+    "rdma": "0.4.0",
+    "ib-sriov": "1.0.0",
+    "ipoib": "1.0.0",
+}
+
+
+def versions_of(plugin_type: str) -> list[str]:
+    newest = PLUGIN_MAX_VERSION.get(plugin_type, _V[-1])
+    return _V[: _V.index(newest) + 1]
+
 
 IPAM_KEYS: dict[str, set[str]] = {
     "host-local": {"ranges", "subnet", "rangeStart", "rangeEnd", "gateway", "routes", "dataDir",
@@ -210,6 +230,23 @@ def check_cni_config(conf: Any, *, expected_name: str | None = None) -> list[str
             return [*problems, "plugins: must be a non-empty list"]
         for i, p in enumerate(plugins):
             problems += check_plugin(p, f"plugins[{i}]", chained_after=i)
+            problems += _version_fits(version, p, f"plugins[{i}]")
     else:
         problems += check_plugin({k: v for k, v in conf.items()}, "config", chained_after=0)
+        problems += _version_fits(version, conf, "config")
+    return problems
+
+
+def _version_fits(version: Any, plugin: Any, path: str) -> list[str]:
+    if version not in CNI_VERSIONS or not isinstance(plugin, dict):
+        return []
+    problems: list[str] = []
+    types = [(plugin.get("type"), path)]
+    ipam = plugin.get("ipam")
+    if isinstance(ipam, dict) and ipam.get("type"):
+        types.append((ipam["type"], f"{path}.ipam"))
+    for t, where in types:
+        if isinstance(t, str) and version not in versions_of(t):
+            problems.append(f"cniVersion: {version} is newer than {t} supports ({where}: at most "
+                            f"{versions_of(t)[-1]})")
     return problems

@@ -106,11 +106,26 @@ def daemonset(
     }
 
 
+# What a container needs to copy a binary into a hostPath: nothing. sriov-cni's own manifest
+# (images/sriov-cni-daemonset.yaml, v2.9.0) runs its installer so; the other installers' upstream
+# manifests (rdma-cni, ib-sriov-cni, ipoib-cni, the Network Operator's cni-plugins) still ask for
+# privileged, and dualnet keeps to each one's own manifest.
+UNPRIVILEGED: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+PRIVILEGED: dict[str, Any] = {"privileged": True}
+
+
 def cni_installer_daemonset(
-    plan: Plan, name: str, app: str, image: str, *, container: str
+    plan: Plan, name: str, app: str, image: str, *, container: str,
+    security_context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The common shape of the CNI binary installers (sriov-cni, rdma-cni, ipoib-cni, ...): the
-    image's entrypoint copies its binary to /host/opt/cni/bin and sleeps."""
+    image's entrypoint copies its binary to /host/opt/cni/bin and sleeps. `security_context` is
+    the one the component's upstream manifest uses (privileged when not given)."""
     return daemonset(plan, name, app, {
         "hostNetwork": True,
         "affinity": linux_arch_affinity(),
@@ -119,7 +134,7 @@ def cni_installer_daemonset(
             "name": container,
             "image": image,
             "imagePullPolicy": "IfNotPresent",
-            "securityContext": {"privileged": True},
+            "securityContext": dict(security_context or PRIVILEGED),
             "resources": {
                 "requests": {"cpu": "10m", "memory": "15Mi"},
                 "limits": {"cpu": "100m", "memory": "50Mi"},

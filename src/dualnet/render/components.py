@@ -9,6 +9,7 @@ from dualnet.labels import owned_labels
 from dualnet.plan.model import Plan
 from dualnet.render.common import (
     SYSTEM_NAMESPACE,
+    UNPRIVILEGED,
     cni_installer_daemonset,
     daemonset,
     host_path,
@@ -241,6 +242,13 @@ def sriov_device_plugin(plan: Plan) -> list[dict[str, Any]]:
             daemonset(plan, "kube-sriov-device-plugin", "sriovdp", pod)]
 
 
+WHEREABOUTS_SCRIPT = """\
+SLEEP=false source /install-cni.sh
+/token-watcher.sh &
+/ip-control-loop -log-level debug
+"""
+
+
 def whereabouts(plan: Plan) -> list[dict[str, Any]]:
     labels = owned_labels(plan.name, "component")
     crds = [
@@ -257,7 +265,8 @@ def whereabouts(plan: Plan) -> list[dict[str, Any]]:
          "resources": ["ippools", "overlappingrangeipreservations"],
          "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]},
+        # get: the IP reconciler reads each allocation's pod (Pods().Get) before freeing it
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "get"]},
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]},
         {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"],
          "verbs": ["get", "list", "watch"]},
@@ -272,10 +281,13 @@ def whereabouts(plan: Plan) -> list[dict[str, Any]]:
         "containers": [{
             "name": "whereabouts",
             "image": image(plan.spec.spec.images, "whereabouts"),
-            # install-cni.sh writes the kubeconfig the IPAM config points at, then the
-            # control loop reconciles leaked allocations
+            # as doc/crds/daemonset-install.yaml since v0.9.0: install-cni.sh (sourced, so the
+            # token checksums it exports reach the watcher) writes the kubeconfig the IPAM
+            # config points at; token-watcher.sh rewrites it when the service-account token
+            # rotates (IPAM calls fail with the expired one otherwise); the control loop
+            # reconciles leaked allocations on the schedule in whereabouts-config
             "command": ["/bin/sh"],
-            "args": ["-c", "SLEEP=false /install-cni.sh && /ip-control-loop -log-level debug"],
+            "args": ["-c", WHEREABOUTS_SCRIPT],
             "env": [
                 {"name": "NODENAME", "valueFrom": {"fieldRef": {"apiVersion": "v1",
                                                                  "fieldPath": "spec.nodeName"}}},
@@ -286,18 +298,66 @@ def whereabouts(plan: Plan) -> list[dict[str, Any]]:
                           "limits": {"cpu": "100m", "memory": "200Mi"}},
             "securityContext": {"privileged": True},
             "volumeMounts": [{"name": "cnibin", "mountPath": "/host/opt/cni/bin"},
-                             {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"}],
+                             {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
+                             {"name": "cron-scheduler-configmap",
+                              "mountPath": "/cron-schedule"}],
         }],
         "volumes": [host_path("cnibin", "/opt/cni/bin"),
-                    host_path("cni-net-dir", "/etc/cni/net.d")],
+                    host_path("cni-net-dir", "/etc/cni/net.d"),
+                    # ip-control-loop exits when /cron-schedule/config cannot be watched
+                    {"name": "cron-scheduler-configmap", "configMap": {
+                        "name": "whereabouts-config", "defaultMode": 0o744,
+                        "items": [{"key": "cron-expression", "path": "config"}]}}],
+    }
+    config = {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": meta(plan, "whereabouts-config", "component", namespace=NS),
+        # upstream's default: reconcile once a day at 04:30
+        "data": {"cron-expression": "30 4 * * *"},
     }
     return [
         *crds,
         _cluster_role(plan, "whereabouts-cni", rules),
         _binding(plan, "whereabouts", "whereabouts-cni", "whereabouts"),
         _sa(plan, "whereabouts"),
+        config,
         daemonset(plan, "whereabouts", "whereabouts", pod),
     ]
+
+
+# where the plugins image (k8snetworkplumbingwg/plugins Dockerfile) unpacks the release tarball
+PLUGINS_IMAGE_BIN = "/usr/src/cni/bin"
+
+
+def dhcp_daemon(plan: Plan) -> list[dict[str, Any]]:
+    """The CNI dhcp IPAM plugin only talks to `dhcp daemon` over /run/cni/dhcp.sock; the daemon
+    holds the leases and runs DHCP inside each pod's netns. No upstream manifest exists, so this
+    follows the plugin's own flags (plugins/ipam/dhcp/main.go, v1.6.2): -hostprefix /host makes
+    it find the socket dir and the netns paths the runtime passes under the host mounts."""
+    pod = {
+        "hostNetwork": True,
+        "affinity": linux_arch_affinity(),
+        "tolerations": tolerate_all(),
+        "containers": [{
+            "name": "dhcp-daemon",
+            "image": image(plan.spec.spec.images, "cni_plugins"),
+            "imagePullPolicy": "IfNotPresent",
+            "command": [f"{PLUGINS_IMAGE_BIN}/dhcp", "daemon", "-hostprefix", "/host"],
+            # setns into pod network namespaces and raw DHCP sockets there
+            "securityContext": {"privileged": True},
+            "resources": {"requests": {"cpu": "10m", "memory": "15Mi"},
+                          "limits": {"cpu": "100m", "memory": "50Mi"}},
+            "volumeMounts": [
+                {"name": "host-run", "mountPath": "/host/run",
+                 "mountPropagation": "HostToContainer"},
+                {"name": "host-var-run-netns", "mountPath": "/host/var/run/netns",
+                 "mountPropagation": "HostToContainer"},
+            ],
+        }],
+        "volumes": [host_path("host-run", "/run"),
+                    host_path("host-var-run-netns", "/var/run/netns", "DirectoryOrCreate")],
+    }
+    return [daemonset(plan, "cni-dhcp-daemon", "cni-dhcp-daemon", pod)]
 
 
 def components(plan: Plan, *, skip: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
@@ -318,7 +378,8 @@ def components(plan: Plan, *, skip: frozenset[str] = frozenset()) -> list[dict[s
         elif comp == "sriov-cni":
             out.append(cni_installer_daemonset(plan, "kube-sriov-cni-ds", "sriov-cni",
                                                image(imgs, "sriov_cni"),
-                                               container="kube-sriov-cni"))
+                                               container="kube-sriov-cni",
+                                               security_context=UNPRIVILEGED))
         elif comp == "ib-sriov-cni":
             out.append(cni_installer_daemonset(plan, "kube-ib-sriov-cni-ds", "ib-sriov-cni",
                                                image(imgs, "ib_sriov_cni"),
@@ -333,6 +394,8 @@ def components(plan: Plan, *, skip: frozenset[str] = frozenset()) -> list[dict[s
                                                container="rdma-cni"))
         elif comp == "whereabouts":
             out += whereabouts(plan)
+        elif comp == "cni-dhcp-daemon":
+            out += dhcp_daemon(plan)
         else:  # pragma: no cover - plan and render share the component list
             raise ValueError(f"unknown component {comp!r}")
     return out

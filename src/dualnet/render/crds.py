@@ -2,16 +2,20 @@
 
 * NetworkAttachmentDefinition: the NPWG artifact (formats.md 3.1), as the Multus thick manifest
   carries it.
-* whereabouts IPPool / OverlappingRangeIPReservation: whereabouts doc/crds (v1alpha1).
+* whereabouts IPPool / OverlappingRangeIPReservation: whereabouts doc/crds (v1alpha1, as of
+  v0.9.3; no release has an `ipamclaimref` field).
 * Network Operator (mellanox.com/v1alpha1): MacvlanNetwork, HostDeviceNetwork, IPoIBNetwork and
-  the NicClusterPolicy sections dualnet writes, with the fields, enums, patterns and required
-  lists of Mellanox/network-operator config/crd/bases. Only the validation-relevant parts are
-  kept; descriptions are dropped.
+  the NicClusterPolicy sections dualnet writes, per operator release (operator_versions.py),
+  with the fields, enums, patterns and required lists of the release's CRDs
+  (deployment/network-operator/crds). Only the validation-relevant parts are kept; descriptions
+  are dropped. tests/render/test_render_conformance.py holds these against the upstream files.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from dualnet.render.operator_versions import OperatorRelease
 
 _STR: dict[str, Any] = {"type": "string"}
 
@@ -40,7 +44,7 @@ IPPOOL_SCHEMA = _root({
             "type": "object",
             "additionalProperties": {
                 "type": "object",
-                "properties": {"id": _STR, "ifname": _STR, "ipamclaimref": _STR, "podref": _STR},
+                "properties": {"id": _STR, "ifname": _STR, "podref": _STR},
                 "required": ["id", "podref"],
             },
         },
@@ -52,7 +56,7 @@ IPPOOL_SCHEMA = _root({
 OVERLAPPING_SCHEMA = _root(
     {
         "type": "object",
-        "properties": {"containerid": _STR, "ifname": _STR, "ipamclaimref": _STR, "podref": _STR},
+        "properties": {"containerid": _STR, "ifname": _STR, "podref": _STR},
         "required": ["podref"],
     },
     required_spec=True,
@@ -67,64 +71,108 @@ MACVLAN_NETWORK_SCHEMA = _root({
         "mtu": {"type": "integer", "minimum": 0},
         "networkNamespace": _STR,
     },
+    "additionalProperties": False,
 })
 
 HOST_DEVICE_NETWORK_SCHEMA = _root({
     "type": "object",
     "properties": {"ipam": _STR, "networkNamespace": _STR, "resourceName": _STR},
+    "additionalProperties": False,
 })
 
 IPOIB_NETWORK_SCHEMA = _root({
     "type": "object",
     "properties": {"ipam": _STR, "master": _STR, "networkNamespace": _STR},
+    "additionalProperties": False,
 })
 
 _IMAGE_PROPS: dict[str, Any] = {
     "image": {"type": "string", "pattern": r"[a-zA-Z0-9\-]+"},
     "repository": {"type": "string", "pattern": r"[a-zA-Z0-9\.\-\/]+"},
-    "version": {"type": "string", "pattern": r"[a-zA-Z0-9\.-]+"},
+    "version": _STR,
     "imagePullSecrets": {"type": "array", "items": _STR},
+    "containerResources": {"type": "array", "items": {"type": "object"}},
 }
 
 
-def _image_spec(**extra: Any) -> dict[str, Any]:
+def _image_spec(release: OperatorRelease, **extra: Any) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {**_IMAGE_PROPS, **extra},
-        "required": ["image", "repository", "version"],
+        "required": list(release.image_required),
         "additionalProperties": False,
     }
 
 
-NIC_CLUSTER_POLICY_SCHEMA = _root({
-    "type": "object",
-    "properties": {
-        "rdmaSharedDevicePlugin": _image_spec(config=_STR, useCdi={"type": "boolean"}),
-        "sriovDevicePlugin": _image_spec(config=_STR, useCdi={"type": "boolean"}),
-        "secondaryNetwork": {
-            "type": "object",
-            "properties": {
-                "cniPlugins": _image_spec(),
-                "ipamPlugin": _image_spec(),
-                "ipoib": _image_spec(),
-                "multus": _image_spec(config=_STR),
-            },
-            "additionalProperties": False,
-        },
-        "tolerations": {"type": "array", "items": {"type": "object"}},
-    },
-})
+# Top-level NicClusterPolicy sections dualnet does not write: known (a strict apply accepts
+# them), not modelled.
+_OTHER_SECTIONS: dict[str, Any] = {
+    "deploymentNodeAffinity": {"type": "object"},
+    "deploymentTolerations": {"type": "array"},
+    "docaTelemetryService": {"type": "object"},
+    "ibKubernetes": {"type": "object"},
+    "nicConfigurationOperator": {"type": "object"},
+    "nicFeatureDiscovery": {"type": "object"},
+    "nodeAffinity": {"type": "object"},
+    "ofedDriver": {"type": "object"},
+    "spectrumXOperator": {"type": "object"},
+    "tolerations": {"type": "array", "items": {"type": "object"}},
+}
 
-# (apiVersion, kind) -> schema of the whole object
-CR_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+
+def nic_cluster_policy_schema(release: OperatorRelease) -> dict[str, Any]:
+    """The NicClusterPolicy of one Network Operator release, strict (unknown fields refused, as
+    `kubectl apply --validate=strict` does), for the sections dualnet writes."""
+    secondary = {
+        "cniPlugins": _image_spec(release),
+        "ipoib": _image_spec(release),
+        "multus": _image_spec(release, config=_STR),
+    }
+    if release.ipam_plugin:
+        secondary["ipamPlugin"] = _image_spec(release)
+    others = dict(_OTHER_SECTIONS)
+    if release.key < (25, 7):
+        del others["deploymentNodeAffinity"], others["deploymentTolerations"]
+    if release.key >= (26, 4):
+        others["global"] = {
+            "type": "object",
+            "properties": {"imagePullSecrets": {"type": "array", "items": _STR},
+                           "repository": _STR, "version": _STR},
+            "additionalProperties": False,
+        }
+    return _root({
+        "type": "object",
+        "properties": {
+            "rdmaSharedDevicePlugin": _image_spec(release, config=_STR,
+                                                  useCdi={"type": "boolean"}),
+            "sriovDevicePlugin": _image_spec(release, config=_STR, useCdi={"type": "boolean"}),
+            "nvIpam": _image_spec(release, enableWebhook={"type": "boolean"}),
+            "secondaryNetwork": {
+                "type": "object",
+                "properties": secondary,
+                "additionalProperties": False,
+            },
+            **others,
+        },
+        "additionalProperties": False,
+    })
+
+
+_COMMON_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition"): NAD_SCHEMA,
     ("whereabouts.cni.cncf.io/v1alpha1", "IPPool"): IPPOOL_SCHEMA,
     ("whereabouts.cni.cncf.io/v1alpha1", "OverlappingRangeIPReservation"): OVERLAPPING_SCHEMA,
     ("mellanox.com/v1alpha1", "MacvlanNetwork"): MACVLAN_NETWORK_SCHEMA,
     ("mellanox.com/v1alpha1", "HostDeviceNetwork"): HOST_DEVICE_NETWORK_SCHEMA,
     ("mellanox.com/v1alpha1", "IPoIBNetwork"): IPOIB_NETWORK_SCHEMA,
-    ("mellanox.com/v1alpha1", "NicClusterPolicy"): NIC_CLUSTER_POLICY_SCHEMA,
 }
+
+
+def cr_schemas(release: OperatorRelease) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> schema of the whole object, for one Network Operator release."""
+    return {**_COMMON_SCHEMAS,
+            ("mellanox.com/v1alpha1", "NicClusterPolicy"): nic_cluster_policy_schema(release)}
+
 
 # Kinds that are cluster-scoped (no metadata.namespace).
 CLUSTER_SCOPED = {

@@ -70,7 +70,8 @@ def step_commands(step: HostStep, arch: str | None = None) -> list[str]:
     return []  # pragma: no cover
 
 
-def plan_markdown(plan: Plan) -> str:
+def plan_markdown(plan: Plan, notes: list[str] | None = None) -> str:
+    """PLAN.md. `notes`: what the render target chose (render_notes), as a section of its own."""
     s = plan.spec.spec
     lines = [
         f"# Training network `{plan.name}` — plan",
@@ -88,6 +89,10 @@ def plan_markdown(plan: Plan) -> str:
         f"| NCCL_IB_HCA | {','.join(plan.nccl_ib_hca) or '-'} |",
         "",
     ]
+    if notes:
+        lines += ["## Render target", ""]
+        lines += [f"- {n}" for n in notes]
+        lines.append("")
     if plan.warnings:
         lines += ["## Warnings", ""]
         lines += [f"- **{w.code}**: {w.message}" for w in plan.warnings]

@@ -69,16 +69,19 @@ def _main_plugin(plan: Plan) -> dict[str, Any]:
     elif cni == "sriov":
         if s.vlan is not None:
             p["vlan"] = s.vlan
+        if s.mtu is not None:
+            p["mtu"] = s.mtu
     elif cni == "ipoib":
         p["master"] = plan.master
     elif cni == "ib-sriov":
         if s.pkey is not None:
             p["pkey"] = s.pkey
         p["link_state"] = "enable"
-        if not plan.rdma_cni:
-            # without RDMA CNI the plugin isolates the VF's RDMA device itself
+        if not plan.rdma_cni and plan.netns_mode == "exclusive":
+            # without RDMA CNI the plugin isolates the VF's RDMA device itself; the plan asks
+            # for exclusive mode (and a host step) for it, as ib-sriov-cni checks
             p["rdmaIsolation"] = True
-    if s.ipam.type is IpamType.STATIC and not s.ipam.addresses:
+    if needs_ips_capability(plan):
         # per-pod addresses come from the networks annotation's "ips"
         p["capabilities"] = {**p.get("capabilities", {}), "ips": True}
     p["ipam"] = ipam
@@ -111,8 +114,42 @@ def namespace_object(plan: Plan) -> list[dict[str, Any]]:
              "metadata": meta(plan, plan.namespace, "network")}]
 
 
+_OPERATOR_KIND = {"macvlan": "MacvlanNetwork", "host-device": "HostDeviceNetwork",
+                  "ipoib": "IPoIBNetwork"}
+
+
+def needs_ips_capability(plan: Plan) -> bool:
+    """Static IPAM without fixed addresses takes each pod's address from the networks
+    annotation's `ips`; Multus passes it only to a config that declares capabilities.ips."""
+    ipam = plan.spec.spec.ipam
+    return ipam.type is IpamType.STATIC and not ipam.addresses
+
+
+def operator_network_refusal(plan: Plan) -> str | None:
+    """Why the Network Operator's network resource cannot carry this network (a plain NAD is
+    rendered then); None when it can."""
+    kind = _OPERATOR_KIND.get(plan.cni_type)
+    if kind is None:
+        return f"the Network Operator has no network resource for {plan.cni_type}"
+    if kind == "HostDeviceNetwork" and plan.rdma_cni:
+        return "HostDeviceNetwork writes a single host-device plugin, without RDMA CNI chained"
+    if kind == "HostDeviceNetwork" and plan.resource_prefix != "nvidia.com":
+        return (f"HostDeviceNetwork prefixes resourceName with nvidia.com/, not "
+                f"{plan.resource_prefix}/")
+    if needs_ips_capability(plan):
+        # the CRDs (v25.4 .. v26.7) have no capabilities field, and the operator's templates
+        # write spec.ipam verbatim after "ipam": (manifests/state-*-network, pkg/state)
+        return (f"{kind} cannot declare the CNI capability \"ips\" that static IPAM with "
+                "per-pod addresses needs (Multus would not pass the pod's address: \"IPAM "
+                "plugin returned missing IP config\")")
+    return None
+
+
 def operator_network(plan: Plan) -> dict[str, Any] | None:
-    """The Network Operator CR that renders the same NAD, where the operator has one."""
+    """The Network Operator CR that renders the same NAD, where the operator has one that can
+    carry the network (see operator_network_refusal)."""
+    if operator_network_refusal(plan) is not None:
+        return None
     s = plan.spec.spec
     ipam = to_json(ipam_config(plan)).strip()
     base = {"apiVersion": "mellanox.com/v1alpha1"}
@@ -124,15 +161,10 @@ def operator_network(plan: Plan) -> dict[str, Any] | None:
         spec["ipam"] = ipam
         return {**base, "kind": "MacvlanNetwork",
                 "metadata": meta(plan, plan.name, "network"), "spec": spec}
-    if plan.cni_type == "host-device" and not plan.rdma_cni and plan.resource_prefix == (
-        "nvidia.com"
-    ):
+    if plan.cni_type == "host-device":
         # the operator prefixes resourceName with nvidia.com/ itself
         return {**base, "kind": "HostDeviceNetwork", "metadata": meta(plan, plan.name, "network"),
                 "spec": {"networkNamespace": plan.namespace,
                          "resourceName": plan.resource_short_name, "ipam": ipam}}
-    if plan.cni_type == "ipoib":
-        return {**base, "kind": "IPoIBNetwork", "metadata": meta(plan, plan.name, "network"),
-                "spec": {"networkNamespace": plan.namespace, "master": plan.master,
-                         "ipam": ipam}}
-    return None
+    return {**base, "kind": "IPoIBNetwork", "metadata": meta(plan, plan.name, "network"),
+            "spec": {"networkNamespace": plan.namespace, "master": plan.master, "ipam": ipam}}

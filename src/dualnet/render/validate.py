@@ -2,7 +2,8 @@
 
 * built-in kinds: the Kubernetes OpenAPI schema of the chosen version, from the schemas bundled
   with `kubernetes-validate` (offline; strict mode, so unknown fields fail);
-* custom resources: the CRD schemas in `crds.py`;
+* custom resources: the CRD schemas in `crds.py` (NicClusterPolicy: of the chosen Network
+  Operator release);
 * NADs: the CNI config inside `spec.config` (cni_check), and the resourceName annotation;
 * device plugin configs (ConfigMaps and NicClusterPolicy strings): the rules of the plugins' code.
 """
@@ -22,7 +23,8 @@ from referencing import Registry, Resource
 from dualnet.errors import DualnetError, UsageError
 from dualnet.labels import RESOURCE_NAME_ANNOTATION
 from dualnet.render.cni_check import check_cni_config
-from dualnet.render.crds import CLUSTER_SCOPED, CR_SCHEMAS
+from dualnet.render.crds import CLUSTER_SCOPED, cr_schemas
+from dualnet.render.operator_versions import DEFAULT_OPERATOR_VERSION, operator_release
 
 DEFAULT_K8S_VERSION = "1.34"  # the guide's k3s v1.34.6
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -267,10 +269,13 @@ def _check_custom(obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
 
 
 def validation_problems(
-    objects: list[dict[str, Any]], *, k8s_version: str = DEFAULT_K8S_VERSION
+    objects: list[dict[str, Any]], *, k8s_version: str = DEFAULT_K8S_VERSION,
+    operator_version: str = DEFAULT_OPERATOR_VERSION,
 ) -> list[str]:
     """Every problem of every object, as 'Kind ns/name: field: reason' lines."""
     version = check_k8s_version(k8s_version)
+    release = operator_release(operator_version)
+    schemas = cr_schemas(release)
     problems: list[str] = []
     seen: set[tuple[str, str, str, str]] = set()
     for obj in objects:
@@ -280,9 +285,12 @@ def validation_problems(
         if ident in seen:
             problems.append(f"{object_id(obj)}: rendered twice")
         seen.add(ident)
-        schema = CR_SCHEMAS.get(key)
+        schema = schemas.get(key)
         if schema is not None:
-            problems += _check_custom(obj, schema)
+            problems += [
+                f"{p} (Network Operator {release.name} CRD)" if key[1] == "NicClusterPolicy" else p
+                for p in _check_custom(obj, schema)
+            ]
         else:
             validator = _k8s_validator(version, *key)
             if validator is None:
@@ -298,9 +306,11 @@ def validation_problems(
 
 
 def validate_objects(
-    objects: list[dict[str, Any]], *, k8s_version: str = DEFAULT_K8S_VERSION
+    objects: list[dict[str, Any]], *, k8s_version: str = DEFAULT_K8S_VERSION,
+    operator_version: str = DEFAULT_OPERATOR_VERSION,
 ) -> None:
     """Raise ObjectValidationError listing every problem; return quietly when all is valid."""
-    problems = validation_problems(objects, k8s_version=k8s_version)
+    problems = validation_problems(objects, k8s_version=k8s_version,
+                                   operator_version=operator_version)
     if problems:
         raise ObjectValidationError(problems)

@@ -68,6 +68,12 @@ def _rank_container(spec: NcclJobSpec, name: str, command: list[str] | None) -> 
     return c
 
 
+# The MPI Operator only mounts the ssh keys; the workers must run sshd themselves, in the
+# foreground, as its examples do (examples/v2beta1/pi: `/usr/sbin/sshd -De`). Root needs the
+# privilege separation directory, which an image may lack.
+WORKER_SSHD = ["/bin/sh", "-c", "mkdir -p /run/sshd && exec /usr/sbin/sshd -De"]
+
+
 def mpijob(spec: NcclJobSpec) -> dict[str, Any]:
     """A kubeflow.org/v2beta1 MPIJob: one launcher (no GPU) and `nodes` workers."""
     check_dns1123_label(spec.name, field="job name")
@@ -90,7 +96,7 @@ def mpijob(spec: NcclJobSpec) -> dict[str, Any]:
                     "metadata": worker_meta,
                     "spec": {
                         "affinity": _spread(spec),
-                        "containers": [_rank_container(spec, "worker", None)],
+                        "containers": [_rank_container(spec, "worker", WORKER_SSHD)],
                     }}},
             },
         },
