@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, nccl_settings
 from dualnet.render.workloads import nccl_env
-from dualnet.verify import nccl_env as verify_nccl_env
 from tests.plan.hosts import gpu_node
 from tests.render.cases import plan_for
 
@@ -20,7 +19,3 @@ def test_render_and_host_derivation_format_alike() -> None:
     assert rendered["NCCL_IB_HCA"] == "=mlx5_0"
     assert derived["NCCL_IB_HCA"] == "=mlx5_0:1"
     assert rendered["NCCL_SOCKET_IFNAME"] == derived["NCCL_SOCKET_IFNAME"] == SOCKET_IFNAME
-
-
-def test_verify_module_reexports_the_plan_functions() -> None:
-    assert verify_nccl_env.nccl_settings is nccl_settings

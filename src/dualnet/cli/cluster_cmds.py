@@ -371,15 +371,26 @@ def nccl_env_cmd(
         None, "--training-netdev", help="interface of the training network (repeatable)"),
     socket_ifname: str = typer.Option("eth0", "--socket-ifname",
                                       help="interface for NCCL's socket/bootstrap traffic"),
+    mode: str | None = typer.Option(None, "--mode",
+                                    help="network mode: host-device or sriov give a node-wide "
+                                    "RoCE GID index; shared-roce (the default) leaves it to "
+                                    "each pod"),
     output: EnvOutput = typer.Option(EnvOutput.TABLE, "--output", "-o",
                                      help="table, json or env (KEY=value lines)"),
 ) -> None:
     """The NCCL_* settings a training pod on this node needs, from discovery."""
     from dualnet.cli.discover_cmds import check_root
     from dualnet.host.discover import discover
+    from dualnet.modes import Mode
     from dualnet.plan.nccl import format_env, nccl_settings
 
-    settings = nccl_settings(discover(check_root(root)), training_netdev or None, socket_ifname)
+    try:
+        net_mode = Mode(mode) if mode is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--mode {mode}: not a network mode",
+                         hint="one of " + ", ".join(m.value for m in Mode)) from exc
+    settings = nccl_settings(discover(check_root(root)), training_netdev or None, socket_ifname,
+                             net_mode)
     for w in settings.warnings:
         stderr.print(f"[yellow]warning:[/] {w}", highlight=False)
     if output is EnvOutput.ENV:

@@ -39,3 +39,20 @@ def roce_v2_ipv4_gid_index(gids: list[Gid]) -> int | None:
     """Lowest index of a RoCE v2 GID that holds an IPv4 address."""
     found = [g.index for g in gids if g.roce_version == "v2" and g.ipv4]
     return min(found) if found else None
+
+
+def pod_roce_v2_gid(gids: list[Gid], address: str, netdev: str | None = "net1") -> Gid | None:
+    """The RoCE v2 GID a pod with `address` on `netdev` uses, from its device's GID table.
+
+    In shared mode the master's table holds, besides the host's own GIDs, one IPv4-mapped GID per
+    pod (the kernel adds one when the pod's macvlan/ipvlan gets its address), each with that
+    pod's interface as `ndev`. So the index is a per-pod fact: it follows the pod's own address,
+    never "the lowest" or the host's. `netdev` None skips the ndev check (a table read without
+    gid_attrs/ndevs); an entry with no recorded netdev is not held against it either.
+    """
+    for g in gids:
+        if g.roce_version != "v2" or g.ipv4 != address:
+            continue
+        if netdev is None or g.netdev is None or g.netdev == netdev:
+            return g
+    return None

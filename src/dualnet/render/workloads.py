@@ -51,9 +51,10 @@ def nccl_env(plan: Plan) -> list[dict[str, str]]:
         {"name": "NCCL_DEBUG", "value": "INFO"},
     ]
     if plan.link_layer == "Ethernet":
-        # the RoCE v2 GID index inside the pod differs from the host's (macvlan adds the pod's
-        # own address as a new GID), so no index can be written here: NCCL picks the RoCE v2
-        # IPv4 GID itself, as plan.nccl does when host indexes disagree
+        # the RoCE v2 GID index is a per-pod fact in shared mode (macvlan adds the pod's own
+        # address as a new GID), so no index is written here: the pod's helper sets it from
+        # net1's address (plan.nccl's module docstring), NCCL >= 2.21.5 picks a RoCE v2 IPv4
+        # GID itself without it
         env.append({"name": "NCCL_IB_ROCE_VERSION_NUM", "value": "2"})
         env.append({"name": "NCCL_IB_ADDR_FAMILY", "value": "AF_INET"})
     return env

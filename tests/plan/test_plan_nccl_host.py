@@ -8,9 +8,10 @@ import pytest
 
 from dualnet.errors import UsageError
 from dualnet.host.discover import discover
-from dualnet.host.models import HostReport, PciRelation
+from dualnet.host.models import HostReport, PciRelation, PortState
 from dualnet.host.samples import build_sample
-from dualnet.verify.nccl_env import derive_nccl_env, format_env, nccl_settings
+from dualnet.modes import Mode
+from dualnet.plan.nccl import derive_nccl_env, format_env, nccl_settings
 from tests.cli_run import run_cli
 
 _CACHE: dict[str, HostReport] = {}
@@ -40,9 +41,11 @@ def test_dgx_h100_ib_uses_the_ib_fabric_not_the_management_or_storage_ports(
     assert s.env["NCCL_NET_GDR_LEVEL"] == "PXB"  # peermem loaded, every HCA at PIX/PXB of a GPU
 
 
-def test_roce_pf_gets_the_roce_v2_ipv4_gid_index(tmp_path: Path) -> None:
+def test_roce_pf_gets_the_roce_v2_ipv4_gid_index_where_the_pod_owns_the_table(
+    tmp_path: Path,
+) -> None:
     report = sample("roce_sriov", tmp_path)
-    env = derive_nccl_env(report)
+    env = derive_nccl_env(report, mode=Mode.HOST_DEVICE)
     pf = report.rdma_device("mlx5_0")
     assert pf is not None and pf.ports[0].roce_v2_ipv4_gid_index is not None
     assert env == {
@@ -65,7 +68,7 @@ def test_gid_index_differing_across_hcas_warns_and_lets_nccl_pick(tmp_path: Path
     second.ports = [eth[1].ports[0].model_copy(update={"roce_v2_ipv4_gid_index": 5,
                                                        "netdev": "enp99s0np0"})]
     report.rdma_devices.append(second)
-    s = nccl_settings(report, training_netdevs=[netdevs[0], "enp99s0np0"])
+    s = nccl_settings(report, training_netdevs=[netdevs[0], "enp99s0np0"], mode=Mode.SRIOV)
     assert "NCCL_IB_GID_INDEX" not in s.env
     assert s.env["NCCL_IB_ROCE_VERSION_NUM"] == "2" and s.env["NCCL_IB_ADDR_FAMILY"] == "AF_INET"
     assert any("differs across HCAs" in w and "mlx5_99:1=5" in w for w in s.warnings)
@@ -135,3 +138,43 @@ def test_nccl_env_cli_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, _, err = run_cli(capsys, "nccl-env", "--root", str(gh))
     assert code == 2 and "no RDMA port on the training network is ACTIVE" in err
     assert "Traceback" not in err
+
+
+def test_gdr_level_never_set_at_phb(tmp_path: Path) -> None:
+    # PHB: the path crosses the CPU's root complex; NCCL keeps GDR off there by default
+    # (NCCL_NET_GDR_LEVEL defaults to PXB), so dualnet must not lift it
+    report = sample("dgx_h100_ib", tmp_path)
+    report.topology = [t.model_copy(update={"relation": PciRelation.PHB})
+                       for t in report.topology]
+    s = nccl_settings(report)
+    assert "NCCL_NET_GDR_LEVEL" not in s.env
+    assert any("at PHB from the nearest GPU" in w for w in s.warnings)
+
+
+def test_grace_gets_gdr_over_c2c_and_numa_local_nics(tmp_path: Path) -> None:
+    report = sample("gh200", tmp_path)
+    assert report.management is not None
+    s = nccl_settings(report, training_netdevs=[report.management.name])
+    assert s.env["NCCL_NET_GDR_C2C"] == "1"
+    assert "NCCL_NET_GDR_LEVEL" not in s.env  # topo says NODE: a PCI level would be wrong
+    assert any("2.26.2" in n for n in s.notes)
+    # a NIC on another NUMA node than the GPU: no C2C GPUDirect, said so
+    for nic in report.nics:
+        nic.numa_node = 1
+    s = nccl_settings(report, training_netdevs=[report.management.name])
+    assert "NCCL_NET_GDR_C2C" not in s.env
+    assert any("not on a GPU's NUMA node" in w for w in s.warnings)
+
+
+def test_grace_auto_pick_prefers_the_gpus_numa_node(tmp_path: Path) -> None:
+    report = sample("gh200", tmp_path)
+    report.management = None
+    for d in report.rdma_devices:
+        for p in d.ports:
+            p.state = PortState.ACTIVE
+    far = report.nic_by_netdev("enp1s0f1np1")
+    assert far is not None
+    far.numa_node = 1
+    s = nccl_settings(report)
+    assert s.hcas == ["mlx5_0:1"]
+    assert any("another NUMA node" in n for n in s.notes)
