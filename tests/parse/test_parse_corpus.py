@@ -19,6 +19,7 @@ from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
 from dualnet.parse.ip import parse_ip_addr, parse_ip_link, parse_ip_route
 from dualnet.parse.lsmod import parse_lsmod
 from dualnet.parse.lspci import parse_lspci
+from dualnet.parse.nccl_debug import parse_nccl_debug
 from dualnet.parse.network_status import parse_network_status
 from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
@@ -36,6 +37,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "lsmod": parse_lsmod,
     "lspci": parse_lspci,
     "network-status": parse_network_status,
+    "nccl_debug": parse_nccl_debug,
     "nvidia-smi_topo": parse_nvidia_smi_topo,
     "rdma_dev": parse_rdma_dev,
     "rdma_link": parse_rdma_link,

@@ -19,6 +19,7 @@ from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
 from dualnet.parse.ip import parse_ip_addr, parse_ip_link, parse_ip_route
 from dualnet.parse.lsmod import parse_lsmod
 from dualnet.parse.lspci import parse_lspci
+from dualnet.parse.nccl_debug import parse_nccl_debug
 from dualnet.parse.network_status import parse_network_status
 from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
@@ -58,6 +59,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("ip_addr", parse_ip_addr, "list[IpInterface]", ("ip_a", "ip_addr_show", "ip_address")),
     Tool("ip_route", parse_ip_route, "list[Route]", ("ip_r", "ip_route_show")),
     Tool("network_status", parse_network_status, "list[NetworkStatus]", ("networks_status",)),
+    Tool("nccl_debug", parse_nccl_debug, "NcclLog", ("nccl_log", "nccl_debug_info")),
 )
 
 
