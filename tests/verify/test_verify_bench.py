@@ -8,20 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import kmock
+import pytest
 from rich.console import Console
 
 from dualnet import labels
+from dualnet.host.discover import sysfs_rate_gbps
 from dualnet.host.models import HostReport, LinkLayer, PortState, RdmaDevice, RdmaPort
-from dualnet.verify.bench import (
-    BenchReport,
-    NcclBench,
-    RdmaBench,
-    line_rate_gbps,
-    nccl_engine,
-    parse_sysfs_rate,
-    perftest_command,
-)
+from dualnet.verify.bench import line_rate_gbps, nccl_engine, perftest_command, pick_device
+from dualnet.verify.bench_models import BenchReport, NcclBench, RdmaBench
 from dualnet.verify.bench_objects import NcclJobSpec, indexed_job, mpijob, ssh_keypair
+from dualnet.verify.models import Status
 from dualnet.verify.nccl_tests import parse_all_reduce_perf
 from dualnet.verify.perftest import parse_ib_write_bw
 from dualnet.verify.report import bench_rows, bench_table, markdown_report
@@ -79,25 +75,52 @@ def test_ssh_keypair_is_real() -> None:
     assert public.startswith("ssh-ed25519 ") and "PRIVATE KEY" in private
 
 
+def _port(n: int, state: PortState = PortState.ACTIVE, rate: float = 400.0) -> RdmaPort:
+    return RdmaPort(number=n, state=state, link_layer=LinkLayer.INFINIBAND,
+                    rate="400 Gb/sec (4X NDR)", rate_gbps=rate)
+
+
 def test_line_rate_from_discovery_and_sysfs_text() -> None:
     report = HostReport(rdma_devices=[
-        RdmaDevice(name="mlx5_0", ports=[RdmaPort(number=1, state=PortState.ACTIVE,
-                                                  link_layer=LinkLayer.INFINIBAND,
-                                                  rate="400 Gb/sec (4X NDR)", rate_gbps=400.0)]),
-        RdmaDevice(name="mlx5_1", ports=[RdmaPort(number=1, state=PortState.DOWN,
-                                                  rate_gbps=400.0)]),
+        RdmaDevice(name="mlx5_0", ports=[_port(1)]),
+        RdmaDevice(name="mlx5_1", ports=[_port(1, PortState.DOWN)]),
     ])
     assert line_rate_gbps(report, ["mlx5_0:1", "mlx5_1"]) == 400.0
     assert line_rate_gbps(report, ["mlx5_9"]) is None
-    assert parse_sysfs_rate("400 Gb/sec (4X NDR)\n") == 400.0
-    assert parse_sysfs_rate("garbage") is None
+    assert sysfs_rate_gbps("400 Gb/sec (4X NDR)\n") == 400.0
+    assert sysfs_rate_gbps("2.5 Gb/sec (1X SDR)") == 2.5
+    assert sysfs_rate_gbps("garbage") is None
+
+
+def test_line_rate_honours_the_port_and_never_double_counts() -> None:
+    # a two-port device: `mlx5_0:1` is one port; naming the device twice counts each port once
+    report = HostReport(rdma_devices=[RdmaDevice(name="mlx5_0", ports=[_port(1), _port(2)])])
+    assert line_rate_gbps(report, ["mlx5_0:1"]) == 400.0
+    assert line_rate_gbps(report, ["mlx5_0:2"]) == 400.0
+    assert line_rate_gbps(report, ["mlx5_0:1", "mlx5_0:2"]) == 800.0
+    assert line_rate_gbps(report, ["mlx5_0", "mlx5_0:1"]) == 800.0
+    assert line_rate_gbps(report, ["=mlx5_0:1", "mlx5_0:1"]) == 400.0
+
+
+def test_pick_device_takes_the_active_port_not_port_1() -> None:
+    text = (OUT.parent.parent / "corpus/ibv_devinfo").glob("*.txt")
+    for f in text:
+        picked = pick_device(f.read_text())
+        if picked is not None:
+            assert isinstance(picked[1], int)
+    two = ("hca_id:\tmlx5_0\n\tphys_port_cnt:\t\t\t2\n"
+           "\t\tport:\t1\n\t\t\tstate:\t\t\tPORT_DOWN (1)\n"
+           "\t\tport:\t2\n\t\t\tstate:\t\t\tPORT_ACTIVE (4)\n")
+    assert pick_device(two) == ("mlx5_0", 2)
+    assert pick_device("not ibv_devinfo") is None
 
 
 def test_perftest_command_sides() -> None:
     assert perftest_command("mlx5_0", gpu=True, duration_s=10, qps=4, server_ip="192.168.50.3") \
-        == ["ib_write_bw", "-d", "mlx5_0", "-R", "--report_gbits", "-F", "-D", "10", "-q", "4",
-            "--use_cuda=0", "192.168.50.3"]
-    assert perftest_command("mlx5_0", gpu=False, duration_s=5, qps=1, server_ip=None)[-1] == "1"
+        == ["ib_write_bw", "-d", "mlx5_0", "-i", "1", "-R", "--report_gbits", "-F", "-D", "10",
+            "-q", "4", "--use_cuda=0", "192.168.50.3"]
+    assert perftest_command("mlx5_0", gpu=False, duration_s=5, qps=1, server_ip=None,
+                            port=2)[3:5] == ["-i", "2"]
 
 
 def sample_report() -> BenchReport:
@@ -119,18 +142,52 @@ def sample_report() -> BenchReport:
 
 def test_bench_rows_compare_with_line_rate() -> None:
     rows = bench_rows(sample_report())
-    assert rows[0] == ["ib_write_bw", "mlx5_0 n2 -> n1", "392.3 Gb/s", "400.0 Gb/s", "98%"]
-    assert rows[1] == ["ib_write_bw --use_cuda (GPUDirect)", "mlx5_1 n2 -> n1", "181.5 Gb/s",
-                       "200.0 Gb/s", "91%"]
-    # 338.82 GB/s busbw = 2710.6 Gb/s per rank against 3200/8 = 400 Gb/s per rank
-    assert rows[2][2] == "2710.6 Gb/s (338.82 GB/s)" and rows[2][3] == "400.0 Gb/s"
+    assert rows[0] == ["ib_write_bw", "mlx5_0:1 n2 -> n1", "392.3 Gb/s", "400.0 Gb/s",
+                       "320.0 Gb/s", "98% of 400.0 Gb/s", "PASS",
+                       "392.3 Gb/s is 98% of 400.0 Gb/s (floor 320.0 Gb/s, 80%)"]
+    assert rows[1][:7] == ["ib_write_bw --use_cuda (GPUDirect)", "mlx5_1:1 n2 -> n1",
+                           "181.5 Gb/s", "200.0 Gb/s", "160.0 Gb/s", "91% of 200.0 Gb/s", "PASS"]
+
+
+def test_nccl_busbw_compares_with_the_nodes_line_rate() -> None:
+    # The real capture: 2 nodes x 8 H100, peak busbw 338.82 GB/s. Worked by hand:
+    # 338.82 GB/s x 8 = 2710.56 Gb/s; the node's 8 HCAs give 3200 Gb/s (one direction), which
+    # is what busbw compares with (nccl-tests doc/PERFORMANCE.md: the hardware bottleneck);
+    # 2710.56 / 3200 = 84.7 %. The old per-rank share (3200 / 8 = 400) read 678 %.
+    n = sample_report().nccl
+    assert n is not None
+    assert n.reference_gbps == 3200.0
+    assert n.peak_busbw_gbps == pytest.approx(2710.56)
+    assert n.percent_of_line_rate == pytest.approx(84.705, abs=0.001)
+    assert n.floor_gbps == pytest.approx(2240.0)
+    assert n.status is Status.PASS
+    row = bench_rows(sample_report())[2]
+    assert row[2:7] == ["2710.6 Gb/s (338.82 GB/s)", "3200.0 Gb/s", "2240.0 Gb/s",
+                        "85% of 3200.0 Gb/s", "PASS"]
+
+
+def test_three_outcomes_and_floor() -> None:
+    rep = sample_report()
+    slow = rep.rdma[0].model_copy(update={"line_rate_gbps": 800.0})
+    assert slow.status is Status.FAIL and "below the floor 640.0 Gb/s (80%)" in slow.verdict
+    unknown = rep.rdma[0].model_copy(update={"line_rate_gbps": None})
+    assert unknown.status is Status.UNMEASURED and "line rate is unknown" in unknown.verdict
+    missing = RdmaBench(server="a", client="b", device="mlx5_0",
+                        problem="ib_write_bw is not in the image (exit 127)")
+    assert missing.status is Status.UNMEASURED and missing.measured_gbps is None
+    assert bench_rows(BenchReport(namespace="d", created="t", rdma=[missing]))[0][2] == "-"
+    dumped = rep.model_dump(mode="json")
+    assert dumped["nccl"]["percent_of_line_rate"] == pytest.approx(84.705, abs=0.001)
+    assert dumped["rdma"][0]["status"] == "pass" and dumped["outcome"] == "pass"
+    assert BenchReport.model_validate(dumped).nccl is not None
 
 
 def test_markdown_and_table_render() -> None:
     rep = sample_report()
     md = markdown_report(rep)
     assert md.startswith("# dualnet training-network report")
-    assert "| ib_write_bw | mlx5_0 n2 -> n1 | 392.3 Gb/s | 400.0 Gb/s | 98% |" in md
+    assert "| ib_write_bw | mlx5_0:1 n2 -> n1 | 392.3 Gb/s | 400.0 Gb/s | 320.0 Gb/s | " \
+        "98% of 400.0 Gb/s | PASS |" in md
     assert "NCCL_IB_HCA==mlx5_0:1" in md
     buf = io.StringIO()
     Console(file=buf, width=160).print(bench_table(rep))

@@ -11,7 +11,6 @@ import kmock
 import pytest
 
 from dualnet import labels
-from dualnet.cluster.errors import WaitTimeoutError
 from dualnet.cluster.pods import ExecResult, pod_phase_problem
 from dualnet.errors import UsageError
 from dualnet.verify.models import Status
@@ -52,13 +51,27 @@ def test_guide_pod_passes_every_check() -> None:
         ("dev-infiniband", Status.PASS), ("ibv_devinfo", Status.PASS)]
 
 
-def test_missing_ip_tool_fails_interfaces_with_the_error() -> None:
+def test_missing_ip_tool_could_not_measure_interfaces() -> None:
+    # the tool is missing in the image: nothing about the pod is known, so not a failure
     cap = guide_capture()
     cap.ip_addr = ran(["ip", "addr"], "", 127,
                       'OCI runtime exec failed: exec: "ip": executable file not found in $PATH')
     r = evaluate_pod(cap)[1]
-    assert r.status is Status.FAIL and r.summary.startswith("`ip addr` failed")
+    assert r.status is Status.UNMEASURED and r.summary.startswith("ip is not in the image")
     assert "executable file not found" in r.evidence[0]
+    cap.ip_addr = ran(["ip", "addr"], "", 1, "Cannot open netlink socket: Permission denied")
+    r = evaluate_pod(cap)[1]
+    assert r.status is Status.FAIL and r.summary.startswith("`ip addr` failed")
+
+
+def test_missing_ping_and_ibv_devinfo_could_not_measure() -> None:
+    a, b = guide_capture(), guide_capture()
+    b.target = "default/rdma-test-2"
+    res = ran(["ping"], "", 127, 'exec: "ping": executable file not found in $PATH')
+    assert evaluate_ping(a, b, "10.9.9.3", res).status is Status.UNMEASURED
+    a.ibv_devinfo = ran(["ibv_devinfo"], "", 127, 'exec: "ibv_devinfo": executable file not '
+                        "found in $PATH")
+    assert evaluate_pod(a)[-1].status is Status.UNMEASURED
 
 
 def test_ping_between_pods_on_one_node_is_not_counted_as_cross_node() -> None:
@@ -116,9 +129,13 @@ async def test_unknown_pod_is_a_usage_error(harness: Harness) -> None:  # noqa: 
 
 async def test_launched_pods_are_removed_when_they_never_run(harness: Harness) -> None:  # noqa: F811
     assert harness.server is not None
-    with pytest.raises(WaitTimeoutError, match="not running after"):
-        await run_verify(harness.client, namespace="default", nad="rdma-net",
-                         resource="rdma/rdma_shared_device", timeout_s=0.1)
+    report = await run_verify(harness.client, namespace="default", nad="rdma-net",
+                              resource="rdma/rdma_shared_device", timeout_s=0.1)
+    # pods that never ran: nothing was measured, which is neither a pass nor a failure
+    assert [c.status for c in report.checks] == [Status.UNMEASURED] * 2
+    assert all("never became Ready" in c.summary and "not running after" in c.summary
+               for c in report.checks)
+    assert not report.passed
     created = [r for r in harness.emulator if r.method.value == "POST"]
     deleted = [r for r in harness.emulator if r.method.value == "DELETE"]
     assert len(created) == 2 and len(deleted) == 2
@@ -156,8 +173,8 @@ async def test_rendered_test_pod_launches_in_its_own_namespace(harness: Harness)
                              "labels": labels.owned_labels("rdma", "test-pod"),
                              "annotations": {labels.NETWORKS_ANNOTATION: "rdma-net"}},
                 "spec": {"containers": [{"name": "test", "image": "img"}]}}
-    with pytest.raises(WaitTimeoutError):
-        await run_verify(harness.client, objects=[rendered], count=2, timeout_s=0.1)
+    report = await run_verify(harness.client, objects=[rendered], count=2, timeout_s=0.1)
+    assert {c.status for c in report.checks} == {Status.UNMEASURED}
     created = [r for r in harness.emulator if r.method.value == "POST"]
     assert [r.namespace for r in created] == ["rdma-ns", "rdma-ns"]
     assert all(r.data["metadata"]["name"].startswith("rdma-net-test-") for r in created)

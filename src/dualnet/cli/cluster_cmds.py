@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -26,7 +25,7 @@ from dualnet.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from dualnet.verify.bench import BenchReport
+    from dualnet.verify.bench_models import BenchReport
 
 T = TypeVar("T")
 
@@ -193,6 +192,7 @@ def verify_cmd(
     """The guide's step-7 checks on live pods, as a table of pass/fail with evidence."""
     from dualnet.cluster.objects import load_objects
     from dualnet.names import check_dns1123_label
+    from dualnet.verify.outcome import exit_status
     from dualnet.verify.report import markdown_report, verify_table
     from dualnet.verify.run import run_verify
 
@@ -215,8 +215,7 @@ def verify_cmd(
     if report is not None:
         write_output_file(report, markdown_report(None, result), "--report")
     emit(result, output, lambda: verify_table(result))
-    if not result.passed:
-        raise typer.Exit(1)
+    raise typer.Exit(exit_status(c.status for c in result.checks))
 
 
 # --- bench -------------------------------------------------------------------------------------
@@ -240,6 +239,10 @@ def bench_cmd(
                                             help="`dualnet discover -o json` of a node: line "
                                             "rate and NCCL settings"),
     duration: int = typer.Option(10, "--duration", help="ib_write_bw seconds"),
+    floor: float = typer.Option(0.8, "--floor", help="ib_write_bw must reach this fraction of "
+                                "the port's line rate"),
+    nccl_floor: float = typer.Option(0.7, "--nccl-floor", help="all_reduce_perf bus bandwidth "
+                                     "must reach this fraction of the node's line rate"),
     kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
     timeout: float = typer.Option(900.0, "--timeout", help="seconds for pods/jobs"),
@@ -250,7 +253,9 @@ def bench_cmd(
     """ib_write_bw between pods on two nodes, NCCL all_reduce_perf across N; vs line rate."""
     from dualnet.host.models import HostReport
     from dualnet.names import check_dns1123_label, check_rdma_device
+    from dualnet.verify.bench import BenchRequest, run_bench
     from dualnet.verify.bench_objects import validate_nodes
+    from dualnet.verify.outcome import exit_status
     from dualnet.verify.report import bench_table, markdown_report
 
     check_dns1123_label(namespace, field="--namespace")
@@ -275,85 +280,23 @@ def bench_cmd(
         raise UsageError("give --pods server,client, or --nad and --resource to launch them")
     if report is not None:
         check_output_file(report, "--report")
+    for flag, value in (("--floor", floor), ("--nccl-floor", nccl_floor)):
+        if not 0 < value <= 1:
+            raise UsageError(f"{flag} {value}: must be a fraction of the line rate, 0 < f <= 1",
+                             hint=f"e.g. {flag} 0.8")
+    req = BenchRequest(namespace=namespace, pods=names, gpu=gpu, nodes=nodes,
+                       gpus_per_node=gpus_per_node, device=device, nad=nad, resource=resource,
+                       network=network, image=image, facts=facts, duration_s=duration,
+                       timeout_s=timeout, floor=floor, nccl_floor=nccl_floor)
 
     async def body(client: Any) -> BenchReport:
-        return await _bench(client, namespace=namespace, pods=names, gpu=gpu, nodes=nodes,
-                            gpus_per_node=gpus_per_node, device=device, nad=nad,
-                            resource=resource, network=network, image=image, facts=facts,
-                            duration=duration, timeout=timeout)
+        return await run_bench(client, req)
 
     result = _run(lambda: _with_client(kubeconfig, context, body))
     if report is not None:
         write_output_file(report, markdown_report(result), "--report")
     emit(result, output, lambda: bench_table(result))
-
-
-async def _bench(client: Any, *, namespace: str, pods: list[str] | None, gpu: bool, nodes: int,
-                 gpus_per_node: int, device: str | None, nad: str | None,
-                 resource: str | None, network: str | None, image: str | None,
-                 facts: Any, duration: int, timeout: float) -> BenchReport:
-    from dualnet.cluster.pods import create_pod, delete_pod, exec_in, wait_running
-    from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
-    from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, nccl_settings
-    from dualnet.verify.bench import BenchReport, line_rate_gbps, run_ib_write_bw, run_nccl
-    from dualnet.verify.bench_objects import NcclJobSpec
-    from dualnet.verify.testpods import DEFAULT_IMAGE, build_test_pod, run_id
-
-    run = run_id()
-    launched: list[str] = []
-    notes: list[str] = []
-    rdma = []
-    try:
-        if pods is None:
-            assert nad is not None and resource is not None
-            for i in range(2):
-                pod = build_test_pod(f"dualnet-bench-{run}-{i}", namespace,
-                                     network=network or nad, nad=nad, resource=resource,
-                                     image=image or DEFAULT_IMAGE, run=run, role="bench",
-                                     gpus=1 if gpu else 0)
-                await create_pod(client, pod)
-                launched.append(pod["metadata"]["name"])
-            for n in launched:
-                await wait_running(client, n, namespace, timeout_s=timeout)
-            pods = launched
-        dev = device
-        if dev is None:
-            info = await exec_in(client, pods[1], namespace, ["ibv_devinfo"])
-            active = [d.name for d in parse_ibv_devinfo(info.stdout)
-                      if any(p.state.value == "ACTIVE" for p in d.ports)]
-            if not active:
-                raise UsageError(f"no ACTIVE RDMA port visible in {pods[1]}",
-                                 hint="run `dualnet verify`, or pass --device")
-            dev = active[0]
-        rate = line_rate_gbps(facts, [dev]) if facts is not None else None
-        rdma.append(await run_ib_write_bw(client, namespace, pods[0], pods[1], dev, gpu=gpu,
-                                          duration_s=duration, line_rate=rate))
-        if rdma[0].server_node == rdma[0].client_node:
-            notes.append(f"both pods ran on node {rdma[0].server_node}: traffic did not cross "
-                         "the fabric")
-    finally:
-        for n in launched:
-            await delete_pod(client, n, namespace)
-    nccl = None
-    if nodes:
-        assert nad is not None and resource is not None  # checked by bench_cmd
-        env = {"NCCL_IB_HCA": ib_hca_value([f"{dev}:1"]), "NCCL_SOCKET_IFNAME": SOCKET_IFNAME}
-        per_node = None
-        if facts is not None:
-            settings = nccl_settings(facts)
-            env = settings.env
-            notes.extend(settings.warnings)
-            per_node = line_rate_gbps(facts, settings.hcas)
-        else:
-            notes.append("no --host-report: NCCL_IB_HCA taken from the device under test; "
-                         "line rate per node unknown")
-        spec = NcclJobSpec(name=f"dualnet-nccl-{run}", namespace=namespace,
-                           network=network or nad, nad=nad, resource=resource,
-                           image=image or DEFAULT_IMAGE, nodes=nodes,
-                           gpus_per_node=gpus_per_node, env=env, run=run)
-        nccl = await run_nccl(client, spec, timeout_s=timeout, line_rate_per_node=per_node)
-    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return BenchReport(namespace=namespace, created=created, rdma=rdma, nccl=nccl, notes=notes)
+    raise typer.Exit(exit_status(result.statuses()))
 
 
 # --- nccl-env ----------------------------------------------------------------------------------

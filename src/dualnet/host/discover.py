@@ -92,6 +92,16 @@ _GID_TEXT = re.compile(r"[0-9a-f]{4}(?::[0-9a-f]{4}){7}")
 _QUIET = (errno.ENOENT, errno.EINVAL, errno.ENODATA, errno.EOPNOTSUPP)
 
 
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*Gb/sec")
+
+
+def sysfs_rate_gbps(text: str | None) -> float | None:
+    """A port's sysfs `rate` ('400 Gb/sec (4X NDR)', '2.5 Gb/sec (1X SDR)') in Gb/s, else None.
+    The one reader of that format: discovery and bench (the rate read inside a pod) use it."""
+    m = _RATE.match(text or "")
+    return float(m.group(1)) if m else None
+
+
 def natural_key(name: str) -> list[int | str]:
     """mlx5_2 before mlx5_10."""
     return [int(p) if p.isdigit() else p for p in _NUM_RE.split(name)]
@@ -361,11 +371,7 @@ class _Discovery:
         elif ll is not None:
             port.link_layer = LinkLayer.UNSPECIFIED
         port.rate = r.read(os.path.join(p, "rate"), True)
-        if port.rate:
-            try:
-                port.rate_gbps = float(port.rate.split()[0])
-            except ValueError:
-                port.rate_gbps = None
+        port.rate_gbps = sysfs_rate_gbps(port.rate)
         port.lid = r.read_int(os.path.join(p, "lid"), base=16)
         port.sm_lid = r.read_int(os.path.join(p, "sm_lid"), base=16)
         port.gids = self._gids(p)

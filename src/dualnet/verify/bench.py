@@ -1,10 +1,12 @@
 """`dualnet bench`: RDMA traffic between pods on two nodes (ib_write_bw, optionally from GPU
-memory) and NCCL all_reduce_perf across N nodes, each compared with the ports' line rate."""
+memory) and NCCL all_reduce_perf across N nodes, each compared with the ports' line rate and
+ended in one of the three outcomes (bench_models). `run_bench` is the whole flow; the CLI maps
+its options to a `BenchRequest`."""
 
 from __future__ import annotations
 
 import asyncio
-import re
+import datetime
 import time
 from typing import Any, Literal
 
@@ -13,125 +15,97 @@ from pydantic import BaseModel, Field
 
 from dualnet import labels
 from dualnet.cluster.apply import apply_objects
-from dualnet.cluster.errors import ClusterError, WaitTimeoutError
+from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.pods import (
     ExecResult,
+    create_pod,
     delete_objects,
+    delete_pod,
     exec_in,
     get_pod,
     list_pods,
     pod_log,
+    wait_running,
 )
 from dualnet.cluster.resources import MPIJOB_API_VERSION, MPIJOB_KIND, ResourceResolver
+from dualnet.errors import UsageError
+from dualnet.host.discover import sysfs_rate_gbps
 from dualnet.host.models import HostReport, PortState
-from dualnet.verify.bench_objects import (
-    NcclJobSpec,
-    indexed_job,
-    mpijob,
-    ssh_keypair,
+from dualnet.parse.errors import ParseError
+from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
+from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, nccl_settings
+from dualnet.verify.bench_models import (
+    DEFAULT_FLOOR,
+    DEFAULT_NCCL_FLOOR,
+    BenchReport,
+    NcclBench,
+    RdmaBench,
 )
+from dualnet.verify.bench_objects import NcclJobSpec, indexed_job, mpijob, ssh_keypair
 from dualnet.verify.checks import net1_ips
-from dualnet.verify.nccl_tests import NcclTestResult, parse_all_reduce_perf
-from dualnet.verify.perftest import PerftestResult, parse_ib_write_bw
-from dualnet.verify.testpods import RUN_LABEL
+from dualnet.verify.nccl_log import NCCL_DEBUG_ENV, nccl_checks
+from dualnet.verify.nccl_tests import parse_all_reduce_perf
+from dualnet.verify.perftest import parse_ib_write_bw
+from dualnet.verify.testpods import DEFAULT_IMAGE, RUN_LABEL, build_test_pod, run_id
 
-_RATE = re.compile(r"^\s*([\d.]+)\s*Gb/sec")
-
-
-class RdmaBench(BaseModel):
-    server: str
-    client: str
-    server_node: str | None = None
-    client_node: str | None = None
-    device: str
-    gpu: bool = False
-    command: list[str]
-    result: PerftestResult
-    line_rate_gbps: float | None = None
-
-    @property
-    def measured_gbps(self) -> float:
-        return self.result.best_avg_gbps
-
-    @property
-    def reference_gbps(self) -> float | None:
-        if self.line_rate_gbps is None:
-            return None
-        # a bidirectional run moves data both ways at once: twice the line rate is the ceiling
-        return self.line_rate_gbps * (2 if self.result.bidirectional else 1)
-
-    @property
-    def percent_of_line_rate(self) -> float | None:
-        ref = self.reference_gbps
-        return None if not ref else 100.0 * self.measured_gbps / ref
-
-
-class NcclBench(BaseModel):
-    engine: Literal["mpijob", "indexed-job"]
-    nodes: int
-    gpus_per_node: int
-    env: dict[str, str] = Field(default_factory=dict)
-    result: NcclTestResult
-    line_rate_gbps_per_node: float | None = Field(
-        default=None, description="sum of the training ports of one node")
-
-    @property
-    def peak_busbw_gbps(self) -> float:
-        return self.result.peak_busbw_gbs * 8
-
-    @property
-    def reference_gbps(self) -> float | None:
-        # all_reduce bus bandwidth is per rank; each rank's share of its node's ports
-        if self.line_rate_gbps_per_node is None:
-            return None
-        return self.line_rate_gbps_per_node / max(1, self.result.ranks_per_host)
-
-    @property
-    def percent_of_line_rate(self) -> float | None:
-        ref = self.reference_gbps
-        return None if not ref else 100.0 * self.peak_busbw_gbps / ref
-
-
-class BenchReport(BaseModel):
-    namespace: str
-    created: str = Field(description="UTC time the run finished")
-    rdma: list[RdmaBench] = Field(default_factory=list)
-    nccl: NcclBench | None = None
-    notes: list[str] = Field(default_factory=list)
+Engine = Literal["mpijob", "indexed-job"]
+# what a container runtime says when the command is not in the image
+_NOT_FOUND = ("executable file not found", "not found in $PATH", "No such file or directory")
 
 
 # --- line rate -----------------------------------------------------------------------------
 
 
-def parse_sysfs_rate(text: str) -> float | None:
-    """'400 Gb/sec (4X NDR)' -> 400.0, as discovery reads ports/N/rate."""
-    m = _RATE.match(text)
-    return float(m.group(1)) if m else None
+def line_rate_gbps(report: HostReport, hcas: list[str]) -> float | None:
+    """Sum of the line rates of the ACTIVE ports named in `hcas` (None if none is known).
 
-
-def line_rate_gbps(report: HostReport, devices: list[str]) -> float | None:
-    """Sum of RdmaPort.rate_gbps over the ACTIVE ports of `devices` (None if unknown)."""
-    total, known = 0.0, False
-    for name in devices:
-        dev = report.rdma_device(name.split(":", 1)[0])
+    `mlx5_0:1` is that port only; a bare `mlx5_0` is every ACTIVE port of the device. A port
+    named twice (`mlx5_0` and `mlx5_0:1`) counts once."""
+    ports: dict[tuple[str, int], float] = {}
+    for name in hcas:
+        dev_name, _, port_s = name.lstrip("=^").partition(":")
+        dev = report.rdma_device(dev_name)
         if dev is None:
             continue
+        wanted = int(port_s) if port_s.isdigit() else None
         for port in dev.ports:
+            if wanted is not None and port.number != wanted:
+                continue
             if port.state is PortState.ACTIVE and port.rate_gbps is not None:
-                total += port.rate_gbps
-                known = True
-    return total if known else None
+                ports[(dev.name, port.number)] = port.rate_gbps
+    return sum(ports.values()) if ports else None
+
+
+def pick_device(ibv_devinfo_text: str) -> tuple[str, int] | None:
+    """The first device with an ACTIVE port in a pod's `ibv_devinfo`, and that port."""
+    try:
+        devices = parse_ibv_devinfo(ibv_devinfo_text)
+    except ParseError:
+        return None
+    for d in devices:
+        for p in d.ports:
+            if p.state is PortState.ACTIVE:
+                return d.name, p.number
+    return None
+
+
+def tool_problem(tool: str, res: ExecResult) -> str | None:
+    """'could not measure' text when `res` says the tool is not in the image, else None."""
+    text = res.stderr + res.stdout
+    if res.exit_code in (126, 127) or any(s in text for s in _NOT_FOUND):
+        return f"{tool} is not in the image (exit {res.exit_code}): use an image with perftest"
+    return None
 
 
 # --- ib_write_bw between two pods ------------------------------------------------------------
 
 
 def perftest_command(device: str, *, gpu: bool, duration_s: int, qps: int,
-                     server_ip: str | None) -> list[str]:
+                     server_ip: str | None, port: int = 1) -> list[str]:
     """One side of the test: rdma_cm (-R) connects over net1's address, so the right RoCE GID
     is chosen for the pod's own interface without knowing its index."""
-    cmd = ["ib_write_bw", "-d", device, "-R", "--report_gbits", "-F", "-D", str(duration_s),
-           "-q", str(qps)]
+    cmd = ["ib_write_bw", "-d", device, "-i", str(port), "-R", "--report_gbits", "-F", "-D",
+           str(duration_s), "-q", str(qps)]
     if gpu:
         cmd.append("--use_cuda=0")
     if server_ip:
@@ -142,12 +116,12 @@ def perftest_command(device: str, *, gpu: bool, duration_s: int, qps: int,
 async def _pod_facts(client: AsyncClient, name: str, namespace: str) -> tuple[str | None, str]:
     pod = await get_pod(client, name, namespace)
     if pod is None:
-        raise ClusterError(f"pod {namespace}/{name} not found")
+        raise UsageError(f"pod {namespace}/{name} not found", hint="check --pods and --namespace")
     ann = (pod.get("metadata") or {}).get("annotations") or {}
     ips = net1_ips(ann.get(labels.NETWORK_STATUS_ANNOTATION))
     if not ips:
-        raise ClusterError(f"pod {namespace}/{name} has no net1 address in its network-status",
-                           hint="run `dualnet verify` first")
+        raise UsageError(f"pod {namespace}/{name} has no net1 address in its network-status",
+                         hint="run `dualnet verify` first")
     return (pod.get("spec") or {}).get("nodeName"), ips[0]
 
 
@@ -158,17 +132,23 @@ async def run_ib_write_bw(
     client_pod: str,
     device: str,
     *,
+    port: int = 1,
     gpu: bool = False,
     duration_s: int = 10,
     qps: int = 4,
     line_rate: float | None = None,
+    floor: float = DEFAULT_FLOOR,
 ) -> RdmaBench:
     server_node, server_ip = await _pod_facts(client, server, namespace)
     client_node, _ = await _pod_facts(client, client_pod, namespace)
-    srv_cmd = perftest_command(device, gpu=gpu, duration_s=duration_s, qps=qps, server_ip=None)
+    srv_cmd = perftest_command(device, gpu=gpu, duration_s=duration_s, qps=qps, server_ip=None,
+                               port=port)
     cli_cmd = perftest_command(device, gpu=gpu, duration_s=duration_s, qps=qps,
-                               server_ip=server_ip)
+                               server_ip=server_ip, port=port)
     timeout = duration_s + 60.0
+    bench = RdmaBench(server=f"{namespace}/{server}", client=f"{namespace}/{client_pod}",
+                      server_node=server_node, client_node=client_node, device=device,
+                      port=port, gpu=gpu, command=cli_cmd, floor_fraction=floor)
 
     async def _client_side() -> ExecResult:
         await asyncio.sleep(2.0)  # the server must be listening first
@@ -176,31 +156,37 @@ async def run_ib_write_bw(
 
     srv, cli = await asyncio.gather(
         exec_in(client, server, namespace, srv_cmd, timeout_s=timeout), _client_side())
+    if (missing := tool_problem("ib_write_bw", cli)) is not None:
+        bench.problem = missing
+        return bench
     if cli.exit_code != 0 and "#bytes" not in cli.stdout:
-        raise ClusterError(
-            f"ib_write_bw client in {client_pod} failed (exit {cli.exit_code}): "
-            f"{(cli.stderr or cli.stdout).strip()[-500:]}",
-            hint=f"server side said: {(srv.stderr or srv.stdout).strip()[-300:]}")
-    result = parse_ib_write_bw(cli.stdout)
+        bench.problem = (f"ib_write_bw client in {client_pod} failed (exit {cli.exit_code}): "
+                         f"{(cli.stderr or cli.stdout).strip()[-300:]}; server said: "
+                         f"{(srv.stderr or srv.stdout).strip()[-200:]}")
+        return bench
+    try:
+        bench.result = parse_ib_write_bw(cli.stdout)
+    except ParseError as exc:
+        bench.problem = f"ib_write_bw output did not parse: {exc.message}"
+        return bench
     if line_rate is None:
         rate = await exec_in(client, client_pod, namespace,
-                             ["cat", f"/sys/class/infiniband/{device}/ports/1/rate"])
-        line_rate = parse_sysfs_rate(rate.stdout) if rate.exit_code == 0 else None
-    return RdmaBench(server=f"{namespace}/{server}", client=f"{namespace}/{client_pod}",
-                     server_node=server_node, client_node=client_node, device=device, gpu=gpu,
-                     command=cli_cmd, result=result, line_rate_gbps=line_rate)
+                             ["cat", f"/sys/class/infiniband/{device}/ports/{port}/rate"])
+        line_rate = sysfs_rate_gbps(rate.stdout) if rate.exit_code == 0 else None
+    bench.line_rate_gbps = line_rate
+    return bench
 
 
 # --- NCCL across nodes -------------------------------------------------------------------------
 
 
-async def nccl_engine(client: AsyncClient) -> Literal["mpijob", "indexed-job"]:
+async def nccl_engine(client: AsyncClient) -> Engine:
     """The MPI Operator's MPIJob when its CRD is installed, else an Indexed Job."""
     installed = await ResourceResolver(client).crd_installed(MPIJOB_API_VERSION, MPIJOB_KIND)
     return "mpijob" if installed else "indexed-job"
 
 
-def nccl_objects(spec: NcclJobSpec, engine: Literal["mpijob", "indexed-job"]) -> list[Any]:
+def nccl_objects(spec: NcclJobSpec, engine: Engine) -> list[Any]:
     if engine == "mpijob":
         return [mpijob(spec)]
     public, private = ssh_keypair()
@@ -224,39 +210,187 @@ async def _launcher_pod(client: AsyncClient, spec: NcclJobSpec,
     return None
 
 
+async def _finished_launcher(client: AsyncClient, spec: NcclJobSpec, engine: Engine,
+                             timeout_s: float) -> tuple[dict[str, Any] | None, str | None]:
+    deadline = time.monotonic() + timeout_s
+    phase: str | None = None
+    while True:
+        pod = await _launcher_pod(client, spec, engine)
+        phase = ((pod or {}).get("status") or {}).get("phase")
+        if pod is not None and phase in ("Succeeded", "Failed"):
+            return pod, phase
+        if time.monotonic() > deadline:
+            return None, phase
+        await asyncio.sleep(5)
+
+
 async def run_nccl(
     client: AsyncClient,
     spec: NcclJobSpec,
     *,
-    engine: Literal["mpijob", "indexed-job"] | None = None,
+    engine: Engine | None = None,
     timeout_s: float = 900.0,
     line_rate_per_node: float | None = None,
+    floor: float = DEFAULT_NCCL_FLOOR,
+    expected_hcas: list[str] | None = None,
+    gpudirect: bool = False,
     keep: bool = False,
 ) -> NcclBench:
     eng = engine or await nccl_engine(client)
+    spec = spec.model_copy(update={"env": {**spec.env, **NCCL_DEBUG_ENV}})
     objects = nccl_objects(spec, eng)
+    bench = NcclBench(engine=eng, nodes=spec.nodes, gpus_per_node=spec.gpus_per_node,
+                      env=spec.env, line_rate_gbps_per_node=line_rate_per_node,
+                      floor_fraction=floor)
     await apply_objects(client, objects, network=spec.network)
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            pod = await _launcher_pod(client, spec, eng)
-            phase = ((pod or {}).get("status") or {}).get("phase")
-            if phase in ("Succeeded", "Failed"):
-                break
-            if time.monotonic() > deadline:
-                raise WaitTimeoutError(f"nccl-tests launcher not finished after {timeout_s:g}s "
-                                       f"(phase {phase})")
-            await asyncio.sleep(5)
-        assert pod is not None
+        pod, phase = await _finished_launcher(client, spec, eng, timeout_s)
+        if pod is None:
+            bench.problem = (f"nccl-tests launcher not finished after {timeout_s:g}s "
+                             f"(phase {phase})")
+            return bench
         name = pod["metadata"]["name"]
-
         text = await pod_log(client, name, spec.namespace)
-        if phase == "Failed" and "# Avg bus bandwidth" not in text:
-            raise ClusterError(f"nccl-tests failed in {name}; last lines:\n"
-                               + "\n".join(text.splitlines()[-15:]))
-        result = parse_all_reduce_perf(text)
     finally:
         if not keep:
             await delete_objects(client, objects)
-    return NcclBench(engine=eng, nodes=spec.nodes, gpus_per_node=spec.gpus_per_node,
-                     env=spec.env, result=result, line_rate_gbps_per_node=line_rate_per_node)
+    # mpirun forwards every rank's output: NCCL's INFO lines are in the launcher's log
+    bench.checks = nccl_checks(f"{spec.namespace}/{name}", text, expected_hcas=expected_hcas,
+                               gpudirect=gpudirect)
+    try:
+        bench.result = parse_all_reduce_perf(text)
+    except ParseError as exc:
+        tail = " | ".join(text.strip().splitlines()[-5:])
+        bench.problem = f"nccl-tests gave no result ({phase}): {exc.reason}; last lines: {tail}"
+    return bench
+
+
+# --- the whole `bench` flow ----------------------------------------------------------------------
+
+
+class BenchRequest(BaseModel):
+    """What `dualnet bench` was asked to do (the CLI's options, checked)."""
+
+    namespace: str = "default"
+    pods: list[str] | None = Field(default=None, description="server,client; None: launch two")
+    gpu: bool = False
+    nodes: int = Field(default=0, description="NCCL across N nodes; 0: none")
+    gpus_per_node: int = 1
+    device: str | None = None
+    nad: str | None = None
+    resource: str | None = None
+    network: str | None = None
+    image: str | None = None
+    facts: HostReport | None = None
+    duration_s: int = 10
+    timeout_s: float = 900.0
+    floor: float = Field(default=DEFAULT_FLOOR, gt=0, le=1)
+    nccl_floor: float = Field(default=DEFAULT_NCCL_FLOOR, gt=0, le=1)
+
+
+async def _launch_pair(client: AsyncClient, req: BenchRequest, run: str,
+                       launched: list[str]) -> str | None:
+    """Two test pods (two nodes if the scheduler can); the reason when they never ran."""
+    if req.nad is None or req.resource is None:
+        raise UsageError("give --pods server,client, or --nad and --resource to launch them")
+    for i in range(2):
+        pod = build_test_pod(f"dualnet-bench-{run}-{i}", req.namespace,
+                             network=req.network or req.nad, nad=req.nad,
+                             resource=req.resource, image=req.image or DEFAULT_IMAGE, run=run,
+                             role="bench", gpus=1 if req.gpu else 0)
+        await create_pod(client, pod)
+        launched.append(pod["metadata"]["name"])
+    try:
+        for n in launched:
+            await wait_running(client, n, req.namespace, timeout_s=req.timeout_s)
+    except ClusterError as exc:  # never Running: timeout, image pull, unschedulable
+        return f"test pods never became Ready: {exc.message}"
+    return None
+
+
+async def _device_port(client: AsyncClient, req: BenchRequest,
+                       pod: str) -> tuple[str, int] | str:
+    """The device and port to test (--device, else the first ACTIVE one in the pod), or why
+    none could be found."""
+    info = await exec_in(client, pod, req.namespace, ["ibv_devinfo"])
+    if (missing := tool_problem("ibv_devinfo", info)) is not None and req.device is None:
+        return missing
+    picked = pick_device(info.stdout)
+    if req.device is not None:
+        name, _, port_s = req.device.partition(":")
+        if port_s.isdigit():
+            return name, int(port_s)
+        try:
+            ports = [p.number for d in parse_ibv_devinfo(info.stdout) if d.name == name
+                     for p in d.ports if p.state is PortState.ACTIVE]
+        except ParseError:
+            ports = []
+        return name, ports[0] if ports else 1
+    if picked is None:
+        return f"no ACTIVE RDMA port visible in {pod} (run `dualnet verify`, or pass --device)"
+    return picked
+
+
+async def run_bench(client: AsyncClient, req: BenchRequest) -> BenchReport:
+    run = run_id()
+    launched: list[str] = []
+    notes: list[str] = []
+    rdma: list[RdmaBench] = []
+    dev: str | None = req.device.partition(":")[0] if req.device else None
+    try:
+        pods = req.pods
+        problem = None
+        if pods is None:
+            problem = await _launch_pair(client, req, run, launched)
+            pods = launched
+        if problem is None:
+            found = await _device_port(client, req, pods[1])
+            if isinstance(found, str):
+                problem = found
+            else:
+                dev, port = found
+                rate = line_rate_gbps(req.facts, [f"{dev}:{port}"]) if req.facts else None
+                rdma.append(await run_ib_write_bw(
+                    client, req.namespace, pods[0], pods[1], dev, port=port, gpu=req.gpu,
+                    duration_s=req.duration_s, line_rate=rate, floor=req.floor))
+                if rdma[0].server_node == rdma[0].client_node:
+                    notes.append(f"both pods ran on node {rdma[0].server_node}: traffic did not "
+                                 "cross the fabric")
+        if problem is not None:
+            rdma.append(RdmaBench(server=f"{req.namespace}/{pods[0] if pods else '?'}",
+                                  client=f"{req.namespace}/{pods[1] if len(pods) > 1 else '?'}",
+                                  device=dev or "?", gpu=req.gpu, problem=problem,
+                                  floor_fraction=req.floor))
+    finally:
+        for n in launched:
+            await delete_pod(client, n, req.namespace)
+    nccl = await _bench_nccl(client, req, run, dev, notes) if req.nodes else None
+    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return BenchReport(namespace=req.namespace, created=created, rdma=rdma, nccl=nccl,
+                       notes=notes)
+
+
+async def _bench_nccl(client: AsyncClient, req: BenchRequest, run: str, dev: str | None,
+                      notes: list[str]) -> NcclBench:
+    if req.nad is None or req.resource is None:
+        raise UsageError(f"--nodes {req.nodes}: NCCL pods need --nad and --resource",
+                         hint="e.g. --nad rdma-net --resource rdma/rdma_shared_device")
+    hcas = [dev] if dev else []
+    env = {"NCCL_SOCKET_IFNAME": SOCKET_IFNAME}
+    if dev:
+        env["NCCL_IB_HCA"] = ib_hca_value([dev])
+    per_node = None
+    if req.facts is not None:
+        settings = nccl_settings(req.facts)
+        env, hcas = dict(settings.env), settings.hcas
+        notes.extend(settings.warnings)
+        per_node = line_rate_gbps(req.facts, settings.hcas)
+    else:
+        notes.append("no --host-report: NCCL_IB_HCA taken from the device under test; line "
+                     "rate per node unknown")
+    spec = NcclJobSpec(name=f"dualnet-nccl-{run}", namespace=req.namespace,
+                       network=req.network or req.nad, nad=req.nad, resource=req.resource,
+                       image=req.image or DEFAULT_IMAGE, nodes=req.nodes,
+                       gpus_per_node=req.gpus_per_node, env=env, run=run)
+    return await run_nccl(client, spec, timeout_s=req.timeout_s, line_rate_per_node=per_node,
+                          floor=req.nccl_floor, expected_hcas=hcas, gpudirect=req.gpu)

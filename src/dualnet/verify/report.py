@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from dualnet.verify.bench import BenchReport
+from dualnet.verify.bench_models import BenchReport
 from dualnet.verify.models import Status, VerifyReport
 
-_MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.SKIP: "SKIP"}
-_STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.SKIP: "yellow"}
+_MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.SKIP: "SKIP",
+         Status.UNMEASURED: "COULD NOT MEASURE"}
+_STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.SKIP: "yellow",
+          Status.UNMEASURED: "magenta"}
 
 
 def _pct(value: float | None) -> str:
@@ -29,25 +31,39 @@ def verify_table(report: VerifyReport) -> Table:
     return t
 
 
+def _pct_of(value: float | None, reference: float | None) -> str:
+    # the reference beside the percentage: "85% of 3200.0 Gb/s"
+    return "-" if value is None or reference is None else f"{value:.0f}% of {reference:.1f} Gb/s"
+
+
 def bench_rows(report: BenchReport) -> list[list[str]]:
     rows: list[list[str]] = []
     for r in report.rdma:
         path = f"{r.client_node or r.client} -> {r.server_node or r.server}"
         test = "ib_write_bw" + (" --use_cuda (GPUDirect)" if r.gpu else "")
-        if r.result.bidirectional:
+        if r.result is not None and r.result.bidirectional:
             test += " bidirectional"
-        rows.append([test, f"{r.device} {path}", _num(r.measured_gbps), _num(r.reference_gbps),
-                     _pct(r.percent_of_line_rate)])
+        rows.append([test, f"{r.device}:{r.port} {path}", _num(r.measured_gbps),
+                     _num(r.reference_gbps), _num(r.floor_gbps),
+                     _pct_of(r.percent_of_line_rate, r.reference_gbps),
+                     _MARK[r.status], r.verdict])
     if report.nccl is not None:
         n = report.nccl
+        measured = ("-" if n.result is None or n.peak_busbw_gbps is None
+                    else f"{n.peak_busbw_gbps:.1f} Gb/s ({n.result.peak_busbw_gbs:.2f} GB/s)")
+        ranks = f" ({n.result.ranks} ranks)" if n.result is not None else ""
         rows.append([f"all_reduce_perf busbw ({n.engine})",
-                     f"{n.nodes} nodes x {n.gpus_per_node} GPUs ({n.result.ranks} ranks)",
-                     f"{n.peak_busbw_gbps:.1f} Gb/s ({n.result.peak_busbw_gbs:.2f} GB/s)",
-                     _num(n.reference_gbps), _pct(n.percent_of_line_rate)])
+                     f"{n.nodes} nodes x {n.gpus_per_node} GPUs{ranks}", measured,
+                     _num(n.reference_gbps), _num(n.floor_gbps),
+                     _pct_of(n.percent_of_line_rate, n.reference_gbps),
+                     _MARK[n.status], n.verdict])
+        for c in n.checks:
+            rows.append([c.check, c.target, "", "", "", "", _MARK[c.status], c.summary])
     return rows
 
 
-_HEAD = ["test", "path", "measured", "line rate", "% of line rate"]
+_HEAD = ["test", "path", "measured", "line rate", "floor", "% of line rate", "result",
+         "verdict"]
 
 
 def bench_table(report: BenchReport) -> Table:
@@ -80,22 +96,26 @@ def markdown_report(bench: BenchReport | None, verify: VerifyReport | None = Non
         lines += ["## Bandwidth against line rate", ""]
         lines += _md_table(_HEAD, bench_rows(bench))
         lines += ["", "Line rate is the port rate discovery reads from "
-                  "`/sys/class/infiniband/<dev>/ports/<n>/rate`; for NCCL it is the node's "
-                  "training ports shared by the ranks of one node (bus bandwidth is per rank).",
-                  ""]
+                  "`/sys/class/infiniband/<dev>/ports/<n>/rate`. For NCCL it is the sum of the "
+                  "HCAs one node's ranks use: nccl-tests' bus bandwidth compares with the "
+                  "hardware bottleneck (doc/PERFORMANCE.md), which across nodes is the node's "
+                  "network links. The floor is a fraction of the line rate.", ""]
         for r in bench.rdma:
             lines += [f"### ib_write_bw {r.device}{' (GPU memory)' if r.gpu else ''}", "",
                       f"- client `{r.client}` on `{r.client_node}`, server `{r.server}` on "
                       f"`{r.server_node}`",
-                      f"- link layer {r.result.link_type}, {r.result.qps} QPs, MTU "
-                      f"{r.result.mtu}, {r.result.test}",
+                      (f"- link layer {r.result.link_type}, {r.result.qps} QPs, MTU "
+                       f"{r.result.mtu}, {r.result.test}" if r.result is not None
+                       else f"- could not measure: {r.problem}"),
                       f"- command: `{' '.join(r.command)}`", ""]
         if bench.nccl is not None:
             n = bench.nccl
-            lines += ["### NCCL all_reduce_perf", "",
-                      f"- engine: {n.engine}; hosts: {', '.join(n.result.hosts)}",
-                      f"- average bus bandwidth: {n.result.avg_busbw_gbs} GB/s; peak "
-                      f"{n.result.peak_busbw_gbs} GB/s; data errors: {n.result.errors}", "",
+            figures = (
+                [f"- engine: {n.engine}; hosts: {', '.join(n.result.hosts)}",
+                 f"- average bus bandwidth: {n.result.avg_busbw_gbs} GB/s; peak "
+                 f"{n.result.peak_busbw_gbs} GB/s; data errors: {n.result.errors}"]
+                if n.result is not None else [f"- could not measure: {n.problem}"])
+            lines += ["### NCCL all_reduce_perf", "", *figures, "",
                       "NCCL settings used:", "", "```",
                       *(f"{k}={v}" for k, v in n.env.items()), "```", ""]
         if bench.notes:

@@ -10,6 +10,7 @@ from lightkube import AsyncClient
 from pydantic import BaseModel
 
 from dualnet import labels
+from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.pods import (
     ExecResult,
     create_pod,
@@ -52,11 +53,29 @@ class PodCapture(BaseModel):
     ibv_devinfo: ExecResult | None = None
 
 
+_NOT_IN_IMAGE = ("executable file not found", "not found in $PATH")
+
+
+def missing_tool(check: str, target: str, res: ExecResult) -> CheckResult | None:
+    """`could not measure` when the command is not in the image (exit 126/127), else None."""
+    text = res.stderr + res.stdout
+    if res.exit_code not in (126, 127) and not any(s in text for s in _NOT_IN_IMAGE):
+        return None
+    tool = res.command[0] if res.command else check
+    return CheckResult(check=check, target=target, status=Status.UNMEASURED,
+                       summary=f"{tool} is not in the image (exit {res.exit_code}): use an image "
+                       "with iproute2, iputils-ping and ibverbs-utils (--image)",
+                       evidence=text.strip().splitlines()[:3])
+
+
 def evaluate_pod(cap: PodCapture, expected_device: str | None = None,
                  expected_uverbs: int | None = None) -> list[CheckResult]:
     """The per-pod checks over captured outputs (pure)."""
     out = [check_network_status(cap.target, cap.network_status)]
-    if cap.ip_addr is not None:
+    if cap.ip_addr is not None and (m := missing_tool("interfaces", cap.target,
+                                                      cap.ip_addr)) is not None:
+        out.append(m)
+    elif cap.ip_addr is not None:
         res = cap.ip_addr
         try:
             if res.exit_code != 0 and not res.stdout.strip():
@@ -73,11 +92,14 @@ def evaluate_pod(cap: PodCapture, expected_device: str | None = None,
         out.append(check_dev_infiniband(cap.target, text, expected_uverbs))
     if cap.ibv_devinfo is not None:
         res = cap.ibv_devinfo
-        out.append(check_ibv_devinfo(cap.target, res.stdout or res.stderr, expected_device))
+        out.append(missing_tool("ibv_devinfo", cap.target, res) or check_ibv_devinfo(
+            cap.target, res.stdout or res.stderr, expected_device))
     return out
 
 
 def evaluate_ping(src: PodCapture, dst: PodCapture, dst_ip: str, res: ExecResult) -> CheckResult:
+    if (m := missing_tool("ping-net1", f"{src.target} -> {dst.target}", res)) is not None:
+        return m
     r = check_ping(src.target, dst.target, dst_ip, res.stdout + res.stderr, res.exit_code)
     if src.node is not None and src.node == dst.node and r.status is Status.PASS:
         # one node: reachability over net1 holds, but no cross-node path was exercised
@@ -144,8 +166,17 @@ async def run_verify(
             for p in to_launch:
                 await create_pod(client, p)
                 launched.append(p["metadata"]["name"])
-            await asyncio.gather(*(wait_running(client, n, namespace, timeout_s=timeout_s)
-                                   for n in launched))
+            try:
+                await asyncio.gather(*(wait_running(client, n, namespace, timeout_s=timeout_s)
+                                       for n in launched))
+            except ClusterError as exc:  # never Running: nothing inside them could be read
+                if not keep:
+                    await _cleanup(client, launched, namespace)
+                return VerifyReport(namespace=namespace, pods=launched, launched=True, checks=[
+                    CheckResult(check="pods-ready", target=f"{namespace}/{n}",
+                                status=Status.UNMEASURED,
+                                summary=f"the test pods never became Ready: {exc.message}")
+                    for n in launched])
         except BaseException:
             # also Ctrl-C / cancellation while pods hang in ContainerCreating: what was
             # launched goes (shielded, so the cancellation cannot cut the cleanup short)
