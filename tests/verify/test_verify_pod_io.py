@@ -1,0 +1,153 @@
+"""exec_in, pod_log, run_ib_write_bw, run_bench and run_nccl against the API server's exec and
+log endpoints (tests/verify/pod_api.py), answering with real tool outputs."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dualnet import labels
+from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.pods import exec_in, pod_log
+from dualnet.verify.bench import BenchRequest, run_bench, run_ib_write_bw, run_nccl
+from dualnet.verify.bench_objects import NcclJobSpec
+from dualnet.verify.models import Status
+from dualnet.verify.testpods import RUN_LABEL
+from tests.cluster.conftest import Harness, harness  # noqa: F401
+from tests.verify.pod_api import PODS, PodApiEmulator, Reply
+
+TESTS = Path(__file__).resolve().parents[1]
+OUT = TESTS / "verify" / "outputs"
+
+
+def body(path: Path) -> str:
+    """A capture without its `# source:` line, as the tool printed it."""
+    return "\n".join(path.read_text().splitlines()[1:]) + "\n"
+
+
+IBV_DEVINFO = body(TESTS / "corpus/ibv_devinfo/gh200-cx7-in-pod.txt")
+IB_WRITE_BW = body(OUT / "ib_write_bw-cx7-ndr-ib-report-gbits.txt")
+NETWORK_STATUS = body(TESTS / "corpus/network-status/gh200-macvlan.txt")
+ALL_REDUCE = body(OUT / "all_reduce_perf-2node-16xh100-mpirun.txt")
+NCCL_INFO = body(TESTS / "corpus/nccl_debug/ib-gdrdma-a100-6hca.txt")
+SYSFS_RATE = "400 Gb/sec (4X NDR)\n"
+
+
+@pytest.fixture()
+def kmock_options() -> dict[str, Any]:
+    return {"cls": PodApiEmulator}
+
+
+def pod(name: str, node: str, ip: str) -> dict[str, Any]:
+    status = NETWORK_STATUS.replace("192.168.50.2", ip)
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default",
+                         "annotations": {labels.NETWORK_STATUS_ANNOTATION: status}},
+            "spec": {"nodeName": node, "containers": [{"name": "test", "image": "img"}]},
+            "status": {"phase": "Running"}}
+
+
+async def two_pods(h: Harness) -> PodApiEmulator:
+    await h.seed(pod("srv", "node-a", "192.168.50.2"))
+    await h.seed(pod("cli", "node-b", "192.168.50.3"))
+    emu: PodApiEmulator = h.emulator
+    for name in ("srv", "cli"):
+        emu.exec_table[name, "ibv_devinfo"] = Reply(stdout=IBV_DEVINFO)
+        emu.exec_table[name, ("cat", "/sys/class/infiniband/mlx5_0/ports/1/rate")] = Reply(
+            stdout=SYSFS_RATE)
+    emu.exec_table["srv", "ib_write_bw"] = Reply(stdout=IB_WRITE_BW)
+    emu.exec_table["cli", "ib_write_bw"] = Reply(stdout=IB_WRITE_BW)
+    return emu
+
+
+async def test_exec_in_returns_output_and_exit_code(harness: Harness) -> None:  # noqa: F811
+    emu = await two_pods(harness)
+    res = await exec_in(harness.client, "cli", "default", ["ibv_devinfo"])
+    assert (res.exit_code, res.stdout) == (0, IBV_DEVINFO)
+    missing = await exec_in(harness.client, "cli", "default", ["ping", "-c", "1", "x"])
+    assert missing.exit_code == 127 and "executable file not found" in missing.stderr
+    assert emu.execs[-1] == ("cli", ["ping", "-c", "1", "x"])
+
+
+async def test_pod_log_reads_the_log(harness: Harness) -> None:  # noqa: F811
+    harness.emulator.logs["launcher"] = ALL_REDUCE
+    assert await pod_log(harness.client, "launcher", "default") == ALL_REDUCE
+    with pytest.raises(ClusterError, match="reading logs of nope"):
+        await pod_log(harness.client, "nope", "default")
+
+
+async def test_ib_write_bw_between_two_pods(harness: Harness) -> None:  # noqa: F811
+    emu = await two_pods(harness)
+    r = await run_ib_write_bw(harness.client, "default", "srv", "cli", "mlx5_0", duration_s=5)
+    assert (r.server_node, r.client_node) == ("node-a", "node-b")
+    assert r.measured_gbps == pytest.approx(392.34)
+    assert r.line_rate_gbps == 400.0  # the pod's own sysfs rate
+    assert r.status is Status.PASS and r.floor_gbps == pytest.approx(320.0)
+    client_cmd = next(argv for name, argv in emu.execs if name == "cli"
+                      and argv[0] == "ib_write_bw")
+    assert client_cmd[-1] == "192.168.50.2" and client_cmd[3:5] == ["-i", "1"]
+
+
+async def test_ib_write_bw_missing_in_the_image_could_not_measure(
+        harness: Harness) -> None:  # noqa: F811
+    emu = await two_pods(harness)
+    del emu.exec_table["cli", "ib_write_bw"]
+    r = await run_ib_write_bw(harness.client, "default", "srv", "cli", "mlx5_0", duration_s=1)
+    assert r.status is Status.UNMEASURED and r.measured_gbps is None
+    assert "ib_write_bw is not in the image" in r.verdict
+
+
+async def test_bench_picks_the_active_device_and_port_in_the_pod(
+        harness: Harness) -> None:  # noqa: F811
+    await two_pods(harness)
+    report = await run_bench(harness.client, BenchRequest(pods=["srv", "cli"], duration_s=1))
+    (r,) = report.rdma
+    assert (r.device, r.port, r.status) == ("mlx5_0", 1, Status.PASS)
+    assert report.statuses() == [Status.PASS]
+
+
+def spec() -> NcclJobSpec:
+    return NcclJobSpec(name="dualnet-nccl-ab12", namespace="default", network="rdma",
+                       nad="rdma-net", resource="rdma/rdma_shared_device", image="img", nodes=2,
+                       gpus_per_node=8, run="ab12",
+                       env={"NCCL_IB_HCA": "=mlx5_0:1", "NCCL_SOCKET_IFNAME": "eth0"})
+
+
+async def seed_launcher(h: Harness, phase: str, log: str) -> None:
+    launcher = copy.deepcopy(pod("dualnet-nccl-ab12-0-x", "node-a", "192.168.50.2"))
+    launcher["metadata"]["labels"] = {RUN_LABEL: "ab12"}
+    launcher["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] = "0"
+    launcher["status"] = {"phase": phase}
+    await h.seed(launcher)
+    h.emulator.logs["dualnet-nccl-ab12-0-x"] = log
+
+
+async def test_run_nccl_reads_the_result_and_nccls_own_log(
+        harness: Harness, kmock: Any) -> None:  # noqa: F811
+    kmock.resources["v1/secrets"] = {}
+    await seed_launcher(harness, "Succeeded", ALL_REDUCE + NCCL_INFO)
+    n = await run_nccl(harness.client, spec(), engine="indexed-job", line_rate_per_node=3200.0,
+                       gpudirect=True)
+    assert n.result is not None and n.percent_of_line_rate == pytest.approx(84.705, abs=0.001)
+    assert n.status is Status.PASS
+    assert n.env["NCCL_DEBUG"] == "INFO" and "ENV" in n.env["NCCL_DEBUG_SUBSYS"]
+    # the log excerpt has connection lines but no `NET/IB : Using` list: that one is unmeasured
+    assert [(c.check, c.status) for c in n.checks] == [
+        ("nccl-transport", Status.PASS), ("nccl-hcas", Status.UNMEASURED),
+        ("nccl-gdrdma", Status.PASS)]
+    deleted = {r.name for r in harness.emulator if r.method.value == "DELETE"}
+    assert "dualnet-nccl-ab12" in deleted  # the Job (and its Service/Secret) are removed
+
+
+async def test_run_nccl_without_results_could_not_measure(
+        harness: Harness, kmock: Any) -> None:  # noqa: F811
+    kmock.resources["v1/secrets"] = {}
+    await seed_launcher(harness, "Failed", "bash: all_reduce_perf: command not found\n")
+    n = await run_nccl(harness.client, spec(), engine="indexed-job", line_rate_per_node=3200.0)
+    assert n.status is Status.UNMEASURED and n.result is None
+    assert "command not found" in n.verdict
+    assert n.checks[0].status is Status.UNMEASURED
+    assert any(k[0] == PODS for k in harness.emulator.objects)
