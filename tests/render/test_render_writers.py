@@ -40,7 +40,8 @@ def test_kustomize_layout_and_listing(tmp_path: Path) -> None:
     assert len(kust["resources"]) == len(objects)
     assert kust["resources"][0].startswith("components/01-customresourcedefinition-")
     assert "networks/10-networkattachmentdefinition-rdma-net.yaml" in kust["resources"]
-    assert "workloads/11-pod-rdma-test.yaml" in kust["resources"]
+    assert "workloads/11-configmap-rdma-dualnet-pod.yaml" in kust["resources"]
+    assert "workloads/12-pod-rdma-test.yaml" in kust["resources"]
     for rel, obj in zip(kust["resources"], objects, strict=True):
         assert yaml.safe_load((tmp_path / rel).read_text()) == obj
     assert files[-1] == tmp_path / "kustomization.yaml"
@@ -89,7 +90,7 @@ def test_cli_render_out_dir_matches_golden(tmp_path: Path) -> None:
     r = dualnet("render", str(EXAMPLES / "gh200-shared-roce.yaml"), "--report", str(report),
                 "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "13 objects validated" in r.stderr
+    assert "14 objects validated" in r.stderr
     assert "[shared-management-port]" in r.stderr
     assert (out / "PLAN.md").read_text().startswith("# Training network `rdma-net`")
     golden = Path(__file__).parent / "golden" / "gh200-shared-roce.yaml"

@@ -196,3 +196,19 @@ def test_copies_of_a_static_ip_test_pod_get_distinct_addresses() -> None:
     pods = instances(template, 3, "r1")
     ips = [json.loads(p["metadata"]["annotations"][NETWORKS_ANNOTATION])[0]["ips"] for p in pods]
     assert ips == [["192.168.60.10/24"], ["192.168.60.11/24"], ["192.168.60.12/24"]]
+
+
+async def test_rendered_helper_configmap_is_applied_before_the_pods(
+        harness: Harness) -> None:  # noqa: F811
+    from dualnet.render import render
+    from tests.render.cases import plan_for
+
+    harness.emulator.resources["v1/configmaps"] = {}
+    objects = render(plan_for("gh200-shared-roce"))
+    report = await run_verify(harness.client, objects=objects, count=1, timeout_s=0.1)
+    assert {c.status for c in report.checks} == {Status.UNMEASURED}
+    writes = [r for r in harness.emulator if r.method.value in ("PATCH", "POST")]
+    kinds = [(r.resource.plural if r.resource else "?") for r in writes]
+    assert kinds[:2] == ["configmaps", "pods"]
+    pod = writes[1].data
+    assert pod["spec"]["initContainers"][0]["name"] == "dualnet-preflight"

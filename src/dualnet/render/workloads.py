@@ -14,6 +14,13 @@ from dualnet.plan.model import Plan
 from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value
 from dualnet.render.common import base_name, meta
 from dualnet.render.images import image
+from dualnet.render.podhelper import (
+    helper_configmap,
+    helper_mount,
+    helper_volume,
+    nccl_exec_command,
+    preflight_container,
+)
 from dualnet.spec import IpamType
 
 
@@ -60,6 +67,22 @@ def nccl_env(plan: Plan) -> list[dict[str, str]]:
     return env
 
 
+def helper_name(plan: Plan) -> str:
+    return f"{base_name(plan)}-dualnet-pod"
+
+
+def pod_helper(plan: Plan) -> dict[str, Any]:
+    """The ConfigMap with `dualnet-pod` (render/podhelper.py): the test pods' preflight init
+    container and, in shared mode, the per-pod NCCL GID settings."""
+    return helper_configmap(helper_name(plan), plan.namespace,
+                            meta(plan, "x", "test-pod")["labels"])
+
+
+def _wrapped(plan: Plan, command: list[str]) -> list[str]:
+    # shared mode: the RoCE GID is a per-pod fact, set by the helper before the command starts
+    return nccl_exec_command(command) if plan.mode is Mode.SHARED_ROCE else command
+
+
 def test_pod(plan: Plan) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -67,6 +90,9 @@ def test_pod(plan: Plan) -> dict[str, Any]:
         "metadata": meta(plan, f"{base_name(plan)}-test", "test-pod", namespace=plan.namespace,
                          annotations=_annotations(plan, "test")),
         "spec": {
+            "initContainers": [preflight_container(image(plan.spec.spec.images, "test"),
+                                                   _resources(plan))],
+            "volumes": [helper_volume(helper_name(plan))],
             "containers": [{
                 "name": "test",
                 "image": image(plan.spec.spec.images, "test"),
@@ -74,6 +100,7 @@ def test_pod(plan: Plan) -> dict[str, Any]:
                 # RDMA registers (pins) memory: IPC_LOCK lifts the memlock limit for it
                 "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
                 "resources": _resources(plan),
+                "volumeMounts": [helper_mount()],
             }],
         },
     }
@@ -86,13 +113,18 @@ def gdr_test_pod(plan: Plan) -> dict[str, Any]:
         "metadata": meta(plan, f"{base_name(plan)}-gdr-test", "gdr-test-pod",
                          namespace=plan.namespace, annotations=_annotations(plan, "gdr")),
         "spec": {
+            "initContainers": [preflight_container(
+                image(plan.spec.spec.images, "gpu_test"),
+                _resources(plan, **{"nvidia.com/gpu": 1}), gpudirect=True)],
+            "volumes": [helper_volume(helper_name(plan))],
             "containers": [{
                 "name": "gdr-test",
                 "image": image(plan.spec.spec.images, "gpu_test"),
-                "command": ["sleep", "infinity"],
+                "command": _wrapped(plan, ["sleep", "infinity"]),
                 "env": nccl_env(plan),
                 "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
                 "resources": _resources(plan, **{"nvidia.com/gpu": 1}),
+                "volumeMounts": [helper_mount()],
             }],
         },
     }
@@ -169,13 +201,15 @@ def bench_job(plan: Plan) -> dict[str, Any]:
                              "labels": meta(plan, "x", "bench")["labels"]},
                 "spec": {
                     "restartPolicy": "Never",
+                    "volumes": [helper_volume(helper_name(plan))],
                     "containers": [{
                         "name": "bench",
                         "image": image(plan.spec.spec.images, "bench"),
-                        "command": ["/bin/bash", "-c", _BENCH_SCRIPT],
+                        "command": _wrapped(plan, ["/bin/bash", "-c", _BENCH_SCRIPT]),
                         "env": env,
                         "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
                         "resources": _resources(plan, **{"nvidia.com/gpu": 1}),
+                        "volumeMounts": [helper_mount()],
                     }],
                 },
             },
@@ -184,7 +218,7 @@ def bench_job(plan: Plan) -> dict[str, Any]:
 
 
 def workloads(plan: Plan) -> list[dict[str, Any]]:
-    out = [test_pod(plan), gdr_test_pod(plan)]
+    out = [pod_helper(plan), test_pod(plan), gdr_test_pod(plan)]
     if plan.mode is Mode.SRIOV_DPDK:
         out.append(dpdk_pod(plan))
     out.append(bench_job(plan))

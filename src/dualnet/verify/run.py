@@ -10,6 +10,7 @@ from lightkube import AsyncClient
 from pydantic import BaseModel
 
 from dualnet import labels
+from dualnet.cluster.apply import apply_objects
 from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.pods import (
     ExecResult,
@@ -37,6 +38,7 @@ from dualnet.verify.testpods import (
     DEFAULT_IMAGE,
     build_test_pod,
     instances,
+    rendered_helpers,
     rendered_test_pods,
     run_id,
 )
@@ -151,6 +153,11 @@ async def run_verify(
             to_launch = instances(templates[0], count, run)
             for p in to_launch:
                 p["metadata"]["namespace"] = namespace
+            # the preflight init container mounts the helper ConfigMap: it must exist first
+            helpers = [dict(h, metadata={**h["metadata"], "namespace": namespace})
+                       for h in rendered_helpers(objects or [])]
+            if helpers:
+                await apply_objects(client, helpers, network=network)
         else:
             if not (nad and resource):
                 raise UsageError(

@@ -27,6 +27,12 @@ def rendered_test_pods(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
             and ((o.get("metadata") or {}).get("labels") or {}).get(labels.ROLE) in roles]
 
 
+def rendered_helpers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ConfigMaps the rendered test pods mount (the `dualnet-pod` preflight helper)."""
+    return [o for o in objects if o.get("kind") == "ConfigMap"
+            and ((o.get("metadata") or {}).get("labels") or {}).get(labels.ROLE) == "test-pod"]
+
+
 def build_test_pod(
     name: str,
     namespace: str,
