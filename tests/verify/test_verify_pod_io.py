@@ -151,3 +151,27 @@ async def test_run_nccl_without_results_could_not_measure(
     assert "command not found" in n.verdict
     assert n.checks[0].status is Status.UNMEASURED
     assert any(k[0] == PODS for k in harness.emulator.objects)
+
+
+async def test_verify_nccl_reads_a_training_pods_log_and_names_the_cause(
+        harness: Harness) -> None:  # noqa: F811
+    from dualnet.verify.nccl_verify import run_nccl_verify
+
+    await harness.seed(pod("train-0", "node-a", "192.168.50.2"))
+    emu: PodApiEmulator = harness.emulator
+    logs = TESTS / "corpus/nccl_debug"
+    emu.logs["train-0"] = body(logs / "socket-open-device-failed-docker-roce.txt")
+    # the pod has no uverbs device: the cause dualnet names comes from the pod, not the log
+    emu.exec_table["train-0", ("ls", "/dev/infiniband")] = Reply(stdout="rdma_cm\n")
+    report = await run_nccl_verify(harness.client, "default", ["train-0"])
+    (transport,) = report.checks
+    assert transport.status is Status.FAIL
+    assert "NET/Socket: /dev/infiniband has no uverbs device in the pod" in transport.summary
+    assert not report.passed
+
+    emu.logs["train-0"] = body(TESTS / "corpus/nccl_debug/ib-roce-gdr-disabled-2hca.txt")
+    report = await run_nccl_verify(harness.client, "default", ["train-0"],
+                                   expected_hcas=["mlx5_0", "mlx5_1"], gpudirect=True)
+    assert [(c.check, c.status) for c in report.checks] == [
+        ("nccl-transport", Status.PASS), ("nccl-hcas", Status.PASS),
+        ("nccl-gdrdma", Status.FAIL)]

@@ -181,6 +181,11 @@ def verify_cmd(
                                      help="test pod image (needs ip, ping, ibv_devinfo)"),
     device: str | None = typer.Option(None, "--device", help="RDMA device expected ACTIVE"),
     count: int = typer.Option(2, "--count", help="test pods to launch"),
+    nccl: str | None = typer.Option(None, "--nccl", help="training pods a,b: read their NCCL "
+                                    "log (NCCL_DEBUG=INFO) and prove the transport, HCAs, "
+                                    "GDRDMA, or name why sockets were used"),
+    gpudirect: bool = typer.Option(False, "--gpudirect", help="with --nccl: GPUDirect RDMA "
+                                   "was asked, so GDRDMA must appear"),
     kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
     timeout: float = typer.Option(300.0, "--timeout", help="seconds to wait for pods"),
@@ -204,8 +209,15 @@ def verify_cmd(
     objects = load_objects(from_path) if from_path is not None else None
     if report is not None:
         check_output_file(report, "--report")
+    nccl_pods = _pods_arg(nccl)
 
     async def body(client: Any) -> Any:
+        if nccl_pods is not None:
+            from dualnet.verify.nccl_verify import run_nccl_verify
+
+            return await run_nccl_verify(client, namespace or "default", nccl_pods,
+                                         expected_hcas=[device] if device else None,
+                                         gpudirect=gpudirect)
         return await run_verify(client, namespace=namespace, pods=names, objects=objects,
                                 nad=nad, resource=resource, image=image,
                                 expected_device=device, count=count, timeout_s=timeout,
