@@ -307,6 +307,18 @@ class Images(_Model):
     )
 
 
+class NcclQos(_Model):
+    """NCCL's QoS knobs. Never derived from a node: they follow the fabric's QoS design (which
+    traffic class / service level the switches give lossless treatment), so only the spec sets
+    them."""
+
+    traffic_class: int | None = Field(default=None, ge=0, le=255,
+                                      description="NCCL_IB_TC (RoCE: DSCP << 2)")
+    service_level: int | None = Field(default=None, ge=0, le=15, description="NCCL_IB_SL")
+    qps_per_connection: int | None = Field(default=None, ge=1, le=128,
+                                           description="NCCL_IB_QPS_PER_CONNECTION")
+
+
 class NetworkSpec(_Model):
     """spec: of a TrainingNetwork."""
 
@@ -361,6 +373,7 @@ class NetworkSpec(_Model):
         default=None, ge=1, description="nodes that will join the network (default: hosts given)"
     )
     images: Images = Field(default_factory=Images)
+    nccl: NcclQos = Field(default_factory=NcclQos, description="NCCL QoS knobs, only from here")
 
     @field_validator("namespace")
     @classmethod

@@ -19,3 +19,19 @@ def test_render_and_host_derivation_format_alike() -> None:
     assert rendered["NCCL_IB_HCA"] == "=mlx5_0"
     assert derived["NCCL_IB_HCA"] == "=mlx5_0:1"
     assert rendered["NCCL_SOCKET_IFNAME"] == derived["NCCL_SOCKET_IFNAME"] == SOCKET_IFNAME
+
+
+def test_qos_knobs_come_only_from_the_spec() -> None:
+    from dualnet.plan.nccl import SPEC_ONLY_KNOBS, qos_env
+    from dualnet.spec import NcclQos
+
+    plan = plan_for("gh200-shared-roce")
+    rendered = {e["name"] for e in nccl_env(plan)}
+    derived = nccl_settings(gpu_node(), training_netdevs=["ens1f0np0"]).env
+    assert not rendered & set(SPEC_ONLY_KNOBS) and not derived.keys() & set(SPEC_ONLY_KNOBS)
+    qos = NcclQos(traffic_class=106, service_level=3)
+    spec = plan.spec.model_copy(update={"spec": plan.spec.spec.model_copy(update={"nccl": qos})})
+    env = {e["name"]: e["value"] for e in nccl_env(plan.model_copy(update={"spec": spec}))}
+    assert (env["NCCL_IB_TC"], env["NCCL_IB_SL"]) == ("106", "3")
+    assert "NCCL_IB_QPS_PER_CONNECTION" not in env
+    assert qos_env(NcclQos(qps_per_connection=4)) == {"NCCL_IB_QPS_PER_CONNECTION": "4"}

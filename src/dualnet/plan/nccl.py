@@ -34,6 +34,7 @@ from dualnet.host.models import Gid, HostReport, LinkLayer, PciRelation, PortSta
 from dualnet.host.roce import pod_roce_v2_gid
 from dualnet.modes import Mode
 from dualnet.names import check_ifname
+from dualnet.spec import NcclQos
 
 PEERMEM_MODULES = ("nvidia_peermem", "nv_peer_mem")
 # the pod's cluster-network interface: NCCL's bootstrap/socket traffic goes there, RDMA over net1
@@ -286,6 +287,13 @@ def derive_nccl_env(
 ) -> dict[str, str]:
     """NCCL_* variables for a training pod on a node like `report` (see module docstring)."""
     return nccl_settings(report, training_netdevs, socket_ifname, mode).env
+
+
+def qos_env(qos: NcclQos) -> dict[str, str]:
+    """NCCL_IB_TC/SL/QPS_PER_CONNECTION exactly as the spec sets them, nothing when unset."""
+    values = {"NCCL_IB_TC": qos.traffic_class, "NCCL_IB_SL": qos.service_level,
+              "NCCL_IB_QPS_PER_CONNECTION": qos.qps_per_connection}
+    return {k: str(v) for k, v in values.items() if v is not None}
 
 
 def format_env(env: dict[str, str]) -> str:

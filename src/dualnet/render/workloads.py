@@ -11,7 +11,7 @@ from typing import Any
 from dualnet.labels import NETWORKS_ANNOTATION
 from dualnet.modes import Mode
 from dualnet.plan.model import Plan
-from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value
+from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, qos_env
 from dualnet.render.common import base_name, meta
 from dualnet.render.images import image
 from dualnet.render.podhelper import (
@@ -64,6 +64,7 @@ def nccl_env(plan: Plan) -> list[dict[str, str]]:
         # GID itself without it
         env.append({"name": "NCCL_IB_ROCE_VERSION_NUM", "value": "2"})
         env.append({"name": "NCCL_IB_ADDR_FAMILY", "value": "AF_INET"})
+    env.extend({"name": k, "value": v} for k, v in qos_env(plan.spec.spec.nccl).items())
     return env
 
 
