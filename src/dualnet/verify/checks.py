@@ -56,10 +56,9 @@ def check_network_status(
     elif not second.ips:
         problems.append(f"{secondary} ({second.name}) has no IP address (IPAM did not run or "
                         "the plugin has none)")
-    if problems:
+    if problems or default is None or second is None:
         return CheckResult(check=name, target=target, status=Status.FAIL,
                            summary="; ".join(problems), evidence=evidence)
-    assert default is not None and second is not None
     note = (
         "" if default.interface
         else f" (default entry names no interface; taken as {DEFAULT_IF})"

@@ -66,7 +66,7 @@ def parse_ib_write_bw(text: str) -> PerftestResult:
     lines = text.splitlines()
     test: str | None = None
     fields: dict[str, str] = {}
-    units: str | None = None
+    units: str = ""  # set by the table header, which always precedes the rows
     rows: list[PerftestRow] = []
     in_table = False
     cuda = False
@@ -92,7 +92,6 @@ def parse_ib_write_bw(text: str) -> PerftestResult:
                 in_table = False
                 continue
             if (r := _ROW.match(line)) is not None:
-                assert units is not None
                 k = _UNIT_TO_GBPS[units]
                 rows.append(PerftestRow(bytes=int(r[1]), iterations=int(r[2]),
                                         bw_peak_gbps=float(r[3]) * k,
@@ -105,7 +104,7 @@ def parse_ib_write_bw(text: str) -> PerftestResult:
         for key, rx in _FIELDS.items():
             if key not in fields and (m := rx.search(line)) is not None:
                 fields[key] = m.group(1)
-    if units is None:
+    if not units:
         raise ParseError(SOURCE, "no result table ('#bytes #iterations BW peak[...]' header); "
                          "the run failed before measuring, or this is not a bandwidth test")
     if not rows:
