@@ -20,6 +20,7 @@ class Exit(IntEnum):
     NOT_READY = 4  # the node cannot carry the training network as it is (doctor errors)
     CLUSTER = 5  # the Kubernetes API could not be reached or refused a request
     TIMEOUT = 6  # waited, and it did not become ready in time
+    UNMEASURED = 7  # verify/bench: a check could not be measured (tool missing, pod not Ready)
 
 
 EXIT_CODES: dict[Exit, str] = {
@@ -30,6 +31,7 @@ EXIT_CODES: dict[Exit, str] = {
     Exit.NOT_READY: "errors found: the node cannot carry the network",
     Exit.CLUSTER: "Kubernetes API unreachable or refused a request",
     Exit.TIMEOUT: "waited, and it did not become ready in time",
+    Exit.UNMEASURED: "a check could not be measured (verify, bench); none failed",
 }
 
 
@@ -38,7 +40,8 @@ EXIT_CODES_SHORT = "Exit status: " + ", ".join(
     f"{int(c)} {w}" for c, w in (
         (Exit.OK, "ok"), (Exit.FAILED, "check failed"), (Exit.USAGE, "usage"),
         (Exit.HOST, "this machine cannot"), (Exit.NOT_READY, "errors found"),
-        (Exit.CLUSTER, "API unreachable"), (Exit.TIMEOUT, "timed out"))
+        (Exit.CLUSTER, "API unreachable"), (Exit.TIMEOUT, "timed out"),
+        (Exit.UNMEASURED, "could not measure"))
 ) + " (`dualnet --help` says more)."
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dualnet.errors import Exit
 from dualnet.verify.models import Status
 
-EXIT_PASSED = 0
-EXIT_FAILED = 1
-# 2: bad input (UsageError), 3: host error, 4: API server unreachable, 5: wait timed out
-EXIT_UNMEASURED = 6
+# the CLI's one exit-status table (dualnet.errors.Exit) gives each outcome its own status
+EXIT_PASSED = Exit.OK
+EXIT_FAILED = Exit.FAILED
+EXIT_UNMEASURED = Exit.UNMEASURED
 
 # worst first: a failure outranks a check that could not be measured, which outranks a skip
 _ORDER = (Status.FAIL, Status.UNMEASURED, Status.SKIP, Status.PASS)
@@ -28,7 +29,7 @@ def worst(statuses: Iterable[Status]) -> Status | None:
 
 
 def exit_status(statuses: Iterable[Status]) -> int:
-    """0 when nothing failed and everything was measured; 1 on a failure; 6 when something
+    """0 when nothing failed and everything was measured; 1 on a failure; 7 when something
     could not be measured (and nothing failed). No checks at all could not measure anything."""
     w = worst(statuses)
     if w is Status.FAIL:
