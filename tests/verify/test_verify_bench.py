@@ -205,3 +205,12 @@ async def test_engine_is_mpijob_only_when_its_crd_exists(harness: Harness) -> No
                            "listKind": "MPIJobList"},
                  "versions": [{"name": "v2beta1", "served": True, "storage": True}]}}
     assert await nccl_engine(harness.client) == "mpijob"
+
+
+def test_busbw_above_the_nodes_line_rate_names_in_network_reduction() -> None:
+    n = sample_report().nccl
+    assert n is not None
+    sharp = n.model_copy(update={"line_rate_gbps_per_node": 1600.0})
+    assert sharp.percent_of_line_rate == pytest.approx(169.41, abs=0.01)
+    assert sharp.status is Status.PASS and "in-network reduction" in sharp.verdict
+    assert "in-network reduction" not in n.verdict

@@ -49,7 +49,52 @@ def _judge(measured: float | None, reference: float | None, floor: float,
                          f"{floor_gbps:.1f} Gb/s, {floor:.0%})")
 
 
-class RdmaBench(BaseModel):
+class _AgainstLineRate(BaseModel):
+    """A bandwidth judged against a reference and a floor: the figures and outcome every bench
+    row prints (subclasses say what was measured and what it compares with)."""
+
+    problem: str | None = Field(default=None, description="why it could not be measured")
+    floor_fraction: float = Field(default=DEFAULT_FLOOR, gt=0, le=1)
+
+    def _measured(self) -> float | None:
+        raise NotImplementedError
+
+    def _reference(self) -> float | None:
+        raise NotImplementedError
+
+    def _note(self) -> str:
+        return ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reference_gbps(self) -> float | None:
+        return self._reference()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def floor_gbps(self) -> float | None:
+        ref = self._reference()
+        return None if ref is None else ref * self.floor_fraction
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def percent_of_line_rate(self) -> float | None:
+        ref, got = self._reference(), self._measured()
+        return None if not ref or got is None else 100.0 * got / ref
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Status:
+        return _judge(self._measured(), self._reference(), self.floor_fraction, self.problem)[0]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verdict(self) -> str:
+        text = _judge(self._measured(), self._reference(), self.floor_fraction, self.problem)[1]
+        return text + self._note()
+
+
+class RdmaBench(_AgainstLineRate):
     server: str
     client: str
     server_node: str | None = None
@@ -59,56 +104,30 @@ class RdmaBench(BaseModel):
     gpu: bool = False
     command: list[str] = Field(default_factory=list)
     result: PerftestResult | None = Field(default=None, description="None: could not measure")
-    problem: str | None = Field(default=None, description="why it could not be measured")
     line_rate_gbps: float | None = None
-    floor_fraction: float = Field(default=DEFAULT_FLOOR, gt=0, le=1)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def measured_gbps(self) -> float | None:
         return None if self.result is None else self.result.best_avg_gbps
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def reference_gbps(self) -> float | None:
+    def _measured(self) -> float | None:
+        return self.measured_gbps
+
+    def _reference(self) -> float | None:
         if self.line_rate_gbps is None:
             return None
         bidir = self.result is not None and self.result.bidirectional
         # a bidirectional run moves data both ways at once: twice the line rate is the ceiling
         return self.line_rate_gbps * (2 if bidir else 1)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def floor_gbps(self) -> float | None:
-        ref = self.reference_gbps
-        return None if ref is None else ref * self.floor_fraction
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def percent_of_line_rate(self) -> float | None:
-        ref, got = self.reference_gbps, self.measured_gbps
-        return None if not ref or got is None else 100.0 * got / ref
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def status(self) -> Status:
-        return _judge(self.measured_gbps, self.reference_gbps, self.floor_fraction,
-                      self.problem)[0]
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def verdict(self) -> str:
-        return _judge(self.measured_gbps, self.reference_gbps, self.floor_fraction,
-                      self.problem)[1]
-
-
-class NcclBench(BaseModel):
+class NcclBench(_AgainstLineRate):
     engine: Literal["mpijob", "indexed-job"]
     nodes: int
     gpus_per_node: int
     env: dict[str, str] = Field(default_factory=dict)
     result: NcclTestResult | None = Field(default=None, description="None: could not measure")
-    problem: str | None = None
     line_rate_gbps_per_node: float | None = Field(
         default=None, description="sum of the line rates of the HCAs one node's ranks use")
     floor_fraction: float = Field(default=DEFAULT_NCCL_FLOOR, gt=0, le=1)
@@ -120,40 +139,19 @@ class NcclBench(BaseModel):
     def peak_busbw_gbps(self) -> float | None:
         return None if self.result is None else self.result.peak_busbw_gbs * 8
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def reference_gbps(self) -> float | None:
-        """The node's network peak (module docstring): busbw compares with it directly."""
+    def _measured(self) -> float | None:
+        return self.peak_busbw_gbps
+
+    def _reference(self) -> float | None:
+        # the node's network peak (module docstring): busbw compares with it directly
         return self.line_rate_gbps_per_node
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def floor_gbps(self) -> float | None:
-        ref = self.reference_gbps
-        return None if ref is None else ref * self.floor_fraction
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def percent_of_line_rate(self) -> float | None:
-        ref, got = self.reference_gbps, self.peak_busbw_gbps
-        return None if not ref or got is None else 100.0 * got / ref
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def status(self) -> Status:
-        return _judge(self.peak_busbw_gbps, self.reference_gbps, self.floor_fraction,
-                      self.problem)[0]
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def verdict(self) -> str:
-        text = _judge(self.peak_busbw_gbps, self.reference_gbps, self.floor_fraction,
-                      self.problem)[1]
+    def _note(self) -> str:
         pct = self.percent_of_line_rate
         if pct is not None and pct > 100:
-            text += ("; above the node's line rate: in-network reduction (SHARP/CollNet, NVLS) "
-                     "can reach up to twice it")
-        return text
+            return ("; above the node's line rate: in-network reduction (SHARP/CollNet, NVLS) "
+                    "can reach up to twice it")
+        return ""
 
 
 class BenchReport(BaseModel):
