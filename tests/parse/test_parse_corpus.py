@@ -17,6 +17,7 @@ from dualnet.parse.ibdev2netdev import parse_ibdev2netdev, parse_ibdev2netdev_ro
 from dualnet.parse.ibv_devices import parse_ibv_devices
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
 from dualnet.parse.ip import parse_ip_addr, parse_ip_link, parse_ip_route
+from dualnet.parse.kubectl_node import parse_kubectl_node
 from dualnet.parse.lsmod import parse_lsmod
 from dualnet.parse.lspci import parse_lspci
 from dualnet.parse.network_status import parse_network_status
@@ -33,6 +34,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "ip_addr": parse_ip_addr,
     "ip_link": parse_ip_link,
     "ip_route": parse_ip_route,
+    "kubectl_node": parse_kubectl_node,
     "lsmod": parse_lsmod,
     "lspci": parse_lspci,
     "network-status": parse_network_status,
@@ -47,12 +49,18 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 REJECTED: dict[str, int] = {
     # rdma link output (old iproute2 form) saved under the ibdev2netdev name
     "ibdev2netdev/MALFORMED-sglang-docs-rdma-link-pasted-as-ibdev2netdev.txt": 2,
-    # ifconfig lines interleaved between the ibdev2netdev -v lines
-    "ibdev2netdev/MALFORMED-verbose-interleaved-ifconfig-lnet-suffix.txt": 3,
     # pasted from the middle of the JSON: starts with "},{"
     "network-status/TRUNCATED-head-two-vfs-same-network-describe-less.txt": 2,
     # iproute2 too old for `rdma system`: a ParseError with a hint, not a guessed mode
     "rdma_system/ERROR-old-iproute2-unknown-object-system.txt": 2,
+}
+
+
+# Captures whose true content is "nothing": the tool ran and found no device / module.
+EMPTY_BY_DESIGN = {
+    "ibv_devices/empty-no-rdma-devices.txt",
+    "ibv_devinfo/ERROR-list-no-userspace-driver-0-hcas.txt",
+    "lsmod/EMPTY-no-peermem-module-a100.txt",
 }
 
 
@@ -83,7 +91,10 @@ def test_corpus_decision(rel: str) -> None:
         assert info.value.line.strip() in read(rel)
         assert f"line {REJECTED[rel]}" in str(info.value)
     else:
-        assert parser(read(rel)) is not None
+        value = parser(read(rel))
+        # every capture holds at least one fact; an empty result would be a silent refusal
+        facts = value.model_dump(exclude_defaults=True) if hasattr(value, "model_dump") else value
+        assert facts or rel in EMPTY_BY_DESIGN, rel
 
 
 # --- ibv_devinfo ---------------------------------------------------------------------------------

@@ -1,19 +1,30 @@
 """Shared line handling for the tool-output parsers.
 
 People paste outputs with decorations: the corpus `# source:` line, a shell-comment (`#`),
-C-comment (` * `) or e-mail (`> `) prefix on every line, elision lines (`.....`). `prepare`
-removes those uniformly and keeps 1-based line numbers so a ParseError names the line as given.
+C-comment (` * `) or e-mail (`> `) prefix on every line, elision lines (`.....`), and, on some
+lines only, author comments (`# no bluerdma0 here`), elisions with prose (`... (mlx5_3~mlx5_15
+are fabricN (Up))`), quote prefixes, labels (`Server:`) and shell prompts. `prepare` removes the
+uniform decorations silently and the per-line ones with a warning naming the line, and keeps
+1-based line numbers so a ParseError or a warning names the line as given.
+
+Warnings are collected by `collecting()` around a parser call (`registry.read_tool_output`
+does that); a parser called bare keeps its old signature and its warnings go nowhere. A context
+variable instead of a return value keeps the fourteen parser signatures, their callers and the
+property tests unchanged.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dualnet.parse.errors import ParseError
 
@@ -31,6 +42,104 @@ class Line:
         return self.text.strip()
 
 
+class ParseWarning(BaseModel):
+    """A line a parser skipped (or read only in part), named as the user gave it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line_no: int  # 1-based; 0 when about the text as a whole
+    line: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line_no}: " if self.line_no else ""
+        shown = f": {self.line.strip()[:120]!r}" if self.line.strip() else ""
+        return f"{where}{self.reason}{shown}"
+
+
+_WARNINGS: ContextVar[list[ParseWarning] | None] = ContextVar("parse_warnings", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[list[ParseWarning]]:
+    """Collect the warnings of the parser calls inside the block (nested blocks see their own)."""
+    found: list[ParseWarning] = []
+    token = _WARNINGS.set(found)
+    try:
+        yield found
+    finally:
+        _WARNINGS.reset(token)
+
+
+def warn(reason: str, line: Line | None = None) -> None:
+    sink = _WARNINGS.get()
+    if sink is not None:
+        sink.append(
+            ParseWarning(line_no=line.no if line else 0, line=line.text if line else "",
+                         reason=reason)
+        )
+
+
+def normalize_spaces(text: str) -> str:
+    """A leading BOM dropped, every Unicode space (NBSP, thin, ideographic...) made ' ', and
+    zero-width characters removed: pasted from a web page, they split or hide tokens."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if text.isascii():
+        return text
+    return "".join(
+        " " if unicodedata.category(ch) == "Zs" else ch
+        for ch in text
+        if ch not in _ZERO_WIDTH
+    )
+
+
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+
+
+def decode_output(data: bytes, source: str) -> str:
+    """Bytes of a saved output -> text, for every loader (the CLI's files, `--from` folders).
+
+    UTF-8 with or without a BOM (Windows editors add one), UTF-16/32 with a BOM (PowerShell's
+    `>` redirection writes UTF-16LE); anything else that is not UTF-8 is refused with a
+    ParseError naming the byte offset, never guessed. Unicode spaces are normalised.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return normalize_spaces(data[len(bom):].decode(codec))
+            except UnicodeDecodeError as exc:
+                raise ParseError(
+                    source,
+                    f"starts with a {codec.upper()} byte-order mark but byte {exc.start} is "
+                    f"not {codec.upper()}",
+                    hint="save the output again as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)",
+                ) from None
+    if b"\x00" in data[:4096]:
+        raise ParseError(
+            source,
+            "contains NUL bytes: binary data or UTF-16 without a byte-order mark",
+            hint="save the tool's output as UTF-8 text (`iconv -f UTF-16LE -t UTF-8 FILE`)",
+        )
+    try:
+        return normalize_spaces(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            source,
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            hint="save the output as UTF-8, e.g. `iconv -f LATIN1 -t UTF-8 FILE`",
+        ) from None
+
+
+# Longest first: the UTF-32LE BOM starts with the UTF-16LE one.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
 # Prefixes that decorate EVERY line of a pasted block; tried in order, longest first.
 _PREFIXES = (
     re.compile(r"^(?:\s*>)+ ?"),  # e-mail quoting, possibly nested "> > "
@@ -38,11 +147,29 @@ _PREFIXES = (
     re.compile(r"^\s*# ?"),  # shell comment
 )
 _ELISION = re.compile(r"^\s*(?:\.{3,}|…+|\[\.\.\.\]|<snip>|\(snip\))\s*$")
+# An elision that says what it left out: "... (mlx5_3~mlx5_15 are fabricN (Up))", "[...] 6 more"
+_ELISION_PROSE = re.compile(
+    r"^\s*(?:\.{3,}|…+|\[\.\.\.\]|<snip>|\(snip\)|\[(?:snip|truncated|omitted)[^]]*\])\s*\S"
+)
 _SOURCE = re.compile(r"^\s*#\s*source:", re.IGNORECASE)
+_COMMENT = re.compile(r"^\s*(?:#|//)")
+_QUOTE = re.compile(r"^(?:\s*>)+ ?")
+# "Server:", "On node B (after the fix):": a short title ending in a colon, nothing after it.
+_LABEL = re.compile(r"^\s*[A-Za-z][\w .,()/'+-]{0,48}:\s*$")
+# "$ ibv_devinfo", "root@node1:~# rdma link", "[root@gpu01 ~]# lspci -nn", "user@h:~$ ip a"
+_PROMPT = re.compile(
+    r"^\s*(?:\$|\[[^\]]*@[^\]]*\][#$]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?\s?[#$]|>>>)\s+\S"
+)
 
 
-def prepare(text: str, *, keep_blank: bool = False) -> list[Line]:
-    """Split into lines, drop the `# source:` header, a uniform quote prefix and elision lines."""
+def prepare(text: str, *, keep_blank: bool = False, labels: bool = True) -> list[Line]:
+    """Split into lines, drop the `# source:` header, a uniform quote prefix and elision lines.
+
+    Also dropped, each with a warning: elisions, comment lines, shell prompts and (unless
+    `labels=False`, for formats whose own lines end in a colon) labels; a quote prefix on only
+    some lines is removed from them with a warning.
+    """
+    text = normalize_spaces(text)
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     numbered = [(i + 1, s.rstrip()) for i, s in enumerate(raw)]
     numbered = [(n, s) for n, s in numbered if not (n == 1 and _SOURCE.match(s))]
@@ -54,12 +181,48 @@ def prepare(text: str, *, keep_blank: bool = False) -> list[Line]:
                 break
     out: list[Line] = []
     for n, s in numbered:
-        if _ELISION.match(s):
+        line = Line(n, s)
+        if _ELISION.match(s) or _ELISION_PROSE.match(s):
+            warn("skipped an elision: lines may be missing here", line)
+            continue
+        if _COMMENT.match(s):
+            warn("skipped a comment line", line)
+            continue
+        if _PROMPT.match(s):
+            warn("skipped a shell prompt line", line)
+            continue
+        if _QUOTE.match(s):
+            warn("removed a quote prefix", line)
+            s = _QUOTE.sub("", s, count=1)
+            line = Line(n, s)
+        if labels and _LABEL.match(s):
+            warn("skipped a label line", line)
             continue
         if not s.strip() and not keep_blank:
             continue
         out.append(Line(n, s.rstrip()))
     return out
+
+
+class Skipped:
+    """Best effort for line-oriented formats: an unrecognised line is skipped with a warning;
+    only when nothing at all was recognised does the first such line become the ParseError
+    (the input is then not this tool's output, and a hint may say whose it is)."""
+
+    def __init__(self, source: str, expected: str) -> None:
+        self.source = source
+        self.expected = expected
+        self.first: tuple[Line, str | None] | None = None
+
+    def skip(self, line: Line, *, hint: str | None = None, reason: str | None = None) -> None:
+        if self.first is None:
+            self.first = (line, hint)
+        warn(reason or f"skipped a line that is not {self.expected}", line)
+
+    def check(self, recognised: int) -> None:
+        if recognised == 0 and self.first is not None:
+            line, hint = self.first
+            raise fail(self.source, f"expected {self.expected}", line, hint=hint)
 
 
 def fail(

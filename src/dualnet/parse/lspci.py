@@ -6,6 +6,9 @@ from the vendor name and the model in brackets (Mellanox table of formats.md §5
 `Device 2342` when pci.ids did not know it; a network function whose ids cannot be recovered
 (an unknown vendor's model name, or a line cut by the paste) is listed in `unresolved`, not
 guessed. Indented detail lines (`-v`/`-vvv`) add the bound driver and the SR-IOV VF counts.
+`lspci -PP` prints the bridge path (`00:01.0/02:00.0/03:00.0`): the last element is the function
+and the others are kept as its `pci_path` (PCI topology, root first). A line that is no device
+line and not a detail of one (prose, a label) is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.host.models import Gpu, Nic
-from dualnet.parse._text import Line, fail, full_pci, guarded, prepare
+from dualnet.parse._text import Line, Skipped, fail, full_pci, guarded, prepare
 
 SOURCE = "lspci"
 
+_ADDR = r"(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]"
 _DEVICE = re.compile(
-    r"^(?P<addr>(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s+"
+    rf"^(?P<path>(?:{_ADDR}/)*)(?P<addr>{_ADDR})\s+"
     r"(?P<cls>[^:\[]+?)(?:\s+\[(?P<code>[0-9a-fA-F]{4})\])?:\s+(?P<rest>.*)$"
 )
 _IDS = re.compile(r"\[(?P<v>[0-9a-fA-F]{4}):(?P<d>[0-9a-fA-F]{4})\]")
@@ -122,6 +126,15 @@ def _apply_detail(nic: Nic | None, line: Line) -> None:
         nic.sriov_numvfs = int(vfs.group(2))
 
 
+def _address(path: str, addr: str) -> tuple[str | None, list[str]]:
+    """`-PP` path elements after the first carry no domain: they share the first one's."""
+    elements = [*(p for p in path.split("/") if p), addr]
+    first = full_pci(elements[0])
+    domain = first[:4] if first else "0000"
+    full = [e.lower() if len(e) > 7 else f"{domain}:{e.lower()}" for e in elements]
+    return full_pci(full[-1]), full[:-1]
+
+
 @guarded(SOURCE)
 def parse_lspci(text: str) -> LspciResult:
     lines = prepare(text)
@@ -130,6 +143,8 @@ def parse_lspci(text: str) -> LspciResult:
     result = LspciResult()
     current: Nic | None = None
     in_device = False
+    devices = 0
+    skipped = Skipped(SOURCE, "'<bus:dev.fn> <class>: <vendor device>'")
     for line in lines:
         is_detail = line.text.startswith("\t") or (in_device and line.text.startswith("        "))
         m = None if is_detail else _DEVICE.match(line.stripped)
@@ -137,10 +152,14 @@ def parse_lspci(text: str) -> LspciResult:
             if in_device and (is_detail or line.text[:1].isspace()):
                 _apply_detail(current, line)
                 continue
-            raise fail(SOURCE, "expected '<bus:dev.fn> <class>: <vendor device>'", line)
+            skipped.skip(line)
+            in_device = False
+            current = None
+            continue
         in_device = True
         current = None
-        address = full_pci(m.group("addr"))
+        devices += 1
+        address, path = _address(m.group("path"), m.group("addr"))
         if address is None:  # the regex only admits PCI addresses
             raise fail(SOURCE, "bad PCI address", line)
         pci_class = _class_code(m.group("cls"), m.group("code"))
@@ -169,8 +188,10 @@ def parse_lspci(text: str) -> LspciResult:
             pci_class=pci_class,
             model=model,
             is_vf="Virtual Function" in (model or m.group("rest")),
+            pci_path=path,
         )
         result.nics.append(current)
+    skipped.check(devices)
     # GPU<i> in nvidia-smi is PCI-address order; keep the same numbering.
     result.gpus.sort(key=lambda g: g.pci_address or "")
     for i, gpu in enumerate(result.gpus):

@@ -1,0 +1,71 @@
+"""`dualnet parse TOOL FILE`: what dualnet reads from one saved output, and what it skipped."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+import yaml
+from pydantic import BaseModel
+
+from dualnet.cli.output import OutputFormat, emit, to_data
+from dualnet.errors import UsageError
+from dualnet.parse._text import decode_output
+from dualnet.parse.registry import Reading, find_tool, read_tool_output, tool_names
+
+
+def register(app: typer.Typer) -> None:
+    app.command("parse")(parse)
+
+
+def _read(file: str, tool: str) -> str:
+    if file == "-":
+        return decode_output(sys.stdin.buffer.read(), tool)
+    path = Path(file)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{file}: is a directory",
+                         hint="for a folder of outputs use `dualnet doctor --from DIR`") from None
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read: {exc.strerror}") from None
+    return decode_output(data, tool)
+
+
+def _compact(value: object) -> object:
+    """The value without its unset fields: what the paste gave, not every field dualnet has."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return to_data(value)
+
+
+def _text(reading: Reading) -> str:
+    body = yaml.safe_dump(_compact(reading.value), sort_keys=False).rstrip()
+    lines = [f"{reading.tool}: read", body]
+    if reading.warnings:
+        lines.append(f"{len(reading.warnings)} line(s) skipped or read in part:")
+        lines.extend(f"  {w}" for w in reading.warnings)
+    else:
+        lines.append("no line skipped")
+    return "\n".join(lines)
+
+
+def parse(
+    tool: str = typer.Argument(..., help="the tool that printed FILE: " + ", ".join(tool_names())),
+    file: str = typer.Argument(..., help="the saved output; '-' reads standard input"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+) -> None:
+    """Show what dualnet reads from one pasted tool output, and every line it skipped.
+
+    Use it before trusting `doctor --from`: a skipped line is named with its number and why.
+    Exit status 2 when FILE is not that tool's output at all.
+    """
+    if find_tool(tool) is None:
+        raise UsageError(f"unknown tool {tool!r}", hint="one of: " + ", ".join(tool_names()))
+    reading = read_tool_output(tool, _read(file, tool))
+    emit(reading, output, lambda: _text(reading))
