@@ -329,7 +329,7 @@ def report_from_dir(path: Path, *, strict: bool = False) -> HostReport:
                     raise _in_file(exc, file) from None
                 report.problems.append(_refused(file, exc))
                 return None
-        report.problems.extend(_skipped(file, w) for w in warnings)
+        report.problems.extend(_skipped(file, w) for w in sorted(warnings, key=lambda w: w.line_no))
         return value
 
     results = {key: parsed(key) for key in list(texts)}

@@ -84,6 +84,8 @@ _SPEEDS = {
     128: (100.0, "NDR"),
     256: (200.0, "XDR"),
 }
+# ibv_devinfo never prints '#'; an author's note after a value ("... RoCE v2   # index 3 used")
+_TRAILING_COMMENT = re.compile(r"\s+#\s.*$")
 _WIDTH = re.compile(r"^(\d+)X\b")
 _SPEED_CODE = re.compile(r"\((\d+)\)\s*$")
 
@@ -253,10 +255,15 @@ def _parse_devices(lines: list[Line]) -> list[RdmaDevice]:
             port = RdmaPort(number=number)
             dev.ports.append(port)
             continue
+        if _TRAILING_COMMENT.search(s):
+            warn("removed a trailing '# ...' comment", line)
+            s = _TRAILING_COMMENT.sub("", s)
         m = _GID.match(s)
         if m:
             if port is None:
-                raise fail(SOURCE, "GID line outside a port block", line)
+                # `ibv_devinfo -v | grep GID` drops the port lines: no port to put it in.
+                warn("skipped a GID line outside a port block (port lines filtered out?)", line)
+                continue
             port.gids.append(_gid(m, line))
             continue
         kv = _KV.match(s)

@@ -121,4 +121,6 @@ def read_tool_output(tool: str, text: str) -> Reading:
     found = _known(tool)
     with collecting() as warnings:
         value = found.parse(text)
-    return Reading(tool=found.key, value=value, warnings=list(warnings))
+    # prepare() warns as it splits, the parser as it reads: show them in line order
+    ordered = sorted(warnings, key=lambda w: w.line_no)
+    return Reading(tool=found.key, value=value, warnings=ordered)

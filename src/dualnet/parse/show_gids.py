@@ -57,7 +57,7 @@ def _row(line: Line) -> GidRow:
     if not _NAME.match(device):
         raise fail(SOURCE, f"device name {device!r} is not valid", line)
     redacted = not _GID.match(gid)
-    if redacted and not _REDACTED.match(gid):
+    if redacted and not (_REDACTED.match(gid) or "..." in gid or "…" in gid):
         raise fail(SOURCE, f"GID {gid!r} is not 8 groups of 4 hex digits", line)
     ipv4: str | None = None
     if rest and rest[0] not in ("v1", "v2"):
@@ -76,7 +76,9 @@ def _row(line: Line) -> GidRow:
             raise _RedactedError
         # An IPv4-mapped GID is ::ffff:<IPv4>: the intact IPv4 column gives it back exactly.
         mapped = ipaddress.IPv6Address(f"::ffff:{ipv4}").exploded
-        if not all(a == b or a in "xX*" for a, b in zip(gid.lower(), mapped, strict=True)):
+        if len(gid) == len(mapped) and not all(
+            a == b or a in "xX*" for a, b in zip(gid.lower(), mapped, strict=True)
+        ):
             raise fail(SOURCE, f"GID {gid!r} does not match the IPv4 column {ipv4}", line)
         gid = mapped
     return GidRow(
