@@ -234,3 +234,21 @@ def test_dir_without_any_known_output_is_usage_error(tmp_path: Path) -> None:
     (tmp_path / "screenshot.png").write_bytes(b"\x89PNG")
     with pytest.raises(UsageError, match="none of its 2 file"):
         report_from_dir(tmp_path)
+
+
+def test_roce_v2_ipv4_gid_index_is_the_lowest_through_the_folder(tmp_path: Path) -> None:
+    # Two IPv4 addresses on the netdev give two RoCE v2 IPv4 GIDs; NCCL wants the lowest index.
+    # The merge once had its own copy of this rule (a min->max mutant of it survived).
+    rows = [
+        ("0", "fe80:0000:0000:0000:0e42:a1ff:fe5d:4db8", "", "v2"),
+        ("5", "0000:0000:0000:0000:0000:ffff:ac13:003d", "172.19.0.61", "v2"),
+        ("3", "0000:0000:0000:0000:0000:ffff:ac13:003c", "172.19.0.60", "v2"),
+        ("2", "0000:0000:0000:0000:0000:ffff:ac13:003c", "172.19.0.60", "v1"),
+    ]
+    text = "".join(f"mlx5_0\t1\t{i}\t{g}\t{ip}\t{v}\tens1f0\n" for i, g, ip, v in rows)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "show_gids.txt").write_text(text)
+    (folder / "rdma_link.txt").write_text("link mlx5_0/1 state ACTIVE netdev ens1f0\n")
+    (port,) = report_from_dir(folder, strict=True).rdma_devices[0].ports
+    assert port.roce_v2_ipv4_gid_index == 3

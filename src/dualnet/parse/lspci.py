@@ -2,7 +2,7 @@
 
 Device lines: `[dddd:]bb:dd.f <class>[ [cccc]]: <vendor and device>[ [vvvv:dddd]][ (rev xx)]`.
 With `-nn` the ids are read from the brackets. Plain `lspci` only names the device, so ids come
-from the vendor name and the model in brackets (Mellanox table of formats.md §5.8) or from
+from the vendor name and the model in brackets (`host.pciids.MLX`, formats.md §5.8) or from
 `Device 2342` when pci.ids did not know it; a network function whose ids cannot be recovered
 (an unknown vendor's model name, or a line cut by the paste) is listed in `unresolved`, not
 guessed. Indented detail lines (`-v`/`-vvv`) add the bound driver and the SR-IOV VF counts.
@@ -18,6 +18,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.host.models import Gpu, Nic
+from dualnet.host.pciids import mlx_device_id_from_lspci
 from dualnet.parse._text import Line, Skipped, fail, full_pci, guarded, prepare
 
 SOURCE = "lspci"
@@ -46,35 +47,6 @@ _VENDORS = {
     "Intel Corporation": "8086",
     "Broadcom Inc. and subsidiaries": "14e4",
 }
-# Bracketed model names pci.ids gives Mellanox functions -> PCI device id (formats.md §5.8).
-_MELLANOX_MODELS = {
-    "Connect-IB": "1011",
-    "Connect-IB Virtual Function": "1012",
-    "ConnectX-4": "1013",
-    "ConnectX-4 Virtual Function": "1014",
-    "ConnectX-4 Lx": "1015",
-    "ConnectX-4 Lx Virtual Function": "1016",
-    "ConnectX-5": "1017",
-    "ConnectX-5 Virtual Function": "1018",
-    "ConnectX-5 Ex": "1019",
-    "ConnectX-5 Ex Virtual Function": "101a",
-    "ConnectX-6": "101b",
-    "ConnectX-6 Virtual Function": "101c",
-    "ConnectX-6 Dx": "101d",
-    "ConnectX Family mlx5Gen Virtual Function": "101e",
-    "ConnectX-6 Lx": "101f",
-    "ConnectX-7": "1021",
-    "ConnectX-8": "1023",
-    "ConnectX-3": "1003",
-    "ConnectX-3 Pro": "1007",
-    "ConnectX-3 Virtual Function": "1004",
-}
-_MELLANOX_PARTS = {  # model names without brackets, e.g. BlueField integrated functions
-    "MT42822 BlueField-2 integrated ConnectX-6 Dx network controller": "a2d6",
-    "MT43244 BlueField-3 integrated ConnectX-7 network controller": "a2dc",
-}
-
-
 class LspciResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -109,7 +81,7 @@ def _ids(rest: str) -> tuple[str | None, str | None, str | None]:
         device = word.group("d").lower()
     elif vendor == "15b3":
         tail = text[len("Mellanox Technologies") :].strip()
-        device = _MELLANOX_MODELS.get(model or "") or _MELLANOX_PARTS.get(tail)
+        device = mlx_device_id_from_lspci(model or "") or mlx_device_id_from_lspci(tail)
     return vendor, device, model
 
 
