@@ -245,6 +245,15 @@ def test_kubectl_node_quantities_are_read_as_kubernetes_reads_them() -> None:
     assert (yaml_node.name, yaml_node.labels, yaml_node.conditions) == (
         "n1", {"a": "b"}, {"Ready": "True"},
     )  # fmt: skip
+    hami = read_tool_output(
+        "kubectl_node", read("kubectl_node/describe-capacity-allocatable-allocated-gpu-80-hami.txt")
+    ).value
+    assert (hami.name, hami.amount("capacity", "nvidia.com/gpu")) == ("gpu-000-001", 80)
+    assert hami.amount("allocatable", "nvidia.com/gpu") == 70
+    assert hami.allocated == {
+        "cpu": "4885m", "memory": "68663Mi", "ephemeral-storage": "0", "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0", "nvidia.com/gpu": "5",
+    }  # fmt: skip
     # the cluster layer's node snapshot counts with the same function (was 0 for "1k")
     assert NodeState(name="n1", allocatable={"rdma/hca": "1k"}).amount("rdma/hca") == 1000
 
