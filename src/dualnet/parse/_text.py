@@ -162,6 +162,10 @@ _PROMPT = re.compile(
 )
 
 
+# First characters of the decorations below (a prompt without "@" starts with "$" or ">>>").
+_DECORATION_START = frozenset(".…[<(#/$>")
+
+
 def prepare(text: str, *, keep_blank: bool = False, labels: bool = True) -> list[Line]:
     """Split into lines, drop the `# source:` header, a uniform quote prefix and elision lines.
 
@@ -182,6 +186,12 @@ def prepare(text: str, *, keep_blank: bool = False, labels: bool = True) -> list
     out: list[Line] = []
     for n, s in numbered:
         line = Line(n, s)
+        head = s.lstrip()[:1]
+        if head not in _DECORATION_START and "@" not in s and not s.endswith(":"):
+            # most lines: nothing below can match, skip the six patterns
+            if s.strip() or keep_blank:
+                out.append(line)
+            continue
         if _ELISION.match(s) or _ELISION_PROSE.match(s):
             warn("skipped an elision: lines may be missing here", line)
             continue
