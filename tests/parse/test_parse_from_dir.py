@@ -252,3 +252,24 @@ def test_roce_v2_ipv4_gid_index_is_the_lowest_through_the_folder(tmp_path: Path)
     (folder / "rdma_link.txt").write_text("link mlx5_0/1 state ACTIVE netdev ens1f0\n")
     (port,) = report_from_dir(folder, strict=True).rdma_devices[0].ports
     assert port.roce_v2_ipv4_gid_index == 3
+
+
+def test_unreadable_file_is_refused_and_the_rest_still_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = outputs_dir(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt",
+                                          "lspci.txt": "lspci/gh200.txt"})
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "lspci.txt":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    report = report_from_dir(folder)
+    assert len(report.modules) == 4 and report.nics == []
+    (refused,) = [p for p in report.problems if p.kind == "refused"]
+    assert (refused.path, refused.error) == ("lspci.txt", "cannot read: Permission denied")
+    with pytest.raises(UsageError, match="cannot read lspci.txt: Permission denied"):
+        report_from_dir(folder, strict=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dualnet.parse._text import guarded
+from dualnet.parse._text import guarded, normalize_spaces
 from dualnet.parse.errors import ParseError
 
 SOURCE = "network-status"
@@ -219,7 +219,8 @@ def parse_network_status(text: str) -> list[NetworkStatus]:
     Returns the entries in order (several may share a `name`: multi-interface results).
     Raises ParseError when no complete JSON list can be found or an entry is invalid.
     """
-    body = _strip_comments(text)
+    # NBSP copied from a web page is no JSON whitespace; a BOM is no JSON at all
+    body = _strip_comments(normalize_spaces(text))
     if not body.strip():
         raise ParseError(SOURCE, "empty input")
     value = _decode(body)
