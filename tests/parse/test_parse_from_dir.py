@@ -271,5 +271,5 @@ def test_unreadable_file_is_refused_and_the_rest_still_reads(
     assert len(report.modules) == 4 and report.nics == []
     (refused,) = [p for p in report.problems if p.kind == "refused"]
     assert (refused.path, refused.error) == ("lspci.txt", "cannot read: Permission denied")
-    with pytest.raises(UsageError, match="cannot read lspci.txt: Permission denied"):
+    with pytest.raises(UsageError, match=r"cannot read lspci\.txt: Permission denied"):
         report_from_dir(folder, strict=True)
