@@ -18,7 +18,8 @@ from dualnet.cluster.wait import NodeState
 from dualnet.doctor import diagnose
 from dualnet.host.models import LinkLayer, PortState
 from dualnet.modes import Mode
-from dualnet.parse._text import collecting, decode_output
+from dualnet.parse._text import collecting
+from dualnet.parse.decoding import decode_output
 from dualnet.parse.errors import ParseError
 from dualnet.parse.from_dir import report_from_dir
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev

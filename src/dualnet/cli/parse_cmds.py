@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from dualnet.cli.output import OutputFormat, emit, to_data
 from dualnet.errors import UsageError
-from dualnet.parse._text import decode_output
+from dualnet.parse.decoding import decode_output
 from dualnet.parse.registry import Reading, find_tool, read_tool_output, tool_names
 
 
