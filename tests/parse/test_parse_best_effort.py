@@ -286,11 +286,17 @@ def test_verbs_abi_mismatch_is_its_own_finding(tmp_path: Path) -> None:
 
 
 def test_ibdev2netdev_down_netdevs_feed_the_port_rules(tmp_path: Path) -> None:
-    rel = "ibdev2netdev/ELIDED-prose-b300-fabricN-vfs-4-ib-down.txt"
+    rel = "ibdev2netdev/bf3-4port-2down-xfusion.txt"  # RoCE: the port follows its netdev
     report = report_from_dir(_folder(tmp_path / "d", {"ibdev2netdev.txt": read(rel)}))
     found = diagnose(report)
     down = sorted(f.subject for f in found if f.id == "port.not-active")
-    assert down == ["mlx5_16/1", "mlx5_17/1", "mlx5_18/1", "mlx5_19/1"]
+    assert down == ["mlx5_0/1", "mlx5_2/1"]
+    assert "port.none-active" not in {f.id for f in found}  # two carriers are Up
+    # IPoIB netdevs (ibp195s0f0...) Down say nothing of their InfiniBand ports: no verdict
+    rel = "ibdev2netdev/ELIDED-prose-b300-fabricN-vfs-4-ib-down.txt"
+    report = report_from_dir(_folder(tmp_path / "e", {"ibdev2netdev.txt": read(rel)}))
+    found = diagnose(report)
+    assert not [f for f in found if f.id == "port.not-active"]
     skipped = next(f for f in found if f.id == "doctor.lines-skipped")
     assert skipped.subject == "ibdev2netdev.txt" and skipped.evidence["count"] == 1
 

@@ -7,6 +7,7 @@ missing fact into a false verdict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -131,11 +132,17 @@ def port_carrier_down(dev: RdmaDevice, port: RdmaPort, layer: LinkLayer | None) 
     """The port's netdev was seen without carrier (ibdev2netdev `(Down)`) and nothing read the
     port state. On RoCE the port state follows that netdev; an IPoIB netdev down says nothing
     about its InfiniBand port."""
+    netdev = port_netdev(dev, port) or ""
     return (
         not port_state_known(port)
         and port.netdev_up is False
         and layer is not LinkLayer.INFINIBAND
+        # ib0, ibp195s0f0: the kernel's IPoIB names, whose carrier is not the port's state
+        and not _IPOIB_NAME.match(netdev)
     )
+
+
+_IPOIB_NAME = re.compile(r"^ib(?:\d+|p\d+s\d+(?:f\d+)?)(?:\.\w+)?$")
 
 
 def port_link_layer(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> LinkLayer | None:
