@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 
-from lightkube.utils.quantity import parse_quantity
-
 
 def quantity_count(raw: str) -> int | None:
     """Whole units in a quantity (`1k` -> 1000, `1500m` -> 1); None when it is not one."""
+    # imported here: lightkube (and httpx2 under it) is most of a cold start, and only a node
+    # object's quantities need it (tests/cli/test_cli_imports.py)
+    from lightkube.utils.quantity import parse_quantity
+
     try:
         value = parse_quantity(raw.strip())
     except ValueError:

@@ -16,10 +16,11 @@ import pytest
 
 from dualnet.cluster.wait import NodeState
 from dualnet.doctor import diagnose
+from dualnet.errors import UsageError
 from dualnet.host.models import LinkLayer, PortState
+from dualnet.inputs import decode_text
 from dualnet.modes import Mode
 from dualnet.parse._text import collecting
-from dualnet.parse.decoding import decode_output
 from dualnet.parse.errors import ParseError
 from dualnet.parse.from_dir import report_from_dir
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev
@@ -57,8 +58,8 @@ def test_a_bom_utf16_or_nbsp_changes_nothing(rel: str) -> None:
     except ParseError:
         return
     assert parser("\ufeff" + _body(rel)) == plain  # a Windows editor's BOM, decoded as text
-    assert parser(decode_output(_body(rel).encode("utf-8-sig"), "x")) == plain
-    assert parser(decode_output(_body(rel).encode("utf-16"), "x")) == plain  # PowerShell `>`
+    assert parser(decode_text(_body(rel).encode("utf-8-sig"), "x")) == plain
+    assert parser(decode_text(_body(rel).encode("utf-16"), "x")) == plain  # PowerShell `>`
     # copied from a web page: every space a non-breaking one (lspci lost a NIC to this)
     assert parser(_body(rel).replace(" ", "\u00a0")) == plain
 
@@ -70,11 +71,14 @@ def test_nbsp_from_a_web_page_no_longer_drops_a_nic() -> None:
     assert [n.pci_address for n in parse_lspci(text).nics] == ["0000:01:00.0", "0000:01:00.1"]
 
 
-def test_undecodable_bytes_are_a_clear_error() -> None:
-    with pytest.raises(ParseError, match=r"not UTF-8 text \(byte 0xff at offset 3\)"):
-        decode_output(b"abc\xffdef", "lspci")
-    with pytest.raises(ParseError, match="NUL bytes"):
-        decode_output("lsmod".encode("utf-16-le"), "lsmod")  # UTF-16 without its BOM
+def test_undecodable_paste_is_refused_with_its_reason(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not UTF-8 text"):
+        decode_text(b"abc\xffdef", "lspci.txt")
+    folder = _folder(tmp_path / "d", {"lsmod.txt": read("lsmod/gh200-mofed.txt")})
+    (folder / "lspci.txt").write_bytes(b"\x00" * 2000)  # not text at all: refused, rest read
+    report = report_from_dir(folder)
+    assert len(report.modules) == 4
+    assert [(p.path, p.kind) for p in report.problems] == [("lspci.txt", "refused")]
 
 
 # --- comments, elisions, prompts, quote prefixes, labels ----------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -119,8 +120,9 @@ def test_unreadable_and_undecodable_files_are_refused(tmp_path: Path) -> None:
     folder = outputs_dir(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt"})
     (folder / "ibv_devinfo.txt").write_bytes(b"hca_id:\x00\x00 mlx5_0\xff")
     report = report_from_dir(folder)
+    # read leniently (undecodable bytes become U+FFFD), then refused by the parser, with where
     (refused,) = [p for p in report.problems if p.kind == "refused"]
-    assert refused.path == "ibv_devinfo.txt" and "NUL bytes" in refused.error
+    assert refused.path == "ibv_devinfo.txt" and refused.error.startswith("line 1: expected")
     with pytest.raises(ParseError, match=r"ibv_devinfo\.txt"):
         report_from_dir(folder, strict=True)
 
@@ -259,17 +261,17 @@ def test_unreadable_file_is_refused_and_the_rest_still_reads(
 ) -> None:
     folder = outputs_dir(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt",
                                           "lspci.txt": "lspci/gh200.txt"})
-    real = Path.read_bytes
+    real = Path.open
 
-    def read_bytes(self: Path) -> bytes:
+    def fake_open(self: Path, *args: Any, **kwargs: Any) -> Any:
         if self.name == "lspci.txt":
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", fake_open)
     report = report_from_dir(folder)
     assert len(report.modules) == 4 and report.nics == []
     (refused,) = [p for p in report.problems if p.kind == "refused"]
-    assert (refused.path, refused.error) == ("lspci.txt", "cannot read: Permission denied")
-    with pytest.raises(UsageError, match=r"cannot read lspci\.txt: Permission denied"):
+    assert refused.path == "lspci.txt" and "permission denied" in refused.error
+    with pytest.raises(UsageError, match="permission denied"):
         report_from_dir(folder, strict=True)

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import typer
 import yaml
 from pydantic import BaseModel
 
-from dualnet.cli.output import OutputFormat, emit, to_data
+from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit, to_data
 from dualnet.errors import UsageError
-from dualnet.parse.decoding import decode_output
+from dualnet.inputs import read_text
 from dualnet.parse.registry import Reading, find_tool, read_tool_output, tool_names
 
 
 def register(app: typer.Typer) -> None:
     app.command("parse")(parse)
-
-
-def _read(file: str, tool: str) -> str:
-    if file == "-":
-        return decode_output(sys.stdin.buffer.read(), tool)
-    path = Path(file)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{file}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{file}: is a directory",
-                         hint="for a folder of outputs use `dualnet doctor --from DIR`") from None
-    except OSError as exc:
-        raise UsageError(f"{file}: cannot read: {exc.strerror}") from None
-    return decode_output(data, tool)
 
 
 def _compact(value: object) -> object:
@@ -56,9 +37,11 @@ def _text(reading: Reading) -> str:
 
 
 def parse(
-    tool: str = typer.Argument(..., help="the tool that printed FILE: " + ", ".join(tool_names())),
-    file: str = typer.Argument(..., help="the saved output; '-' reads standard input"),
-    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o"),
+    tool: str = typer.Argument(..., metavar="TOOL",
+                               help="the tool that printed FILE: " + ", ".join(tool_names())),
+    file: str = typer.Argument(..., metavar="FILE",
+                               help="the saved output; '-' reads standard input"),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o", help=OUTPUT_HELP),
 ) -> None:
     """Show what dualnet reads from one pasted tool output, and every line it skipped.
 
@@ -67,5 +50,7 @@ def parse(
     """
     if find_tool(tool) is None:
         raise UsageError(f"unknown tool {tool!r}", hint="one of: " + ", ".join(tool_names()))
-    reading = read_tool_output(tool, _read(file, tool))
+    text = read_text(file, what=f"{tool} output", expect=f"the saved output of {tool}",
+                     allow_stdin=True)
+    reading = read_tool_output(tool, text)
     emit(reading, output, lambda: _text(reading))
