@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dualnet"
 
-VOCABULARY = {"errors", "names", "modes", "labels", "inputs", "__init__"}
+VOCABULARY = {"errors", "names", "modes", "labels", "inputs", "quantity", "__init__"}
 
 # What each layer may import besides the vocabulary. Anything else is a new dependency and must
 # be argued for in ARCHITECTURE.md before it is added here.

@@ -125,9 +125,28 @@ def test_bad_inputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     garbage = tmp_path / "garbage"
     garbage.mkdir()
     (garbage / "ibv_devinfo.txt").write_text("hca_id mlx5_0 ???\n\tport: x\n")
-    code, _, err = run(["doctor", "--from", str(garbage)], capsys)
+    code, _, err = run(["doctor", "--from", str(garbage), "--strict"], capsys)
     assert code == 2
     assert "ibv_devinfo" in err and "Traceback" not in err
+
+
+def test_refused_file_is_a_finding_and_the_rest_is_diagnosed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "ibv_devinfo.txt").write_text("hca_id mlx5_0 ???\n\tport: x\n")
+    (folder / "rdma_link.txt").write_text("link mlx5_0/1 state DOWN physical_state DISABLED "
+                                          "netdev eth2\n")
+    code, out, err = run(["doctor", "--from", str(folder), "-o", "json"], capsys)
+    assert "Traceback" not in err
+    result = json.loads(out)
+    by_id = {f["id"]: f for f in result["findings"]}
+    refused = by_id["doctor.file-refused"]
+    assert refused["subject"] == "ibv_devinfo.txt" and refused["severity"] == "warning"
+    assert "line 1" in refused["evidence"]["reason"]
+    assert "port.not-active" in by_id  # rdma_link.txt was still diagnosed
+    assert code == 4  # the worst finding (port.none-active) decides
 
 
 def test_options_reach_the_rules(

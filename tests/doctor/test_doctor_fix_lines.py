@@ -14,6 +14,7 @@ from dualnet.host.models import (
     HostReport,
     Hugepages,
     KernelModule,
+    KubeNode,
     LinkLayer,
     NetnsMode,
     PciRelation,
@@ -28,7 +29,7 @@ from tests.doctor.reports import gh200
 COMMANDS = {
     "modprobe", "rdma", "ls", "echo", "ip", "ethtool", "ibstat", "devlink", "dualnet", "curl",
     "kubectl", "mv", "cat", "python3", "grep", "lsmod", "update-initramfs", "ibv_devinfo",
-    "nvidia-smi", "systemctl", "mlxconfig", "ulimit", "lspci", "sudo", "nmcli",
+    "nvidia-smi", "systemctl", "mlxconfig", "ulimit", "lspci", "sudo", "nmcli", "apt-get",
 }  # fmt: skip
 ID = re.compile(r"^[a-z0-9]+\.[a-z0-9_-]+$")
 
@@ -97,7 +98,21 @@ def _reports() -> list[HostReport]:
         source="tool-outputs", problems=[ReadProblem(path="topo.txt", error="no NIC Legend")]
     )
     nothing = HostReport(nics=[], modules=[KernelModule(name="i40e", loaded=True)])
-    return [gh200(), broken, ib, roce, far, pasted, nothing]
+    abi = (
+        "libibverbs: Warning: Driver rxe does not support the kernel ABI of 1 (supports 2 to 2) "
+        "for device /sys/class/infiniband/rxe0"
+    )
+    refused = HostReport(
+        source="tool-outputs",
+        rdma_devices_listed=True,
+        verbs_messages=[abi],
+        kubernetes_node=KubeNode(name="n1", allocatable={"rdma/rdma_shared_device_a": "0"}),
+        problems=[
+            ReadProblem(path="lspci.txt", error="line 1: expected ...", kind="refused", line=1),
+            ReadProblem(path="lsmod.txt", error="line 3: skipped a comment", kind="skipped"),
+        ],
+    )
+    return [gh200(), broken, ib, roce, far, pasted, nothing, refused]
 
 
 def _scenarios() -> list[Finding]:

@@ -53,7 +53,7 @@ def test_host_dangling_pci_link(gh200: Path) -> None:
     report = discover(gh200)
     assert report.nic_by_pci("0000:01:00.1") is None
     assert {"path": "/sys/bus/pci/devices/0000:01:00.1", "error": "dangling symlink"} in [
-        p.model_dump() for p in report.problems]
+        p.model_dump(include={"path", "error"}) for p in report.problems]
     # the class/infiniband link of the vanished function dangles too
     assert any(p.path == "/sys/class/infiniband/mlx5_1" for p in report.problems)
     assert report.rdma_device("mlx5_0") is not None

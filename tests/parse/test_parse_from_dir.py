@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -90,15 +91,50 @@ def test_unknown_files_are_problems_not_fatal(tmp_path: Path) -> None:
     assert len(report.modules) == 4
 
 
-def test_bad_file_raises_parse_error_naming_the_file(tmp_path: Path) -> None:
+def test_refused_file_is_a_problem_and_the_rest_still_reads(tmp_path: Path) -> None:
+    folder = outputs_dir(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt"})
+    (folder / "rdma_link.txt").write_text("this is not rdma link\nnor is this\n")
+    report = report_from_dir(folder)
+    assert len(report.modules) == 4
+    (refused,) = [p for p in report.problems if p.kind == "refused"]
+    assert refused.path == "rdma_link.txt" and refused.line == 1
+    assert "expected 'link <dev>/<port>" in refused.error
+    # --strict: the old behaviour, the whole run stops on the file, naming it and the line
+    with pytest.raises(ParseError) as info:
+        report_from_dir(folder, strict=True)
+    assert "rdma_link.txt" in str(info.value) and info.value.line_no == 1
+
+
+def test_skipped_line_is_a_problem_naming_file_and_line(tmp_path: Path) -> None:
     folder = tmp_path / "d"
     folder.mkdir()
     (folder / "rdma_link.txt").write_text("link mlx5_0/1 state ACTIVE\nthis is not rdma link\n")
-    with pytest.raises(ParseError) as info:
-        report_from_dir(folder)
-    assert "rdma_link.txt" in str(info.value) and info.value.line_no == 2
-    lenient = report_from_dir(folder, strict=False)
-    assert lenient.problems[0].path == "rdma_link.txt"
+    report = report_from_dir(folder, strict=True)  # a skipped line is no refusal
+    assert [d.name for d in report.rdma_devices] == ["mlx5_0"]
+    (skipped,) = report.problems
+    assert (skipped.path, skipped.kind, skipped.line) == ("rdma_link.txt", "skipped", 2)
+    assert "this is not rdma link" in skipped.error
+
+
+def test_unreadable_and_undecodable_files_are_refused(tmp_path: Path) -> None:
+    folder = outputs_dir(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt"})
+    (folder / "ibv_devinfo.txt").write_bytes(b"hca_id:\x00\x00 mlx5_0\xff")
+    report = report_from_dir(folder)
+    # read leniently (undecodable bytes become U+FFFD), then refused by the parser, with where
+    (refused,) = [p for p in report.problems if p.kind == "refused"]
+    assert refused.path == "ibv_devinfo.txt" and refused.error.startswith("line 1: expected")
+    with pytest.raises(ParseError, match=r"ibv_devinfo\.txt"):
+        report_from_dir(folder, strict=True)
+
+
+def test_utf16_and_bom_files_are_decoded(tmp_path: Path) -> None:
+    text = (CORPUS / "lsmod/gh200-mofed.txt").read_text(encoding="utf-8")
+    for name, data in (("utf16", text.encode("utf-16")), ("bom", text.encode("utf-8-sig"))):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "lsmod.txt").write_bytes(data)
+        report = report_from_dir(folder, strict=True)
+        assert len(report.modules) == 4 and not report.problems, name
 
 
 def test_empty_or_missing_dir_is_usage_error(tmp_path: Path) -> None:
@@ -200,3 +236,42 @@ def test_dir_without_any_known_output_is_usage_error(tmp_path: Path) -> None:
     (tmp_path / "screenshot.png").write_bytes(b"\x89PNG")
     with pytest.raises(UsageError, match="none of its 2 file"):
         report_from_dir(tmp_path)
+
+
+def test_roce_v2_ipv4_gid_index_is_the_lowest_through_the_folder(tmp_path: Path) -> None:
+    # Two IPv4 addresses on the netdev give two RoCE v2 IPv4 GIDs; NCCL wants the lowest index.
+    # The merge once had its own copy of this rule (a min->max mutant of it survived).
+    rows = [
+        ("0", "fe80:0000:0000:0000:0e42:a1ff:fe5d:4db8", "", "v2"),
+        ("5", "0000:0000:0000:0000:0000:ffff:ac13:003d", "172.19.0.61", "v2"),
+        ("3", "0000:0000:0000:0000:0000:ffff:ac13:003c", "172.19.0.60", "v2"),
+        ("2", "0000:0000:0000:0000:0000:ffff:ac13:003c", "172.19.0.60", "v1"),
+    ]
+    text = "".join(f"mlx5_0\t1\t{i}\t{g}\t{ip}\t{v}\tens1f0\n" for i, g, ip, v in rows)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "show_gids.txt").write_text(text)
+    (folder / "rdma_link.txt").write_text("link mlx5_0/1 state ACTIVE netdev ens1f0\n")
+    (port,) = report_from_dir(folder, strict=True).rdma_devices[0].ports
+    assert port.roce_v2_ipv4_gid_index == 3
+
+
+def test_unreadable_file_is_refused_and_the_rest_still_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = outputs_dir(tmp_path / "d", {"lsmod.txt": "lsmod/gh200-mofed.txt",
+                                          "lspci.txt": "lspci/gh200.txt"})
+    real = Path.open
+
+    def fake_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "lspci.txt":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", fake_open)
+    report = report_from_dir(folder)
+    assert len(report.modules) == 4 and report.nics == []
+    (refused,) = [p for p in report.problems if p.kind == "refused"]
+    assert refused.path == "lspci.txt" and "permission denied" in refused.error
+    with pytest.raises(UsageError, match="permission denied"):
+        report_from_dir(folder, strict=True)

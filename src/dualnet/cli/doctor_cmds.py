@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def load_report(root: Path | None, from_dir: Path | None) -> HostReport:
+def load_report(root: Path | None, from_dir: Path | None, *, strict: bool = False) -> HostReport:
     """The node's facts: a live tree (`--root`, default `/`) or saved tool outputs (`--from`)."""
     if root is not None and from_dir is not None:
         raise UsageError(
@@ -49,7 +49,7 @@ def load_report(root: Path | None, from_dir: Path | None) -> HostReport:
             )
         from dualnet.parse.from_dir import report_from_dir
 
-        return report_from_dir(from_dir)
+        return report_from_dir(from_dir, strict=strict)
     from dualnet.host.discover import discover
 
     # the same check as discover and plan: a folder without sys/ or proc/ is a wrong path, not
@@ -185,6 +185,12 @@ def register(app: typer.Typer) -> None:
         ),
         dpdk: bool = typer.Option(False, "--dpdk", help="check DPDK needs (hugepages)"),
         vfs: int | None = typer.Option(None, "--vfs", min=1, help="VFs wanted per PF"),
+        strict: bool = typer.Option(
+            False,
+            "--strict",
+            help="with --from: stop (exit 2) at the first file that cannot be read, instead of "
+            "diagnosing the rest and reporting the file as a finding",
+        ),
         output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
                                         help=OUTPUT_HELP),
     ) -> None:
@@ -192,7 +198,7 @@ def register(app: typer.Typer) -> None:
 
         Exit status: 0 nothing above info, 1 warnings, 4 errors (2 usage errors).
         """
-        report = load_report(root, from_dir)
+        report = load_report(root, from_dir, strict=strict)
         opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs)
         result = run_doctor(report, opts)
         emit(result, output, lambda: findings_table(result))

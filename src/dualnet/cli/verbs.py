@@ -40,6 +40,8 @@ VERBS: tuple[Verb, ...] = (
     Verb("topo", "discover_cmds", "GPU/NIC PCI relation matrix in the layout of "
          "`nvidia-smi topo -m`."),
     Verb("doctor", "doctor_cmds", "Diagnose a node: findings with evidence and the exact fix."),
+    Verb("parse", "parse_cmds", "Show what dualnet reads from one saved tool output, and "
+         "every line it skipped."),
     Verb("plan", "plan_cmds", "Resolve a spec against node facts: selectors, resource name, "
          "host steps, warnings."),
     Verb("render", "plan_cmds", "Render the plan's Kubernetes objects, validate them, write "

@@ -26,6 +26,7 @@ from dualnet.cluster.client import api_error_message, call_api
 from dualnet.cluster.errors import ClusterError, WaitTimeoutError
 from dualnet.cluster.objects import Obj, as_dict
 from dualnet.cluster.resources import KNOWN_CRDS, NAD_API_VERSION, NAD_KIND, generic
+from dualnet.quantity import quantity_count
 
 LOG_TAIL_LINES = 8
 # Container waiting reasons that will not fix themselves by waiting longer.
@@ -101,11 +102,10 @@ class NodeState(BaseModel):
     allocatable: dict[str, str] = Field(default_factory=dict)
 
     def amount(self, resource: str) -> int:
+        """Whole units allocatable, read as Kubernetes reads quantities (`1k` is 1000)."""
         raw = self.allocatable.get(resource)
-        try:
-            return int(raw) if raw is not None else 0
-        except ValueError:
-            return 0
+        count = quantity_count(raw) if raw is not None else None
+        return count if count is not None else 0
 
 
 class Snapshot(BaseModel):

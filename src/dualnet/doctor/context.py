@@ -7,6 +7,7 @@ missing fact into a false verdict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -90,8 +91,13 @@ def all_char_devices(report: HostReport) -> list[str]:
 
 
 def rdma_facts_known(report: HostReport) -> bool:
-    """Whether an empty RDMA device list means "none": sysfs knows, pasted outputs may not."""
-    return bool(report.rdma_devices) or report.source != "tool-outputs"
+    """Whether an empty RDMA device list means "none": sysfs knows, pasted outputs may not,
+    unless a tool that lists devices was given and listed none ("No IB devices found")."""
+    return (
+        bool(report.rdma_devices)
+        or report.source != "tool-outputs"
+        or report.rdma_devices_listed
+    )
 
 
 def iter_ports(report: HostReport) -> Iterator[tuple[RdmaDevice, RdmaPort]]:
@@ -118,7 +124,25 @@ def port_is_active(port: RdmaPort) -> bool:
 
 
 def port_state_known(port: RdmaPort) -> bool:
-    return port.state is not PortState.UNKNOWN
+    """A state was read: any but UNKNOWN, or UNKNOWN as a tool printed it (not a gap)."""
+    return port.state is not PortState.UNKNOWN or port.state_read
+
+
+def port_carrier_down(dev: RdmaDevice, port: RdmaPort, layer: LinkLayer | None) -> bool:
+    """The port's netdev was seen without carrier (ibdev2netdev `(Down)`) and nothing read the
+    port state. On RoCE the port state follows that netdev; an IPoIB netdev down says nothing
+    about its InfiniBand port."""
+    netdev = port_netdev(dev, port) or ""
+    return (
+        not port_state_known(port)
+        and port.netdev_up is False
+        and layer is not LinkLayer.INFINIBAND
+        # ib0, ibp195s0f0: the kernel's IPoIB names, whose carrier is not the port's state
+        and not _IPOIB_NAME.match(netdev)
+    )
+
+
+_IPOIB_NAME = re.compile(r"^ib(?:\d+|p\d+s\d+(?:f\d+)?)(?:\.\w+)?$")
 
 
 def port_link_layer(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> LinkLayer | None:

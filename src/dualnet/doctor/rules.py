@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dualnet.doctor import (
     rules_cni,
     rules_facts,
+    rules_kube,
     rules_modules,
     rules_netns,
     rules_ports,
@@ -38,6 +39,7 @@ RULES: tuple[Rule, ...] = (
     rules_modules.rule_peermem,
     rules_modules.rule_ipoib_module,
     rules_modules.rule_no_rdma,
+    rules_modules.rule_verbs_abi_mismatch,
     rules_netns.rule_netns_mode,
     rules_netns.rule_shared_security,
     rules_ports.rule_ports,
@@ -53,6 +55,9 @@ RULES: tuple[Rule, ...] = (
     rules_cni.rule_cni,
     rules_facts.rule_unknown_facts,
     rules_facts.rule_read_problems,
+    rules_facts.rule_refused_files,
+    rules_facts.rule_skipped_lines,
+    rules_kube.rule_rdma_resources,
 )
 
 
@@ -64,6 +69,7 @@ RULE_IDS: frozenset[str] = frozenset(
         "rdma.rdma_ucm-missing",
         "rdma.ib_umad-missing",
         "rdma.none-found",
+        "rdma.verbs-abi-mismatch",
         "gpudirect.nvidia_peermem-missing",
         "ipoib.ib_ipoib-missing",
         "ipoib.no-netdev",
@@ -100,6 +106,9 @@ RULE_IDS: frozenset[str] = frozenset(
         "cni.first-config-invalid",
         "doctor.facts-unknown",
         "doctor.read-problems",
+        "doctor.file-refused",
+        "doctor.lines-skipped",
+        "kube.rdma-resource-zero",
     }
 )
 

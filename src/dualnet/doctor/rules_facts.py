@@ -64,17 +64,66 @@ def rule_unknown_facts(report: HostReport, opts: DoctorOptions) -> list[Finding]
 
 
 def rule_read_problems(report: HostReport, opts: DoctorOptions) -> list[Finding]:
-    if not report.problems:
+    unread = [p for p in report.problems if p.kind == "unread"]
+    if not unread:
         return []
-    shown = [f"{p.path}: {p.error}" for p in report.problems[:_MAX_PROBLEMS]]
+    shown = [f"{p.path}: {p.error}" for p in unread[:_MAX_PROBLEMS]]
     return [
         Finding(
             id="doctor.read-problems",
             severity=Severity.INFO,
-            title=f"{len(report.problems)} source(s) could not be read",
+            title=f"{len(unread)} source(s) could not be read",
             subject=node_subject(report),
-            evidence={"problems": shown, "count": len(report.problems)},
+            evidence={"problems": shown, "count": len(unread)},
             why="Facts from these sources are missing from the verdicts above.",
             fix=[],
         )
     ]
+
+
+def rule_refused_files(report: HostReport, opts: DoctorOptions) -> list[Finding]:
+    """A file dualnet reads whose text it could not use: its facts are missing, so it is more
+    than a note (a warning), and the reason says what to fix."""
+    return [
+        Finding(
+            id="doctor.file-refused",
+            severity=Severity.WARNING,
+            title=f"{p.path} was not used: {p.error}",
+            subject=p.path,
+            evidence={"file": p.path, "reason": p.error, "line": p.line},
+            why="Every verdict that needs this file's facts was skipped; the other files were "
+            "diagnosed without it.",
+            fix=[
+                f"dualnet parse {_tool_of(p.path)} {p.path}   # shows what is read and where "
+                "it stops",
+                "# save the tool's output again, unedited (e.g. `ibv_devinfo > ibv_devinfo.txt`)",
+            ],
+        )
+        for p in report.problems
+        if p.kind == "refused"
+    ]
+
+
+def rule_skipped_lines(report: HostReport, opts: DoctorOptions) -> list[Finding]:
+    by_file: dict[str, list[str]] = {}
+    for p in report.problems:
+        if p.kind == "skipped":
+            by_file.setdefault(p.path, []).append(p.error)
+    return [
+        Finding(
+            id="doctor.lines-skipped",
+            severity=Severity.INFO,
+            title=f"{len(lines)} line(s) of {path} skipped or read in part",
+            subject=path,
+            evidence={"file": path, "lines": lines[:_MAX_PROBLEMS], "count": len(lines)},
+            why="Comments, elisions, labels and lines of other tools were passed over; what "
+            "they held (if anything) is not in the verdicts.",
+            fix=[f"dualnet parse {_tool_of(path)} {path}"],
+        )
+        for path, lines in by_file.items()
+    ]
+
+
+def _tool_of(file_name: str) -> str:
+    stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
+    return stem or file_name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dualnet.doctor.context import (
     SHARED_DP_MODES,
     DoctorOptions,
@@ -192,6 +194,7 @@ def rule_no_rdma(report: HostReport, opts: DoctorOptions) -> list[Finding]:
     if not known:
         return []  # reported by doctor.facts-unknown
     severity = Severity.ERROR if opts.mode is not None else Severity.INFO
+    no_provider = any(_NO_PROVIDER.search(m) for m in report.verbs_messages)
     return [
         Finding(
             id="rdma.none-found",
@@ -202,14 +205,77 @@ def rule_no_rdma(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 "rdma_devices": [],
                 "mellanox_nics": mlx,
                 "mode": str(opts.mode) if opts.mode else None,
+                "verbs_messages": report.verbs_messages[:_MAX_MESSAGES],
             },
             why="Every dualnet mode gives pods an RDMA device; with none, NCCL can only use "
-            "TCP sockets over the secondary network.",
+            "TCP sockets over the secondary network."
+            + (
+                " libibverbs found kernel devices it has no user-space provider for: the "
+                "image or host lacks the provider library (ibverbs-providers / rdma-core)."
+                if no_provider
+                else ""
+            ),
             fix=(
-                ["modprobe mlx5_ib", "rdma link show"]
+                ["apt-get install ibverbs-providers   # or: dnf install libibverbs (rdma-core)",
+                 "ibv_devinfo"]
+                if no_provider
+                else ["modprobe mlx5_ib", "rdma link show"]
                 if mlx
                 else ["lspci -nn | grep -i -e mellanox -e infiniband"]
             ),
             persist=[],
         )
     ]
+
+
+_MAX_MESSAGES = 12
+# "libibverbs: Warning: Driver mlx5 does not support the kernel ABI of 1 (supports 2 to 2) for
+# device /sys/class/infiniband/mlx5_0" (rdma-core libibverbs/init.c)
+_ABI = re.compile(
+    r"Driver (?P<driver>\S+) does not support the kernel ABI of (?P<kernel>\d+) "
+    r"\(supports (?P<low>\d+) to (?P<high>\d+)\) for device (?P<device>\S+)"
+)
+_NO_PROVIDER = re.compile(r"no userspace device-specific driver found for (\S+)")
+
+
+def rule_verbs_abi_mismatch(report: HostReport, opts: DoctorOptions) -> list[Finding]:
+    """libibverbs refused a device because its provider speaks another kernel ABI."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for message in report.verbs_messages:
+        m = _ABI.search(message)
+        if m is None or m.group("device") in seen:
+            continue
+        seen.add(m.group("device"))
+        kernel, high = int(m.group("kernel")), int(m.group("high"))
+        older = high < kernel
+        out.append(
+            Finding(
+                id="rdma.verbs-abi-mismatch",
+                severity=Severity.ERROR,
+                title=f"libibverbs' {m.group('driver')} provider cannot use "
+                f"{m.group('device').rsplit('/', 1)[-1]}: kernel ABI {kernel}, provider "
+                f"supports {m.group('low')} to {high}",
+                subject=m.group("device").rsplit("/", 1)[-1],
+                evidence={"message": message, "kernel_abi": kernel,
+                          "provider_abi": f"{m.group('low')}-{high}"},
+                why=(
+                    "The user-space verbs provider is older than the kernel driver, so "
+                    "libibverbs hides the device: ibv_devinfo, perftest and NCCL see no RDMA "
+                    "device although the kernel has one."
+                    if older
+                    else "The user-space verbs provider is newer than the kernel driver and "
+                    "no longer speaks its ABI, so libibverbs hides the device."
+                ),
+                fix=(
+                    ["# update rdma-core (libibverbs + providers) in the image or on the host "
+                     "to the kernel's release, e.g. apt-get install --only-upgrade "
+                     "rdma-core ibverbs-providers libibverbs1", "ibv_devinfo"]
+                    if older
+                    else ["# use the kernel's matching driver stack (a newer kernel or "
+                          "MLNX_OFED), or an rdma-core that still supports this ABI",
+                          "ibv_devinfo"]
+                ),
+            )
+        )
+    return out

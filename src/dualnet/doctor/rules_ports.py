@@ -11,6 +11,7 @@ from dualnet.doctor.context import (
     netdev_mtu,
     nic_of_rdma,
     node_subject,
+    port_carrier_down,
     port_is_active,
     port_link_layer,
     port_name,
@@ -58,9 +59,32 @@ def _down_fix(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> list[str]:
     return fix
 
 
+def _carrier_down_finding(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> Finding:
+    netdev = port_netdev(dev, port) or "?"
+    nic = nic_of_rdma(report, dev)
+    is_vf = nic is not None and nic.is_vf
+    return Finding(
+        id="port.not-active",
+        severity=Severity.INFO if is_vf else Severity.WARNING,
+        title=f"RDMA port {port_name(dev, port)}: its netdev {netdev} is Down (no carrier)",
+        subject=port_name(dev, port),
+        evidence={**_port_evidence(report, dev, port), "netdev_carrier": "Down", "vf": is_vf},
+        why="On RoCE the RDMA port follows its netdev: with no carrier the port is not ACTIVE "
+        "and pods given it (or its VFs) cannot reach anything. (The port state itself was not "
+        "in the outputs; `rdma link` would show it.)",
+        fix=_down_fix(report, dev, port),
+    )
+
+
 def rule_ports(report: HostReport, opts: DoctorOptions) -> list[Finding]:
     out: list[Finding] = []
     known = [(d, p) for d, p in iter_ports(report) if port_state_known(p)]
+    carrier_down = [
+        (d, p)
+        for d, p in iter_ports(report)
+        if port_carrier_down(d, p, port_link_layer(report, d, p))
+    ]
+    out.extend(_carrier_down_finding(report, d, p) for d, p in carrier_down)
     for dev, port in known:
         phys_ok = port.phys_state in (PhysState.LINK_UP, PhysState.UNKNOWN)
         if port_is_active(port) and phys_ok:
@@ -115,7 +139,10 @@ def rule_ports(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 fix=_down_fix(report, dev, port),
             )
         )
-    if known and not any(port_is_active(p) for _, p in known):
+    judged = known + carrier_down
+    all_ports = list(iter_ports(report))
+    # Ports neither read nor seen down may be up: "none active" needs every port judged.
+    if judged and len(judged) == len(all_ports) and not any(port_is_active(p) for _, p in known):
         out.append(
             Finding(
                 id="port.none-active",
@@ -123,10 +150,14 @@ def rule_ports(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 title="no RDMA port on this node is ACTIVE",
                 subject=node_subject(report),
                 evidence={
-                    "ports": [f"{port_name(d, p)} {p.state}/{p.phys_state}" for d, p in known]
+                    "ports": [
+                        f"{port_name(d, p)} "
+                        + (f"{p.state}/{p.phys_state}" if port_state_known(p) else "netdev Down")
+                        for d, p in judged
+                    ]
                 },
                 why="With every port down there is no RDMA path off this node at all.",
-                fix=[f"rdma link show {port_name(d, p)}" for d, p in known[:4]],
+                fix=[f"rdma link show {port_name(d, p)}" for d, p in judged[:4]],
             )
         )
     return out

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dualnet.quantity import quantity_count
+
 
 class Model(BaseModel):
     """Base for every host model: strict about unknown keys so typos in fixtures fail loudly."""
@@ -77,6 +79,12 @@ class ReadProblem(Model):
 
     path: str = Field(description="file or source that could not be read")
     error: str = Field(description="what went wrong, e.g. 'EINVAL', 'dangling symlink'")
+    kind: Literal["unread", "refused", "skipped"] = Field(
+        default="unread",
+        description="unread: not used (unknown name, a second copy); refused: a file dualnet "
+        "reads but whose text it could not use at all; skipped: one line of a file that was read",
+    )
+    line: int | None = Field(default=None, description="1-based line of a skipped line")
 
 
 class Gid(Model):
@@ -100,6 +108,10 @@ class Gid(Model):
 class RdmaPort(Model):
     number: int
     state: PortState = PortState.UNKNOWN
+    state_read: bool = Field(
+        default=False,
+        description="a tool printed the state; a printed UNKNOWN is then a fact, not a gap",
+    )
     phys_state: PhysState = PhysState.UNKNOWN
     link_layer: LinkLayer | None = None
     rate: str | None = Field(default=None, description="as sysfs prints it: '400 Gb/sec (4X NDR)'")
@@ -107,6 +119,9 @@ class RdmaPort(Model):
     lid: int | None = None
     sm_lid: int | None = None
     netdev: str | None = Field(default=None, description="netdev behind the port (ibdev2netdev)")
+    netdev_up: bool | None = Field(
+        default=None, description="carrier of that netdev as ibdev2netdev printed it (Up/Down)"
+    )
     max_mtu: int | None = Field(default=None, description="RDMA MTU in bytes (256..4096)")
     active_mtu: int | None = Field(
         default=None,
@@ -139,6 +154,10 @@ class RdmaDevice(Model):
 
 class Nic(Model):
     pci_address: str
+    pci_path: list[str] = Field(
+        default_factory=list,
+        description="bridges above the function, root first (`lspci -PP`), when printed",
+    )
     vendor_id: str = Field(description="lowercase hex, 4 digits, no 0x: '15b3'")
     device_id: str = Field(description="lowercase hex, 4 digits, no 0x: '1021'")
     pci_class: str | None = Field(default=None, description="'0x020000' Ethernet, '0x020700' IB")
@@ -233,6 +252,35 @@ class CniState(Model):
     )
 
 
+class KubeNode(Model):
+    """What `kubectl describe node` / `kubectl get node -o yaml|json` said about the node.
+
+    Quantities are kept as printed ("8", "1k", "131747876Ki"); `amount` reads them the way
+    Kubernetes does.
+    """
+
+    name: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    capacity: dict[str, str] = Field(default_factory=dict)
+    allocatable: dict[str, str] = Field(default_factory=dict)
+    allocated: dict[str, str] = Field(
+        default_factory=dict, description="requests of `Allocated resources` (describe only)"
+    )
+    unnamed: dict[str, str] = Field(
+        default_factory=dict,
+        description="a resource map pasted without its section name (`jq .status.capacity`)",
+    )
+    conditions: dict[str, str] = Field(
+        default_factory=dict, description="condition type -> status ('Ready' -> 'True')"
+    )
+
+    def amount(self, section: Literal["capacity", "allocatable", "unnamed"], resource: str
+               ) -> int | None:
+        """Whole units of `resource` in `section`; None when not printed or not a quantity."""
+        raw = getattr(self, section).get(resource)
+        return quantity_count(raw) if raw is not None else None
+
+
 class HostReport(Model):
     """Everything dualnet knows about one node."""
 
@@ -258,6 +306,15 @@ class HostReport(Model):
     hugepages: list[Hugepages] = Field(default_factory=list)
     memlock_kb: int | None = Field(default=None, description="RLIMIT_MEMLOCK soft, None=unknown")
     cni: CniState | None = None
+    rdma_devices_listed: bool = Field(
+        default=False,
+        description="a tool listed the RDMA devices (ibv_devinfo said 'No IB devices found', "
+        "say), so an empty rdma_devices means none rather than not read",
+    )
+    verbs_messages: list[str] = Field(
+        default_factory=list, description="libibverbs warnings printed with ibv_devinfo/devices"
+    )
+    kubernetes_node: KubeNode | None = None
     problems: list[ReadProblem] = Field(default_factory=list)
 
     # Small lookups used by every consumer; kept here so no layer re-implements them.

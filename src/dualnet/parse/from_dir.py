@@ -21,11 +21,15 @@ Accepted file names (case-insensitive; `-`, `_` and spaces are interchangeable; 
 | `hostname` | `hostname` |
 | `uname` | `uname -a` or `uname -r` |
 | `dev_infiniband` (`ls_dev_infiniband`) | `ls /dev/infiniband` |
+| `kubectl_node` (`node`, `.json`, `.yaml`) | `kubectl describe node`, `get node -o yaml|json` |
 
 Facts are merged per RDMA device and port across files: `rdma link` gives state and netdev,
 `ibv_devinfo` firmware, part id and MTUs, `show_gids` the GID table, `ibdev2netdev -v` the PCI
-address. A file with another name is listed in `report.problems`; a known file that does not
-parse raises its ParseError (strict, the default) or is listed in `problems` (`strict=False`).
+address. A file with another name is listed in `report.problems`. Best effort by default: a
+known file that cannot be read or parsed at all is a `refused` problem (with its reason) and the
+other files still make the report; each line a parser skipped is a `skipped` problem naming the
+file and line. `strict=True` (`doctor --from DIR --strict`) raises the refused file's error
+instead, as earlier releases did.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from dualnet.errors import UsageError
 from dualnet.host.discover import natural_key
 from dualnet.host.models import (
     HostReport,
+    KubeNode,
     ManagementInterface,
     NetnsMode,
     Nic,
@@ -46,12 +51,15 @@ from dualnet.host.models import (
     ReadProblem,
     TopoEntry,
 )
+from dualnet.host.roce import roce_v2_ipv4_gid_index
 from dualnet.inputs import read_text
+from dualnet.parse._text import ParseWarning, collecting
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ibdev2netdev import Ibdev2netdevRow, parse_ibdev2netdev_rows, rows_to_devices
 from dualnet.parse.ibv_devices import parse_ibv_devices
-from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
+from dualnet.parse.ibv_devinfo import parse_ibv_devinfo, verbs_messages
 from dualnet.parse.ip import IpInterface, parse_ip_addr, parse_ip_link, parse_ip_route
+from dualnet.parse.kubectl_node import parse_kubectl_node
 from dualnet.parse.lsmod import parse_lsmod
 from dualnet.parse.lspci import LspciResult, parse_lspci
 from dualnet.parse.nvidia_smi_topo import TopoResult, parse_nvidia_smi_topo
@@ -59,7 +67,7 @@ from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_syste
 from dualnet.parse.registry import normalize
 from dualnet.parse.show_gids import parse_show_gids
 
-_EXTENSIONS = ("", ".txt", ".out", ".log")
+_EXTENSIONS = ("", ".txt", ".out", ".log", ".json", ".yaml", ".yml")
 
 # canonical key -> accepted normalized stems
 FILE_NAMES: dict[str, tuple[str, ...]] = {
@@ -79,7 +87,9 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     "hostname": ("hostname",),
     "uname": ("uname", "uname_a", "uname_r"),
     "dev_infiniband": ("dev_infiniband", "ls_dev_infiniband"),
+    "kubectl_node": ("kubectl_node", "kubectl_describe_node", "kubectl_get_node", "node"),
 }
+
 _STEM_TO_KEY = {stem: key for key, stems in FILE_NAMES.items() for stem in stems}
 
 
@@ -104,6 +114,10 @@ def _merge_port(base: RdmaPort, other: RdmaPort) -> None:
         if field in ("state", "phys_state"):
             if mine.value == "UNKNOWN" and theirs.value != "UNKNOWN":
                 setattr(base, field, theirs)
+                if field == "state":
+                    base.state_read = True
+        elif field == "state_read":
+            base.state_read = base.state_read or theirs
         elif mine is None and theirs is not None:
             setattr(base, field, theirs)
     if not base.gids and other.gids:
@@ -140,8 +154,7 @@ def merge_devices(sources: Iterable[list[RdmaDevice]]) -> list[RdmaDevice]:
     for dev in out:
         dev.ports.sort(key=lambda p: p.number)
         for port in dev.ports:
-            v2 = [g.index for g in port.gids if g.roce_version == "v2" and g.ipv4]
-            port.roce_v2_ipv4_gid_index = min(v2) if v2 else None
+            port.roce_v2_ipv4_gid_index = roce_v2_ipv4_gid_index(port.gids)
             if port.netdev and port.netdev not in dev.netdevs:
                 dev.netdevs.append(port.netdev)
     return out
@@ -239,7 +252,24 @@ def _name_topology(
         )
 
 
-def report_from_dir(path: Path, *, strict: bool = True) -> HostReport:
+def _refused(file: Path, exc: ParseError) -> ReadProblem:
+    where = f"line {exc.line_no}: " if exc.line_no else ""
+    hint = f" ({exc.hint})" if exc.hint else ""
+    return ReadProblem(path=file.name, error=f"{where}{exc.reason}{hint}", kind="refused",
+                       line=exc.line_no or None)
+
+
+def _skipped(file: Path, warning: ParseWarning) -> ReadProblem:
+    return ReadProblem(path=file.name, error=str(warning), kind="skipped",
+                       line=warning.line_no or None)
+
+
+def _in_file(exc: ParseError, file: Path) -> ParseError:
+    return ParseError(exc.source, f"{exc.reason} (file {file.name})", line_no=exc.line_no,
+                      line=exc.line, hint=exc.hint)
+
+
+def report_from_dir(path: Path, *, strict: bool = False) -> HostReport:
     """Assemble a HostReport (source='tool-outputs') from the saved outputs in `path`."""
     if not path.exists():
         raise UsageError(f"--from {path}: no such directory")
@@ -270,11 +300,18 @@ def report_from_dir(path: Path, *, strict: bool = True) -> HostReport:
                 ReadProblem(path=file.name, error=f"second {key} file; {texts[key][0].name} used")
             )
             continue
-        # the one reader of user files (size limit, UTF-8 with a BOM and PowerShell's UTF-16
-        # decoded); lenient: undecodable bytes become U+FFFD and the parsers read what they can
-        texts[key] = (file, read_text(file, what="--from", expect="a saved tool output (text)",
-                                      allow_empty=True, lenient=True))
-    if not texts:
+        try:
+            # the one reader of user files (size limit, UTF-8 with a BOM and PowerShell's
+            # UTF-16 decoded); lenient: undecodable bytes become U+FFFD and the parsers read
+            # what they can, naming the lines they skip
+            texts[key] = (file, read_text(file, what="--from", expect="a saved tool output "
+                                          "(text)", allow_empty=True, lenient=True))
+        except UsageError as exc:
+            if strict:
+                raise
+            report.problems.append(ReadProblem(path=file.name, error=exc.message,
+                                               kind="refused"))
+    if not texts and not any(p.kind == "refused" for p in report.problems):
         # Nothing to judge: a verdict of "all clear" here would be a lie.
         raise UsageError(
             f"--from {path}: none of its {len(files)} file(s) is a tool output dualnet reads",
@@ -283,28 +320,38 @@ def report_from_dir(path: Path, *, strict: bool = True) -> HostReport:
         )
 
     def parsed(key: str) -> object | None:
-        if key not in texts:
-            return None
         file, text = texts[key]
-        try:
-            return _PARSERS[key](text)
-        except ParseError as exc:
-            if strict:
-                raise ParseError(
-                    exc.source,
-                    f"{exc.reason} (file {file.name})",
-                    line_no=exc.line_no,
-                    line=exc.line,
-                    hint=exc.hint,
-                ) from None
-            report.problems.append(ReadProblem(path=file.name, error=str(exc)))
-            return None
+        with collecting() as warnings:
+            try:
+                value = _PARSERS[key](text)
+            except ParseError as exc:
+                if strict:
+                    raise _in_file(exc, file) from None
+                report.problems.append(_refused(file, exc))
+                return None
+        report.problems.extend(_skipped(file, w) for w in sorted(warnings, key=lambda w: w.line_no))
+        return value
 
     results = {key: parsed(key) for key in list(texts)}
 
     def devices_of(key: str) -> list[RdmaDevice]:
         value = results.get(key)
         return value if isinstance(value, list) else []
+
+    for key in ("ibv_devinfo", "ibv_devices"):
+        if key in texts:
+            report.verbs_messages.extend(
+                m for m in verbs_messages(texts[key][1]) if m not in report.verbs_messages
+            )
+    # A tool that lists devices and printed none ("No IB devices found") says there are none.
+    report.rdma_devices_listed = any(
+        isinstance(results.get(k), list)
+        for k in ("ibv_devinfo", "ibv_devices", "rdma_link", "rdma_dev", "show_gids")
+    )
+    node = results.get("kubectl_node")
+    if isinstance(node, KubeNode):
+        report.kubernetes_node = node
+        report.hostname = report.hostname or node.name
 
     rows_value = results.get("ibdev2netdev")
     rows: list[Ibdev2netdevRow] = rows_value if isinstance(rows_value, list) else []
@@ -421,4 +468,5 @@ _PARSERS = {
     "hostname": _raw,
     "uname": _raw,
     "dev_infiniband": _raw,
+    "kubectl_node": parse_kubectl_node,
 }

@@ -4,8 +4,9 @@ Plain: `<ibdev> port <n> ==> <netdev> (Up|Down)`. Verbose: `<pci> <ibdev> (<MTxx
 <description> fw <fw> port <n> (<STATE>) ==> <netdev> (Up|Down)` on one line.
 `(Up)/(Down)` is the NETDEV carrier, not the RDMA port state (an IB port can be ACTIVE while its
 IPoIB netdev is down). `column -t` spacing, trailing `# notes` and a Lustre LNet tag such as
-`(o2ib)` after the state are accepted; any other line (e.g. `ifconfig` output interleaved with
-it, or `rdma link` output saved under this name) is a ParseError.
+`(o2ib)` after the state are accepted. Any other line (e.g. `ifconfig` output interleaved with
+it) is skipped with a warning naming it; when no line at all is a row (e.g. `rdma link` output
+saved under this name) the text is a ParseError, with a hint when it is recognisably `rdma link`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from dualnet.host.models import PortState, RdmaDevice, RdmaPort
-from dualnet.parse._text import Line, fail, full_pci, guarded, prepare
+from dualnet.parse._text import Line, Skipped, fail, full_pci, guarded, prepare
 
 SOURCE = "ibdev2netdev"
 
@@ -59,14 +60,15 @@ def _strip_note(text: str) -> str:
     return text.split("#", 1)[0].rstrip()
 
 
-def _row(line: Line) -> Ibdev2netdevRow:
+def _row(line: Line, skipped: Skipped) -> Ibdev2netdevRow | None:
     s = _strip_note(line.stripped)
     m = _VERBOSE.match(s) or _PLAIN.match(s)
     if m is None:
         hint = None
         if re.search(r"\bstate\s+\S+\s+physical_state\b", s):
             hint = "this is `rdma link` output; save it as rdma_link.txt"
-        raise fail(SOURCE, "expected '<ibdev> port <n> ==> <netdev> (Up|Down)'", line, hint=hint)
+        skipped.skip(line, hint=hint)
+        return None
     groups = m.groupdict()
     state: PortState | None = None
     if groups.get("state"):
@@ -95,11 +97,15 @@ def parse_ibdev2netdev_rows(text: str) -> list[Ibdev2netdevRow]:
     if not lines:
         raise fail(SOURCE, "empty input")
     rows: list[Ibdev2netdevRow] = []
+    skipped = Skipped(SOURCE, "'<ibdev> port <n> ==> <netdev> (Up|Down)'")
     for line in lines:
-        row = _row(line)
+        row = _row(line, skipped)
+        if row is None:
+            continue
         if any((r.ibdev, r.port) == (row.ibdev, row.port) for r in rows):
             raise fail(SOURCE, f"{row.ibdev} port {row.port} listed twice", line)
         rows.append(row)
+    skipped.check(len(rows))
     return rows
 
 
@@ -114,9 +120,10 @@ def rows_to_devices(rows: list[Ibdev2netdevRow]) -> list[RdmaDevice]:
             dev.vendor_part_id = int(row.hca_type[2:])
         dev.board_id = dev.board_id or row.board_id
         dev.fw_ver = dev.fw_ver or row.fw_ver
-        port = RdmaPort(number=row.port, netdev=row.netdev)
+        port = RdmaPort(number=row.port, netdev=row.netdev, netdev_up=row.carrier_up)
         if row.port_state is not None:
             port.state = row.port_state
+            port.state_read = True
         dev.ports.append(port)
         if row.netdev not in dev.netdevs:
             dev.netdevs.append(row.netdev)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 
 from dualnet.host.models import RdmaDevice
-from dualnet.parse._text import fail, guarded, prepare
+from dualnet.parse._text import Skipped, fail, guarded, prepare
 
 SOURCE = "ibv_devices"
 
 _HEADER = re.compile(r"^device\s+node GUID$")
 _RULE = re.compile(r"^-+\s+-+$")
+_NOISE = re.compile(r"^(?:libibverbs: Warning:|No IB devices found|Failed to)")
 _ROW = re.compile(r"^([A-Za-z0-9_.\-]+)\s+([0-9a-fA-F]{16})$")
 
 
@@ -30,6 +31,7 @@ def parse_ibv_devices(text: str) -> list[RdmaDevice]:
         raise fail(SOURCE, "empty input")
     devices: list[RdmaDevice] = []
     seen_header = False
+    skipped = Skipped(SOURCE, "'<device> <16-hex-digit node GUID>'")
     for line in lines:
         s = line.stripped
         if _HEADER.match(s):
@@ -41,7 +43,10 @@ def parse_ibv_devices(text: str) -> list[RdmaDevice]:
             continue
         m = _ROW.match(s)
         if m is None:
-            raise fail(SOURCE, "expected '<device> <16-hex-digit node GUID>'", line)
+            if _NOISE.match(s):
+                continue  # libibverbs' own warnings: kept by ibv_devinfo.verbs_messages
+            skipped.skip(line)
+            continue
         if any(d.name == m.group(1) for d in devices):
             raise fail(SOURCE, f"device {m.group(1)} listed twice", line)
         devices.append(RdmaDevice(name=m.group(1), node_guid=_guid(m.group(2))))

@@ -5,7 +5,10 @@ Layout per rdma-core `libibverbs/examples/devinfo.c` (formats.md §6.2). Quirks 
 vendor, so it is not stored as one. Indentation is not trusted (blog renderings collapse it): a
 key belongs to the port block once a `port:` line was seen. `-v` adds open-ended capability lines
 (flag names on their own lines, `tag matching not supported`, ...): inside a device they are
-skipped; before the first `hca_id:` only libibverbs warnings and `Failed to open device` may appear.
+skipped; before the first `hca_id:` libibverbs warnings and `Failed to open device` are noise
+(kept by `verbs_messages` for doctor) and other text (a label, prose) is skipped with a warning.
+`No IB devices found` is a fact: an empty list. The same output pasted twice (one device appears
+again) keeps the last run that names every device, with a warning.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import ipaddress
 import re
 
 from dualnet.host.models import Gid, LinkLayer, PhysState, PortState, RdmaDevice, RdmaPort
-from dualnet.host.roce import roce_v2_ipv4_gid_index
-from dualnet.parse._text import Line, fail, guarded, prepare, to_int
+from dualnet.host.roce import gid_ipv4, roce_v2_ipv4_gid_index
+from dualnet.parse._text import Line, fail, guarded, prepare, to_int, warn
 
 SOURCE = "ibv_devinfo"
 
@@ -29,7 +32,18 @@ _NOISE = (
     re.compile(r"^Failed to open device"),
     re.compile(r"^Failed to get IB_DEVICES list"),
     re.compile(r"^No IB devices found"),
+    re.compile(r"^mlx\d: Fatal: kernel ABI version"),
 )
+# libibverbs' own diagnostics, kept for doctor: they say why no (or fewer) devices were listed.
+_VERBS_MESSAGE = re.compile(
+    r"^(?:libibverbs: Warning: .*|Failed to open device.*|Failed to get IB_DEVICES list.*"
+    r"|No IB devices found.*|mlx\d: Fatal: kernel ABI version.*)$"
+)
+
+
+def verbs_messages(text: str) -> list[str]:
+    """The libibverbs warnings and `No IB devices found` lines of an ibv_* output, in order."""
+    return [ln.stripped for ln in prepare(text, labels=False) if _VERBS_MESSAGE.match(ln.stripped)]
 
 _PORT_STATES = {
     "PORT_NOP": PortState.NOP,
@@ -70,6 +84,8 @@ _SPEEDS = {
     128: (100.0, "NDR"),
     256: (200.0, "XDR"),
 }
+# ibv_devinfo never prints '#'; an author's note after a value ("... RoCE v2   # index 3 used")
+_TRAILING_COMMENT = re.compile(r"\s+#\s.*$")
 _WIDTH = re.compile(r"^(\d+)X\b")
 _SPEED_CODE = re.compile(r"\((\d+)\)\s*$")
 
@@ -97,12 +113,8 @@ def _gid(match: re.Match[str], line: Line) -> Gid:
         raise fail(SOURCE, f"unknown GID type {kind!r}", line)
     # ibv_devinfo drops sysfs's "IB/" prefix for v1; store the sysfs spelling like discovery does.
     gid_type = "IB/RoCE v1" if kind in ("RoCE v1", "IB/RoCE v1") else kind
-    mapped = addr.ipv4_mapped
     return Gid(
-        index=int(match.group(1)),
-        gid=addr.exploded,
-        ipv4=str(mapped) if mapped is not None else None,
-        type=gid_type,
+        index=int(match.group(1)), gid=addr.exploded, ipv4=gid_ipv4(addr.exploded), type=gid_type
     )
 
 
@@ -139,6 +151,7 @@ def _set_port_field(port: RdmaPort, key: str, value: str, line: Line) -> None:
         if name not in _PORT_STATES:
             raise fail(SOURCE, f"unknown port state {value!r}", line)
         port.state = _PORT_STATES[name]
+        port.state_read = True
     elif key == "phys_state":
         name = _enum_name(value)
         if name not in _PHYS_STATES:
@@ -173,20 +186,53 @@ def _parse_list(lines: list[Line], head: Line, count: int) -> list[RdmaDevice]:
 @guarded(SOURCE)
 def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
     """Devices in output order. `-l` output gives devices with only `name` set."""
-    lines = [ln for ln in prepare(text) if not any(p.match(ln.stripped) for p in _NOISE)]
+    every = prepare(text, labels=False)
+    lines = [ln for ln in every if not any(p.match(ln.stripped) for p in _NOISE)]
     if not lines:
         # Only warnings / "Failed to open device": the tool ran but saw no usable device.
-        if text.strip() and any(p.match(ln.stripped) for ln in prepare(text) for p in _NOISE):
+        if every:
             return []
         raise fail(SOURCE, "empty input")
-    first = _LIST_HEAD.match(lines[0].stripped)
-    if first:
-        return _parse_list(lines[1:], lines[0], int(first.group(1)))
+    heads = [(i, m) for i, ln in enumerate(lines) if (m := _LIST_HEAD.match(ln.stripped))]
+    start = next((i for i, ln in enumerate(lines) if _HCA.match(ln.stripped)), None)
+    if heads and (start is None or heads[0][0] < start):
+        at, first = heads[0]
+        for line in lines[:at]:
+            warn("skipped a line before 'N HCAs found:'", line)
+        return _parse_list(lines[at + 1 :], lines[at], int(first.group(1)))
+    if start is None:
+        raise fail(SOURCE, "expected 'hca_id: <device>' or 'N HCAs found:'", lines[0])
+    for line in lines[:start]:
+        warn("skipped a line before the first 'hca_id:'", line)
+    return _last_complete_run(_parse_devices(lines[start:]))
 
+
+def _last_complete_run(devices: list[RdmaDevice]) -> list[RdmaDevice]:
+    """The output pasted more than once: a run ends where a device name comes again."""
+    runs: list[list[RdmaDevice]] = [[]]
+    for dev in devices:
+        if any(d.name == dev.name for d in runs[-1]):
+            runs.append([])
+        runs[-1].append(dev)
+    if len(runs) == 1:
+        return devices
+    names = {d.name for d in devices}
+    complete = [r for r in runs if {d.name for d in r} == names]
+    chosen = complete[-1] if complete else runs[-1]
+    warn(
+        f"the output appears {len(runs)} times (device {runs[1][0].name} again); "
+        f"used the last {'complete ' if complete else ''}run, "
+        f"{len(chosen)} device(s)"
+    )
+    return chosen
+
+
+def _parse_devices(lines: list[Line]) -> list[RdmaDevice]:
     devices: list[RdmaDevice] = []
     dev: RdmaDevice | None = None
     port: RdmaPort | None = None
-    speeds: dict[tuple[str, int], dict[str, str]] = {}
+    # keyed by the device object: a device pasted twice has two of them
+    speeds: dict[tuple[int, int], dict[str, str]] = {}
     for line in lines:
         s = line.stripped
         m = _HCA.match(s)
@@ -197,7 +243,7 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
             devices.append(dev)
             port = None
             continue
-        if dev is None:
+        if dev is None:  # the caller starts at the first hca_id line
             raise fail(SOURCE, "expected 'hca_id: <device>' or 'N HCAs found:'", line)
         m = _PORT.match(s)
         if m:
@@ -209,10 +255,15 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
             port = RdmaPort(number=number)
             dev.ports.append(port)
             continue
+        if _TRAILING_COMMENT.search(s):
+            warn("removed a trailing '# ...' comment", line)
+            s = _TRAILING_COMMENT.sub("", s)
         m = _GID.match(s)
         if m:
             if port is None:
-                raise fail(SOURCE, "GID line outside a port block", line)
+                # `ibv_devinfo -v | grep GID` drops the port lines: no port to put it in.
+                warn("skipped a GID line outside a port block (port lines filtered out?)", line)
+                continue
             port.gids.append(_gid(m, line))
             continue
         kv = _KV.match(s)
@@ -220,18 +271,15 @@ def parse_ibv_devinfo(text: str) -> list[RdmaDevice]:
             continue  # -v capability flag names and free text inside a device block
         key, value = kv.group(1).strip(), kv.group(2).strip()
         if port is not None and key in ("active_width", "active_speed"):
-            speeds.setdefault((dev.name, port.number), {})[key] = value
+            speeds.setdefault((id(dev), port.number), {})[key] = value
         elif port is not None:
             _set_port_field(port, key, value, line)
         else:
             _set_device_field(dev, key, value, line)
     if port is not None:
         port.roce_v2_ipv4_gid_index = roce_v2_ipv4_gid_index(port.gids)
-    names = [d.name for d in devices]
-    if len(set(names)) != len(names):
-        raise fail(SOURCE, "a device appears twice (outputs concatenated?)")
     for d in devices:
         for p in d.ports:
-            found = speeds.get((d.name, p.number), {})
+            found = speeds.get((id(d), p.number), {})
             _apply_rate(p, found.get("active_width"), found.get("active_speed"))
     return devices

@@ -7,8 +7,11 @@ The `-o` (one-line) form folds each block onto one line with a backslash where a
 `ip -o addr` lines carry no flags (`<index>: <name>    inet <cidr> ...`), one line per address,
 and are merged into one interface by name. Authors abridge with `...`; a line cut inside a `vf`
 entry keeps the VF with an unknown MAC.
-Unrecognised continuation lines (the many `-d` kind-specific details) are skipped; a line before
-the first interface header is a ParseError.
+Unrecognised continuation lines (the many `-d` kind-specific details) are skipped. Best effort,
+with a warning: a first header that lost its `N:` ifindex prefix in the paste (`eth0: <...> mtu`;
+ifindex unknown), a `vf` entry wrapped onto the next line (`spoof checking off, link-state auto,
+trust off` is joined to its VF), and lines before the first header (prose, labels); text with
+no interface header at all is a ParseError.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.host.models import Route
-from dualnet.parse._text import Line, fail, full_pci, guarded, is_mac, prepare, to_int
+from dualnet.parse._text import (
+    Line,
+    Skipped,
+    fail,
+    full_pci,
+    guarded,
+    is_mac,
+    prepare,
+    to_int,
+    warn,
+)
 
 LINK = "ip link"
 ADDR = "ip addr"
@@ -32,7 +45,14 @@ _HEAD = re.compile(
 _ONELINE_ADDR = re.compile(
     r"^(?P<idx>\d+):\s+(?P<name>[^\s:@]+)(?:@(?P<link>[^\s:]+))?\s+(?P<rest>inet6?\s.*)$"
 )
+# The same header with its "<ifindex>: " cut off by the paste.
+_HEAD_NO_INDEX = re.compile(
+    r"^(?P<name>[^\s:@]+)(?:@(?P<link>[^\s:]+))?:\s+<(?P<flags>[^>]*)>(?P<rest>\s+mtu\s.*)$"
+)
 _VF = re.compile(r"^vf\s+(?P<idx>\d+)\b(?P<rest>.*)$")
+# The tail of a vf entry that a terminal or a blog wrapped onto its own line.
+_VF_TAIL = re.compile(r"^(?:spoof checking|link-state|trust|query_rss|vlan|tx rate|max_tx_rate|"
+                      r"min_tx_rate|RX:|TX:)\b")
 _VF_MAC = re.compile(r"(?:link/\w+|MAC)\s+(?P<mac>[0-9a-fA-F:]+)")
 
 
@@ -50,7 +70,7 @@ class IpVf(BaseModel):
 class IpInterface(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ifindex: int
+    ifindex: int | None = Field(default=None, description="None when the paste cut it off")
     name: str
     link: str | None = Field(default=None, description="the @peer/parent part of the name")
     flags: list[str] = Field(default_factory=list)
@@ -101,8 +121,9 @@ def _words(rest: str) -> dict[str, str]:
 
 def _header(source: str, m: re.Match[str], line: Line) -> IpInterface:
     words = _words(m.group("rest"))
+    idx = m.groupdict().get("idx")
     iface = IpInterface(
-        ifindex=int(m.group("idx")),
+        ifindex=int(idx) if idx is not None else None,
         name=m.group("name"),
         link=m.group("link"),
         flags=[f for f in m.group("flags").split(",") if f],
@@ -115,29 +136,37 @@ def _header(source: str, m: re.Match[str], line: Line) -> IpInterface:
 
 
 def _vf(m: re.Match[str]) -> IpVf:
-    rest = m.group("rest")
     vf = IpVf(index=int(m.group("idx")))
-    mac = _VF_MAC.search(rest)
-    if mac and is_mac(mac.group("mac").rstrip(",")):
-        vf.mac = mac.group("mac").rstrip(",").lower()
-    vlan = re.search(r"\bvlan\s+(\d+)", rest)
-    if vlan:
-        vf.vlan = int(vlan.group(1))
-    spoof = re.search(r"spoof checking\s+(on|off)", rest)
-    if spoof:
-        vf.spoof_check = spoof.group(1) == "on"
-    trust = re.search(r"\btrust\s+(on|off)", rest)
-    if trust:
-        vf.trust = trust.group(1) == "on"
-    state = re.search(r"link-state\s+(\w+)", rest)
-    if state:
-        vf.link_state = state.group(1)
+    _vf_fields(vf, m.group("rest"))
     return vf
 
 
-def _continuation(source: str, iface: IpInterface, line: Line) -> None:
+def _vf_fields(vf: IpVf, rest: str) -> None:
+    """Fill the fields `rest` names and `vf` does not know yet."""
+    mac = _VF_MAC.search(rest)
+    if vf.mac is None and mac and is_mac(mac.group("mac").rstrip(",")):
+        vf.mac = mac.group("mac").rstrip(",").lower()
+    vlan = re.search(r"\bvlan\s+(\d+)", rest)
+    if vf.vlan is None and vlan:
+        vf.vlan = int(vlan.group(1))
+    spoof = re.search(r"spoof checking\s+(on|off)", rest)
+    if vf.spoof_check is None and spoof:
+        vf.spoof_check = spoof.group(1) == "on"
+    trust = re.search(r"\btrust\s+(on|off)", rest)
+    if vf.trust is None and trust:
+        vf.trust = trust.group(1) == "on"
+    state = re.search(r"link-state\s+(\w+)", rest)
+    if vf.link_state is None and state:
+        vf.link_state = state.group(1)
+
+
+def _continuation(source: str, iface: IpInterface, line: Line, after_vf: bool) -> None:
     s = line.stripped
     first = s.split()[0]
+    if after_vf and iface.vfs and _VF_TAIL.match(s):
+        warn(f"joined a wrapped line to vf {iface.vfs[-1].index} of {iface.name}", line)
+        _vf_fields(iface.vfs[-1], s)
+        return
     if first.startswith("link/"):
         iface.link_type = first[len("link/") :]
         parts = s.split()
@@ -192,9 +221,17 @@ def _parse(source: str, text: str) -> list[IpInterface]:
     # interfaces met only through `ip -o addr` lines so far: a later header fills them in
     oneline_only: set[str] = set()
     current: IpInterface | None = None
+    skipped = Skipped(source, "'<index>: <name>: <FLAGS> mtu ...'")
+    after_vf = False
     for line in lines:
         first, *rest = _segments(line)
-        if (m := _HEAD.match(first.stripped)) is not None:
+        head = _HEAD.match(first.stripped)
+        if head is None and current is None:
+            head = _HEAD_NO_INDEX.match(first.stripped)
+            if head is not None:
+                warn("interface header without its '<ifindex>: ' prefix; ifindex unknown", line)
+        if head is not None:
+            m = head
             current = _header(source, m, first)
             known = interfaces.get(current.name)
             if known is not None:
@@ -212,11 +249,15 @@ def _parse(source: str, text: str) -> list[IpInterface]:
                 oneline_only.add(current.name)
             rest = [Line(first.no, o.group("rest")), *rest]
         elif current is None:
-            raise fail(source, "expected '<index>: <name>: <FLAGS> mtu ...'", line)
+            skipped.skip(line)
+            continue
         else:
             rest = [first, *rest]
         for part in rest:
-            _continuation(source, current, part)
+            _continuation(source, current, part, after_vf)
+            after_vf = part.stripped.startswith("vf ") or (after_vf and bool(_VF_TAIL.match(
+                part.stripped)))
+    skipped.check(len(interfaces))
     return list(interfaces.values())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from dualnet.host.models import KernelModule
-from dualnet.parse._text import fail, guarded, prepare
+from dualnet.parse._text import Skipped, guarded, prepare
 
 SOURCE = "lsmod"
 
@@ -21,13 +21,15 @@ _ROW = re.compile(r"^([A-Za-z0-9_\-]+)\s+(\d+)\s+(-?\d+)(?:\s+(\S+))?(?:\s+\[per
 @guarded(SOURCE)
 def parse_lsmod(text: str) -> list[KernelModule]:
     modules: list[KernelModule] = []
+    skipped = Skipped(SOURCE, "'<module> <size> <refcount> [used,by]'")
     for line in prepare(text):
         s = line.stripped
         if _HEADER.match(s):
             continue
         m = _ROW.match(s)
         if m is None:
-            raise fail(SOURCE, "expected '<module> <size> <refcount> [used,by]'", line)
+            skipped.skip(line)
+            continue
         name = m.group(1).replace("-", "_")  # the kernel reports names with underscores
         users = m.group(4) or ""
         used_by = [] if users in ("", "-") else [u for u in users.split(",") if u]
@@ -35,4 +37,5 @@ def parse_lsmod(text: str) -> list[KernelModule]:
         # `lsmod; lsmod | grep x` pasted together repeats modules: keep the first, same facts.
         if all(existing.name != name for existing in modules):
             modules.append(module)
+    skipped.check(len(modules))
     return modules

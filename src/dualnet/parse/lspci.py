@@ -2,10 +2,13 @@
 
 Device lines: `[dddd:]bb:dd.f <class>[ [cccc]]: <vendor and device>[ [vvvv:dddd]][ (rev xx)]`.
 With `-nn` the ids are read from the brackets. Plain `lspci` only names the device, so ids come
-from the vendor name and the model in brackets (Mellanox table of formats.md §5.8) or from
+from the vendor name and the model in brackets (`host.pciids.MLX`, formats.md §5.8) or from
 `Device 2342` when pci.ids did not know it; a network function whose ids cannot be recovered
 (an unknown vendor's model name, or a line cut by the paste) is listed in `unresolved`, not
 guessed. Indented detail lines (`-v`/`-vvv`) add the bound driver and the SR-IOV VF counts.
+`lspci -PP` prints the bridge path (`00:01.0/02:00.0/03:00.0`): the last element is the function
+and the others are kept as its `pci_path` (PCI topology, root first). A line that is no device
+line and not a detail of one (prose, a label) is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.host.models import Gpu, Nic
-from dualnet.parse._text import Line, fail, full_pci, guarded, prepare
+from dualnet.host.pciids import mlx_device_id_from_lspci
+from dualnet.parse._text import Line, Skipped, fail, full_pci, guarded, prepare
 
 SOURCE = "lspci"
 
+_ADDR = r"(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]"
 _DEVICE = re.compile(
-    r"^(?P<addr>(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s+"
+    rf"^(?P<path>(?:{_ADDR}/)*)(?P<addr>{_ADDR})\s+"
     r"(?P<cls>[^:\[]+?)(?:\s+\[(?P<code>[0-9a-fA-F]{4})\])?:\s+(?P<rest>.*)$"
 )
 _IDS = re.compile(r"\[(?P<v>[0-9a-fA-F]{4}):(?P<d>[0-9a-fA-F]{4})\]")
@@ -42,35 +47,6 @@ _VENDORS = {
     "Intel Corporation": "8086",
     "Broadcom Inc. and subsidiaries": "14e4",
 }
-# Bracketed model names pci.ids gives Mellanox functions -> PCI device id (formats.md §5.8).
-_MELLANOX_MODELS = {
-    "Connect-IB": "1011",
-    "Connect-IB Virtual Function": "1012",
-    "ConnectX-4": "1013",
-    "ConnectX-4 Virtual Function": "1014",
-    "ConnectX-4 Lx": "1015",
-    "ConnectX-4 Lx Virtual Function": "1016",
-    "ConnectX-5": "1017",
-    "ConnectX-5 Virtual Function": "1018",
-    "ConnectX-5 Ex": "1019",
-    "ConnectX-5 Ex Virtual Function": "101a",
-    "ConnectX-6": "101b",
-    "ConnectX-6 Virtual Function": "101c",
-    "ConnectX-6 Dx": "101d",
-    "ConnectX Family mlx5Gen Virtual Function": "101e",
-    "ConnectX-6 Lx": "101f",
-    "ConnectX-7": "1021",
-    "ConnectX-8": "1023",
-    "ConnectX-3": "1003",
-    "ConnectX-3 Pro": "1007",
-    "ConnectX-3 Virtual Function": "1004",
-}
-_MELLANOX_PARTS = {  # model names without brackets, e.g. BlueField integrated functions
-    "MT42822 BlueField-2 integrated ConnectX-6 Dx network controller": "a2d6",
-    "MT43244 BlueField-3 integrated ConnectX-7 network controller": "a2dc",
-}
-
-
 class LspciResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,7 +81,7 @@ def _ids(rest: str) -> tuple[str | None, str | None, str | None]:
         device = word.group("d").lower()
     elif vendor == "15b3":
         tail = text[len("Mellanox Technologies") :].strip()
-        device = _MELLANOX_MODELS.get(model or "") or _MELLANOX_PARTS.get(tail)
+        device = mlx_device_id_from_lspci(model or "") or mlx_device_id_from_lspci(tail)
     return vendor, device, model
 
 
@@ -122,6 +98,15 @@ def _apply_detail(nic: Nic | None, line: Line) -> None:
         nic.sriov_numvfs = int(vfs.group(2))
 
 
+def _address(path: str, addr: str) -> tuple[str | None, list[str]]:
+    """`-PP` path elements after the first carry no domain: they share the first one's."""
+    elements = [*(p for p in path.split("/") if p), addr]
+    first = full_pci(elements[0])
+    domain = first[:4] if first else "0000"
+    full = [e.lower() if len(e) > 7 else f"{domain}:{e.lower()}" for e in elements]
+    return full_pci(full[-1]), full[:-1]
+
+
 @guarded(SOURCE)
 def parse_lspci(text: str) -> LspciResult:
     lines = prepare(text)
@@ -130,6 +115,8 @@ def parse_lspci(text: str) -> LspciResult:
     result = LspciResult()
     current: Nic | None = None
     in_device = False
+    devices = 0
+    skipped = Skipped(SOURCE, "'<bus:dev.fn> <class>: <vendor device>'")
     for line in lines:
         is_detail = line.text.startswith("\t") or (in_device and line.text.startswith("        "))
         m = None if is_detail else _DEVICE.match(line.stripped)
@@ -137,10 +124,14 @@ def parse_lspci(text: str) -> LspciResult:
             if in_device and (is_detail or line.text[:1].isspace()):
                 _apply_detail(current, line)
                 continue
-            raise fail(SOURCE, "expected '<bus:dev.fn> <class>: <vendor device>'", line)
+            skipped.skip(line)
+            in_device = False
+            current = None
+            continue
         in_device = True
         current = None
-        address = full_pci(m.group("addr"))
+        devices += 1
+        address, path = _address(m.group("path"), m.group("addr"))
         if address is None:  # the regex only admits PCI addresses
             raise fail(SOURCE, "bad PCI address", line)
         pci_class = _class_code(m.group("cls"), m.group("code"))
@@ -169,8 +160,10 @@ def parse_lspci(text: str) -> LspciResult:
             pci_class=pci_class,
             model=model,
             is_vf="Virtual Function" in (model or m.group("rest")),
+            pci_path=path,
         )
         result.nics.append(current)
+    skipped.check(devices)
     # GPU<i> in nvidia-smi is PCI-address order; keep the same numbering.
     result.gpus.sort(key=lambda g: g.pci_address or "")
     for i, gpu in enumerate(result.gpus):

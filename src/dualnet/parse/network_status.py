@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dualnet.parse._text import guarded
+from dualnet.parse.decoding import normalize_spaces
 from dualnet.parse.errors import ParseError
 
 SOURCE = "network-status"
@@ -219,10 +220,18 @@ def parse_network_status(text: str) -> list[NetworkStatus]:
     Returns the entries in order (several may share a `name`: multi-interface results).
     Raises ParseError when no complete JSON list can be found or an entry is invalid.
     """
-    body = _strip_comments(text)
+    body = _strip_comments(text.removeprefix("\ufeff"))
     if not body.strip():
         raise ParseError(SOURCE, "empty input")
-    value = _decode(body)
+    try:
+        value = _decode(body)
+    except ParseError:
+        # NBSP copied from a web page is no JSON whitespace; normalised only when the text as
+        # given does not decode, since inside a JSON string it is data.
+        spaced = _strip_comments(normalize_spaces(text))
+        if spaced == body:
+            raise
+        value = _decode(spaced)
     if isinstance(value, dict):
         # A single entry pasted without its brackets.
         value = [value]

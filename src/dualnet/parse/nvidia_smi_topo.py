@@ -5,8 +5,11 @@ Handles (formats.md §6.1): any number of GPUs and NICs; `NIC<j>` columns resolv
 affinity columns (`CPU Affinity`, `NUMA Affinity`, `GPU NUMA ID`, or an author's shortened
 `NUMA`/`GPU NUMA`); empty affinity cells (placed by column position); whitespace collapsed by a
 blog; a dashed rule under the header; and columns glued together by a broken re-formatter
-(`NODENODE`, `PIXPIX`): a cell that is exactly two known relation tokens is split. A table that is
-still inconsistent (row missing, wrong cell count, diagonal not `X`) is a ParseError.
+(`NODENODE`, `PIXPIX`): a cell that is exactly two known relation tokens is split. Best effort,
+each with a warning: a NUMA affinity printed as a range (`0-7`, older drivers; the node is then
+unknown), a matrix cut after its GPU rows (every GPU x NIC cell is there; the missing NIC rows
+are named), and a row whose label is no header column (prose). A table that is still
+inconsistent (a GPU row missing, wrong cell count, diagonal not `X`) is a ParseError.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.host.models import Gpu, PciRelation, TopoEntry
-from dualnet.parse._text import Line, fail, guarded, prepare
+from dualnet.parse._text import Line, fail, guarded, prepare, warn
 
 SOURCE = "nvidia-smi topo -m"
 
@@ -134,7 +137,11 @@ def _gpu(index: int, affinity: dict[str, str], line: Line) -> Gpu:
         raise fail(SOURCE, f"CPU affinity {cpu!r} is no CPU list", line)
     numa = affinity.get("numa")
     if numa is not None and numa != "N/A" and not numa.isdigit():
-        raise fail(SOURCE, f"NUMA affinity {numa!r} is no NUMA node number", line)
+        if not _CPULIST.match(numa):
+            raise fail(SOURCE, f"NUMA affinity {numa!r} is no NUMA node number", line)
+        # Older drivers print the nodes of the CPU set ("0-1"): no single node to take.
+        warn(f"NUMA affinity {numa!r} names several nodes; the GPU's node is left unknown", line)
+        numa = None
     return Gpu(
         index=index,
         local_cpulist=None if cpu in (None, "N/A") else cpu,
@@ -144,7 +151,7 @@ def _gpu(index: int, affinity: dict[str, str], line: Line) -> Gpu:
 
 @guarded(SOURCE)
 def parse_nvidia_smi_topo(text: str) -> TopoResult:
-    lines = [ln for ln in prepare(text) if not _RULE.match(ln.text)]
+    lines = [ln for ln in prepare(text, labels=False) if not _RULE.match(ln.text)]
     if not lines:
         raise fail(SOURCE, "empty input")
     # Tools that wrap the output print a title first ("GPU Topology:"): skip such lines.
@@ -174,6 +181,9 @@ def parse_nvidia_smi_topo(text: str) -> TopoResult:
         tokens = s.split()
         label = tokens[0]
         if label not in devices:
+            if rows:
+                warn("skipped a line that is no row of the matrix", line)
+                continue
             raise fail(SOURCE, f"row label {label!r} is not a header column", line)
         if label in rows:
             raise fail(SOURCE, f"row {label} appears twice", line)
@@ -185,12 +195,14 @@ def parse_nvidia_smi_topo(text: str) -> TopoResult:
             raise fail(SOURCE, f"row {label}: the cell in its own column is not X", line)
         affinity = _assign_affinity(line, extra, columns) if _GPU.match(label) else {}
         rows[label] = (relations, affinity, line)
-    missing = [d for d in devices if d not in rows]
-    if missing:
-        raise fail(SOURCE, f"rows missing for {', '.join(missing)} (output cut?)")
-
     gpu_labels = [d for d in devices if _GPU.match(d)]
     nic_labels = [d for d in devices if not _GPU.match(d)]
+    missing = [d for d in devices if d not in rows]
+    if any(d in gpu_labels for d in missing) or (missing and not gpu_labels):
+        raise fail(SOURCE, f"rows missing for {', '.join(missing)} (output cut?)")
+    if missing:
+        # Every GPU x NIC cell is in the GPU rows; NIC rows only repeat them (and NIC x NIC).
+        warn(f"rows missing for {', '.join(missing)} (output cut?); GPU rows read in full")
     unresolved = [d for d in nic_labels if _NIC_LABEL.match(d) and d not in legend]
     names = {d: legend.get(d, d) for d in nic_labels}
     result = TopoResult(nics=[names[d] for d in nic_labels], unresolved_nics=unresolved)

@@ -3,15 +3,25 @@
 `rdma link` lines are `link <dev>/<port> <key> <value> ...` (IB ports add subnet_prefix, lid,
 sm_lid, lmc; RoCE ports add netdev). Older iproute2 printed `<idx>/<port>: <dev>/<port>: ...`;
 both are read. When the same port appears more than once (outputs of successive runs pasted one
-after another) the LAST line wins: it is the newest state.
+after another) the LAST line wins: it is the newest state. The kernel sends `subnet_prefix` and
+`lid` only for InfiniBand ports, so a port that prints them is InfiniBand and one that prints a
+`netdev` without them is Ethernet (RoCE, iWARP); a printed `state UNKNOWN` is kept as read.
+Lines that are not `link ...` (prose, another tool's output) are skipped with a warning.
 """
 
 from __future__ import annotations
 
 import re
 
-from dualnet.host.models import NetnsMode, PhysState, PortState, RdmaDevice, RdmaPort
-from dualnet.parse._text import Line, fail, guarded, prepare, to_int
+from dualnet.host.models import (
+    LinkLayer,
+    NetnsMode,
+    PhysState,
+    PortState,
+    RdmaDevice,
+    RdmaPort,
+)
+from dualnet.parse._text import Line, Skipped, fail, guarded, prepare, to_int
 
 LINK = "rdma link"
 DEV = "rdma dev"
@@ -41,6 +51,7 @@ def _port_from(attrs: dict[str, str], number: int, line: Line) -> RdmaPort:
         if attrs["state"] not in _STATES:
             raise fail(LINK, f"unknown state {attrs['state']!r}", line)
         port.state = _STATES[attrs["state"]]
+        port.state_read = True
     if "physical_state" in attrs:
         if attrs["physical_state"] not in _PHYS:
             raise fail(LINK, f"unknown physical_state {attrs['physical_state']!r}", line)
@@ -53,6 +64,10 @@ def _port_from(attrs: dict[str, str], number: int, line: Line) -> RdmaPort:
         if not _NAME.match(attrs["netdev"]):
             raise fail(LINK, f"netdev {attrs['netdev']!r} is no interface name", line)
         port.netdev = attrs["netdev"]
+    if "subnet_prefix" in attrs or "lid" in attrs:
+        port.link_layer = LinkLayer.INFINIBAND
+    elif port.netdev is not None:
+        port.link_layer = LinkLayer.ETHERNET
     return port
 
 
@@ -63,11 +78,13 @@ def parse_rdma_link(text: str) -> list[RdmaDevice]:
     if not lines:
         raise fail(LINK, "empty input")
     devices: dict[str, RdmaDevice] = {}
+    skipped = Skipped(LINK, "'link <dev>/<port> state ... physical_state ...'")
     for line in lines:
         s = line.stripped
         m = _LINK_NEW.match(s) or _LINK_OLD.match(s)
         if m is None:
-            raise fail(LINK, "expected 'link <dev>/<port> state ... physical_state ...'", line)
+            skipped.skip(line)
+            continue
         attrs = _pairs(LINK, m.group(3) or "", line)
         if "state" not in attrs:
             raise fail(LINK, "line has no 'state'", line)
@@ -76,6 +93,7 @@ def parse_rdma_link(text: str) -> list[RdmaDevice]:
         dev.ports = [p for p in dev.ports if p.number != port.number] + [port]
         dev.ports.sort(key=lambda p: p.number)
         dev.netdevs = [p.netdev for p in dev.ports if p.netdev is not None]
+    skipped.check(len(devices))
     return list(devices.values())
 
 
@@ -86,10 +104,12 @@ def parse_rdma_dev(text: str) -> list[RdmaDevice]:
     if not lines:
         raise fail(DEV, "empty input")
     devices: list[RdmaDevice] = []
+    skipped = Skipped(DEV, "'<index>: <device>: node_type ... fw ...'")
     for line in lines:
         m = _DEV.match(line.stripped)
         if m is None:
-            raise fail(DEV, "expected '<index>: <device>: node_type ... fw ...'", line)
+            skipped.skip(line)
+            continue
         attrs = _pairs(DEV, m.group(3) or "", line)
         if "node_type" not in attrs:
             raise fail(DEV, "line has no 'node_type'", line)
@@ -104,6 +124,7 @@ def parse_rdma_dev(text: str) -> list[RdmaDevice]:
                 sys_image_guid=attrs.get("sys_image_guid"),
             )
         )
+    skipped.check(len(devices))
     return devices
 
 

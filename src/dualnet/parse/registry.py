@@ -12,11 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from dualnet.errors import UsageError
+from dualnet.parse._text import ParseWarning, collecting
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev
 from dualnet.parse.ibv_devices import parse_ibv_devices
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
 from dualnet.parse.ip import parse_ip_addr, parse_ip_link, parse_ip_route
+from dualnet.parse.kubectl_node import parse_kubectl_node
 from dualnet.parse.lsmod import parse_lsmod
 from dualnet.parse.lspci import parse_lspci
 from dualnet.parse.nccl_debug import parse_nccl_debug
@@ -60,6 +64,12 @@ TOOLS: tuple[Tool, ...] = (
     Tool("ip_route", parse_ip_route, "list[Route]", ("ip_r", "ip_route_show")),
     Tool("network_status", parse_network_status, "list[NetworkStatus]", ("networks_status",)),
     Tool("nccl_debug", parse_nccl_debug, "NcclLog", ("nccl_log", "nccl_debug_info")),
+    Tool(
+        "kubectl_node",
+        parse_kubectl_node,
+        "KubeNode",
+        ("kubectl_describe_node", "kubectl_get_node", "node", "describe_node"),
+    ),
 )
 
 
@@ -85,10 +95,34 @@ def tool_names() -> list[str]:
 def parse_tool_output(tool: str, text: str) -> Any:
     """Parse `text` as the output of `tool`; raises UsageError for an unknown tool name and
     ParseError (a UsageError) for text that does not parse."""
+    return _known(tool).parse(text)
+
+
+def _known(tool: str) -> Tool:
     found = find_tool(tool)
     if found is None:
         raise UsageError(
             f"unknown tool {tool!r}",
             hint="one of: " + ", ".join(tool_names()),
         )
-    return found.parse(text)
+    return found
+
+
+class Reading(BaseModel):
+    """What one paste gave: the parsed value and every line skipped on the way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    value: Any
+    warnings: list[ParseWarning]
+
+
+def read_tool_output(tool: str, text: str) -> Reading:
+    """`parse_tool_output`, plus the warnings (skipped lines) the parser gave."""
+    found = _known(tool)
+    with collecting() as warnings:
+        value = found.parse(text)
+    # prepare() warns as it splits, the parser as it reads: show them in line order
+    ordered = sorted(warnings, key=lambda w: w.line_no)
+    return Reading(tool=found.key, value=value, warnings=ordered)

@@ -3,6 +3,9 @@
 Columns (formats.md §5.7): `DEV PORT INDEX GID IPv4 VER DEV`, tab separated, IPv4 and the netdev
 may be empty, then `n_gids_found=<N>`. When that footer is present the row count must match it:
 a mismatch means rows were lost or duplicated in the paste, which is reported, not guessed at.
+Rows whose GID an author redacted (`fe80:0000:0000:0000:xxxx:xxxx:xxxx:xxxx`) are dropped with a
+warning unless the GID is IPv4-mapped and the IPv4 column is intact: the GID is then rebuilt from
+it, the way the kernel builds it. Other lines that are no row (prose) are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dualnet.host.models import Gid, RdmaDevice, RdmaPort
 from dualnet.host.roce import roce_v2_ipv4_gid_index
-from dualnet.parse._text import Line, fail, guarded, prepare, to_int
+from dualnet.parse._text import Line, Skipped, fail, guarded, prepare, to_int, warn
 
 SOURCE = "show_gids"
 
@@ -23,6 +26,12 @@ _RULE = re.compile(r"^-+(?:\s+-+){6}$")
 _FOOTER = re.compile(r"^n_gids_found=(\d+)$")
 _GID = re.compile(r"^[0-9a-fA-F]{4}(?::[0-9a-fA-F]{4}){7}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-@]+$")
+_REDACTED = re.compile(r"^[0-9a-fA-FxX*]{4}(?::[0-9a-fA-FxX*]{4}){7}$")
+_ROW_START = re.compile(r"^\S+\s+\d+\s+\d+\s+\S+")
+
+
+class _RedactedError(Exception):
+    """A row whose GID was partly masked and cannot be rebuilt."""
 
 
 class GidRow(BaseModel):
@@ -47,7 +56,8 @@ def _row(line: Line) -> GidRow:
     rest = tokens[4:]
     if not _NAME.match(device):
         raise fail(SOURCE, f"device name {device!r} is not valid", line)
-    if not _GID.match(gid):
+    redacted = not _GID.match(gid)
+    if redacted and not (_REDACTED.match(gid) or "..." in gid or "…" in gid):
         raise fail(SOURCE, f"GID {gid!r} is not 8 groups of 4 hex digits", line)
     ipv4: str | None = None
     if rest and rest[0] not in ("v1", "v2"):
@@ -61,6 +71,16 @@ def _row(line: Line) -> GidRow:
     version, rest = rest[0], rest[1:]
     if len(rest) > 1 or (rest and not _NAME.match(rest[0])):
         raise fail(SOURCE, "unexpected text after the netdev column", line)
+    if redacted:
+        if ipv4 is None:
+            raise _RedactedError
+        # An IPv4-mapped GID is ::ffff:<IPv4>: the intact IPv4 column gives it back exactly.
+        mapped = ipaddress.IPv6Address(f"::ffff:{ipv4}").exploded
+        if len(gid) == len(mapped) and not all(
+            a == b or a in "xX*" for a, b in zip(gid.lower(), mapped, strict=True)
+        ):
+            raise fail(SOURCE, f"GID {gid!r} does not match the IPv4 column {ipv4}", line)
+        gid = mapped
     return GidRow(
         device=device,
         port=to_int(SOURCE, port, line, "PORT"),
@@ -78,7 +98,9 @@ def parse_show_gids_rows(text: str) -> list[GidRow]:
     if not lines:
         raise fail(SOURCE, "empty input")
     rows: list[GidRow] = []
+    dropped = 0
     footer: tuple[int, Line] | None = None
+    skipped = Skipped(SOURCE, "a row 'DEV PORT INDEX GID [IPv4] VER [DEV]'")
     for line in lines:
         s = line.stripped
         if _HEADER.match(s) or _RULE.match(s):
@@ -91,14 +113,23 @@ def parse_show_gids_rows(text: str) -> list[GidRow]:
             continue
         if footer is not None:
             raise fail(SOURCE, "row after the n_gids_found footer", line)
-        row = _row(line)
+        if not _ROW_START.match(s):
+            skipped.skip(line)
+            continue
+        try:
+            row = _row(line)
+        except _RedactedError:
+            warn("dropped a row whose GID is redacted and has no IPv4 to rebuild it from", line)
+            dropped += 1
+            continue
         if any((r.device, r.port, r.index) == (row.device, row.port, row.index) for r in rows):
             raise fail(SOURCE, f"{row.device} port {row.port} index {row.index} twice", line)
         rows.append(row)
-    if footer is not None and footer[0] != len(rows):
+    if footer is not None and footer[0] != len(rows) + dropped:
         raise fail(
             SOURCE, f"footer says {footer[0]} GIDs but {len(rows)} rows were read", footer[1]
         )
+    skipped.check(len(rows) + dropped)
     return rows
 
 

@@ -4,27 +4,9 @@ from __future__ import annotations
 
 from dualnet.errors import UsageError
 from dualnet.host.models import HostReport, LinkLayer, Nic, RdmaDevice
+from dualnet.host.pciids import mlx_vf_id
 from dualnet.plan.model import ResolvedNic
 from dualnet.spec import NicSelection
-
-# mlx5 VF device ids per PF id (formats.md 5.8): every generation from ConnectX-6 Dx on shares
-# the generic mlx5Gen VF id 101e.
-MLX5_VF_IDS: dict[str, str] = {
-    "1011": "1012",
-    "1013": "1014",
-    "1015": "1016",
-    "1017": "1018",
-    "1019": "101a",
-    "101b": "101c",
-    "101d": "101e",
-    "101f": "101e",
-    "1021": "101e",
-    "1023": "101e",
-    "1025": "101e",
-    "1027": "101e",
-    "a2d6": "101e",
-    "a2dc": "101e",
-}
 
 _DEFAULT_DESTS = {"0.0.0.0", "0.0.0.0/0", "default", "::/0", "::"}
 
@@ -70,7 +52,7 @@ def _vf_device_id(host: HostReport, nic: Nic) -> str | None:
         if vf is not None:
             return vf.device_id
     if nic.vendor_id == "15b3":
-        return MLX5_VF_IDS.get(nic.device_id)
+        return mlx_vf_id(nic.device_id)
     return None
 
 
