@@ -63,6 +63,12 @@ def rule_unknown_facts(report: HostReport, opts: DoctorOptions) -> list[Finding]
     ]
 
 
+def _unread_title(paths: list[str]) -> str:
+    """The title names the paths (the first three), so the table alone says what to look at."""
+    named = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more)" if len(paths) > 3 else "")
+    return f"{len(paths)} source(s) could not be read: {named}"
+
+
 def rule_read_problems(report: HostReport, opts: DoctorOptions) -> list[Finding]:
     if not report.problems:
         return []
@@ -71,7 +77,7 @@ def rule_read_problems(report: HostReport, opts: DoctorOptions) -> list[Finding]
         Finding(
             id="doctor.read-problems",
             severity=Severity.INFO,
-            title=f"{len(report.problems)} source(s) could not be read",
+            title=_unread_title([p.path for p in report.problems]),
             subject=node_subject(report),
             evidence={"problems": shown, "count": len(report.problems)},
             why="Facts from these sources are missing from the verdicts above.",
