@@ -31,6 +31,11 @@ _LEGEND = [
     "  PIX  = Connection traversing at most a single PCIe bridge",
     "  NV#  = Connection traversing a bonded set of # NVLinks",
 ]
+# GPU<->GPU cells come from the PCI tree alone: sysfs cannot see NVLink, so where nvidia-smi would
+# print NV# this prints the PCI path. The mark keeps it from reading as nvidia-smi's answer.
+PCI_ONLY_MARK = "*"
+_PCI_ONLY_LEGEND = (f"  {PCI_ONLY_MARK}    = GPU<->GPU cell: the PCI path only (sysfs cannot see "
+                    "NVLink; nvidia-smi topo -m shows NV# where GPUs share NVLinks)")
 
 
 def show_gids_text(report: HostReport, dev: str | None = None) -> str:
@@ -104,12 +109,14 @@ def topo_text(report: HostReport) -> str:
         rel[(pp.a, pp.b)] = rel[(pp.b, pp.a)] = pp.relation
     ids = gpus + nic_devs
     labels = gpus + nics
+    gpu_ids = set(gpus)
 
     def cell(a: str, b: str) -> str:
         if a == b:
             return " X "
         r = rel.get((a, b))
-        return r.value if r is not None else "SYS"
+        value = r.value if r is not None else "SYS"
+        return value + PCI_ONLY_MARK if a in gpu_ids and b in gpu_ids else value
 
     lines = ["\t" + "\t".join([*labels, "CPU Affinity", "NUMA Affinity", "GPU NUMA ID"])]
     for g, gid in zip(report.gpus, gpus, strict=True):
@@ -120,6 +127,8 @@ def topo_text(report: HostReport) -> str:
         cells = [cell(dev, b) for b in ids]
         lines.append("\t".join([label, *cells]) + "\t\t\t\t")
     lines += ["", "Legend:", "", *_LEGEND]
+    if len(gpus) > 1:
+        lines.append(_PCI_ONLY_LEGEND)
     if nics:
         lines += ["", "NIC Legend:", ""]
         lines += [f"  {label}: {dev}" for label, dev in zip(nics, nic_devs, strict=True)]
