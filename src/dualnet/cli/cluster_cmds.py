@@ -373,13 +373,24 @@ def nccl_env_cmd(
                                       help="interface for NCCL's socket/bootstrap traffic"),
     output: EnvOutput = typer.Option(EnvOutput.TABLE, "--output", "-o",
                                      help="table, json or env (KEY=value lines)"),
+    spec: Path | None = typer.Option(None, "--spec", help="TrainingNetwork spec: its selected "
+                                     "interfaces are the training network, as plan has them"),
 ) -> None:
     """The NCCL_* settings a training pod on this node needs, from discovery."""
     from dualnet.cli.discover_cmds import check_root
     from dualnet.host.discover import discover
     from dualnet.plan.nccl import format_env, nccl_settings
 
-    settings = nccl_settings(discover(check_root(root)), training_netdev or None, socket_ifname)
+    report = discover(check_root(root))
+    netdevs = list(training_netdev or [])
+    if spec is not None and not netdevs:
+        # the same selection plan and render make for this node: one derivation, one answer
+        from dualnet.plan import build_plan
+        from dualnet.spec import load_spec
+
+        plan = build_plan(load_spec(spec), [report])
+        netdevs = [n.netdev for h in plan.hosts for n in h.nics]
+    settings = nccl_settings(report, netdevs or None, socket_ifname)
     for w in settings.warnings:
         stderr.print(f"[yellow]warning:[/] {w}", highlight=False)
     if output is EnvOutput.ENV:
