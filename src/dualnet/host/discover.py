@@ -239,10 +239,30 @@ class _Discovery:
         self.netdevs[name] = nd
         return nd
 
+    def child_netdevs(self) -> dict[str, list[str]]:
+        """Netdevs that sit under a child device of a PCI function rather than in `<pci>/net`:
+        virtio (`0000:00:03.0/virtio2/net/eth0`), auxiliary and SF devices. Found from
+        `sys/class/net/*` resolved back to the nearest PCI function above it."""
+        by_path = {os.path.realpath(fn.path): fn.address for fn in self.fns.values()}
+        out: dict[str, list[str]] = {}
+        class_net = os.path.join(self.sys, "class/net")
+        for name in self.r.listdir(class_net):
+            target = os.path.realpath(os.path.join(class_net, name))
+            parent = os.path.dirname(os.path.dirname(target))  # drop "net/<name>"
+            if os.path.basename(os.path.dirname(target)) != "net" or parent in by_path:
+                continue  # not a device netdev, or directly in <pci>/net (read there)
+            up = parent
+            while up not in by_path and os.path.dirname(up) != up:
+                up = os.path.dirname(up)
+            if up in by_path:
+                out.setdefault(by_path[up], []).append(name)
+        return {k: sorted(v, key=natural_key) for k, v in out.items()}
+
     def nics(self) -> list[Nic]:
         out: list[Nic] = []
         vf_index: dict[str, int] = {}
         r = self.r
+        children = self.child_netdevs()
         for fn in self.fns.values():
             klass = fn.pci_class.removeprefix("0x")
             if not klass.startswith("02"):
@@ -252,6 +272,10 @@ class _Discovery:
             netdev_names = (sorted(r.listdir(os.path.join(p, "net")), key=natural_key)
                             if "net" in fn.entries else [])
             nds = [self._netdev(n, os.path.join(p, "net", n)) for n in netdev_names]
+            for n in children.get(fn.address, []):
+                if n not in netdev_names:
+                    netdev_names.append(n)
+                    nds.append(self._netdev(n, os.path.join(self.sys, "class/net", n)))
             rdma = (sorted(r.listdir(os.path.join(p, "infiniband")), key=natural_key)
                     if "infiniband" in fn.entries else [])
             pf = r.readlink_name(os.path.join(p, "physfn")) if "physfn" in fn.entries else None
