@@ -66,7 +66,10 @@ from dualnet.host.models import (
     TopoEntry,
 )
 from dualnet.host.roce import gid_ipv4, roce_active_mtu, roce_v2_ipv4_gid_index
-from dualnet.names import is_pci_address
+from dualnet.host.vpd import Vpd, parse_vpd
+from dualnet.names import is_ifname, is_pci_address
+
+_VPD_MAX = 32768  # the PCI VPD address space is 15 bits
 
 RELEVANT_MODULES = (
     "mlx5_core", "mlx5_ib", "ib_core", "ib_uverbs", "ib_umad", "rdma_ucm", "rdma_cm", "ib_ipoib",
@@ -345,8 +348,11 @@ class _Discovery:
                     part = int(fn.device, 16)
                 except ValueError:
                     part = None
+            vpd = self.vpd(fn)
             dev = RdmaDevice(
                 name=name, pci_address=pci,
+                part_number=vpd.part_number if vpd else None,
+                product_name=vpd.identifier if vpd else None,
                 driver=PROVIDERS.get(nic.driver or "") if nic else None,
                 node_type=r.read(os.path.join(d, "node_type")),
                 fw_ver=r.read(os.path.join(d, "fw_ver")),
@@ -365,6 +371,26 @@ class _Discovery:
                 dev.netdevs = sorted({p.netdev for p in dev.ports if p.netdev}, key=natural_key)
             out.append(dev)
         return out
+
+    def vpd(self, fn: _PciFn | None) -> Vpd | None:
+        """The function's VPD, if it has one: optional, so an unreadable one is not there."""
+        if fn is None or "vpd" not in fn.entries:
+            return None
+        try:
+            with Path(fn.path, "vpd").open("rb") as f:
+                return parse_vpd(f.read(_VPD_MAX))
+        except OSError:
+            return None
+
+    def _netdev_state(self, name: str) -> tuple[bool | None, str | None]:
+        """Carrier and operstate of any netdev (also one without a PCI NIC, e.g. under rxe)."""
+        if name in self.netdevs:
+            nd = self.netdevs[name]
+            return nd.carrier, nd.operstate
+        d = os.path.join(self.sys, "class/net", name)
+        carrier = self.r.read(os.path.join(d, "carrier"))
+        return (None if carrier is None else carrier == "1",
+                self.r.read(os.path.join(d, "operstate")))
 
     def _port(self, number: int, p: str, nic: Nic | None) -> RdmaPort:
         r = self.r
@@ -399,6 +425,8 @@ class _Discovery:
         if nd is None and nic is not None and nic.netdevs:
             nd = nic.netdevs[number - 1] if len(nic.netdevs) >= number else nic.netdevs[0]
         port.netdev = nd
+        if nd is not None and is_ifname(nd):
+            port.netdev_carrier, port.netdev_operstate = self._netdev_state(nd)
         if nic is not None and nic.driver == "mlx5_core":
             port.max_mtu = 4096
         if port.link_layer is LinkLayer.ETHERNET and nd in self.netdevs:

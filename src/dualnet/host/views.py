@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from dualnet.host.models import HostReport, PciRelation
+from dualnet.host.models import HostReport, PciRelation, RdmaPort
 
 _LEGEND = [
     "  X    = Self",
@@ -77,6 +77,18 @@ def _v4(gid: str) -> str:
         return ""
 
 
+def _link_state(report: HostReport, port: RdmaPort) -> str:
+    """Up/Down of the port's netdev as mlnx-tools reads it (its carrier), for any netdev, also
+    one with no PCI NIC behind it (Soft-RoCE); operstate where carrier is unknown."""
+    if port.netdev_carrier is not None:
+        return "Up" if port.netdev_carrier else "Down"
+    state = port.netdev_operstate
+    if state is None and port.netdev:
+        nic = report.nic_by_netdev(port.netdev)
+        state = nic.operstate if nic is not None else None
+    return "Up" if state == "up" else "Down"
+
+
 def ibdev2netdev_text(report: HostReport, verbose: bool = False) -> str:
     """`ibdev2netdev [-v]` output (see module docstring)."""
     lines = []
@@ -84,16 +96,19 @@ def ibdev2netdev_text(report: HostReport, verbose: bool = False) -> str:
         for p in sorted(d.ports, key=lambda p: str(p.number)):
             if not p.netdev:
                 continue
-            nic = report.nic_by_netdev(p.netdev)
-            link = "Up" if nic is not None and nic.operstate == "up" else "Down"
+            link = _link_state(report, p)
             if not verbose:
                 lines.append(f"{d.name} port {p.number} ==> {p.netdev} ({link})")
                 continue
             devid = f"MT{d.vendor_part_id}" if d.vendor_part_id is not None else "NA"
             fw = d.fw_ver or "NA"
             state = f"{p.state.value:<6}"
-            lines.append(f"{d.pci_address or ''} {d.name} ({devid} - NA)  fw {fw} port "
-                         f"{p.number} ({state}) ==> {p.netdev} ({link})")
+            # mlnx-tools pads the part (%-11s) and the VPD's product name (%-15s); without a VPD
+            # the part is NA and the name empty, hence its double space
+            part = f"{d.part_number:<11}" if d.part_number else "NA"
+            name = f"{d.product_name:<15}" if d.product_name else ""
+            lines.append(f"{d.pci_address or ''} {d.name} ({devid} - {part}) {name} fw {fw} "
+                         f"port {p.number} ({state}) ==> {p.netdev} ({link})")
     return "".join(line + "\n" for line in lines)
 
 
