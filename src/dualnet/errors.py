@@ -65,6 +65,13 @@ class UsageError(DualnetError):
     exit_code = Exit.USAGE
 
 
+class FindingError(DualnetError):
+    """The node itself has a problem dualnet found (as the doctor's errors), e.g. no usable RDMA
+    port for the training network: not the user's input, not a tool failure. Exit status 4."""
+
+    exit_code = 4
+
+
 class HostError(DualnetError):
     """The host cannot do what was asked (missing tool, not root, refused as unsafe)."""
 

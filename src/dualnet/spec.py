@@ -505,7 +505,9 @@ def parse_spec(data: Any) -> Spec:
             f"kind {KIND}",
         )
     try:
-        return Spec.model_validate(data)
+        # by_name=False: the document is checked by its camelCase names only, as the schema has
+        # them (`rdma_hca_max` is an unknown field there, so it is here too)
+        return Spec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         lines = [_format_error(e) for e in exc.errors(include_url=False)]
         raise UsageError(

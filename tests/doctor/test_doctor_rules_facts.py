@@ -48,3 +48,12 @@ def test_netns_unknown_only_matters_with_rdma_devices() -> None:
 def test_gpus_without_topology_is_unknown() -> None:
     f = only(diagnose(gh200(topology=[])), "doctor.facts-unknown")
     assert f.evidence["unknown"] == ["GPU-NIC topology"]
+
+
+def test_read_problems_title_names_the_paths() -> None:
+    # the table shows the title: "1 source(s) could not be read" alone said nothing of which
+    paths = [f"/sys/class/net/eth{i}/speed" for i in range(5)]
+    f = only(diagnose(gh200(problems=[ReadProblem(path=p, error="EINVAL") for p in paths])),
+             "doctor.read-problems")
+    assert f.title == ("5 source(s) could not be read: /sys/class/net/eth0/speed, "
+                       "/sys/class/net/eth1/speed, /sys/class/net/eth2/speed (+2 more)")

@@ -94,3 +94,21 @@ def test_host_views_round_trip_through_parsers(reports: dict[str, HostReport]) -
         assert {(t.gpu, t.nic, t.relation) for t in topo.topology} == {
             (t.gpu, t.nic, t.relation) for t in r.topology}
     assert PciRelation.NODE in {t.relation for t in reports["gh200"].topology}
+
+
+def test_host_topo_marks_gpu_pairs_as_pci_only(reports: dict[str, HostReport]) -> None:
+    # sysfs cannot see NVLink: GPU x GPU cells carry the PCI-only mark and the legend says so,
+    # rather than read like nvidia-smi's NV# answer. GPU x NIC cells stay unmarked.
+    from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
+
+    report = reports["dgx_h100_ib"]
+    text = topo_text(report)
+    lines = text.splitlines()
+    n = len(report.gpus)
+    assert n > 1
+    row = lines[1].split("\t")
+    assert row[1] == " X " and all(c.endswith("*") for c in row[2:n + 1])
+    assert not any(c.endswith("*") for c in row[n + 1:])
+    assert any("PCI path only" in x and "NVLink" in x for x in lines if x.startswith("  *"))
+    assert {(t.gpu, t.nic, t.relation) for t in parse_nvidia_smi_topo(text).topology} == {
+        (t.gpu, t.nic, t.relation) for t in report.topology}

@@ -93,7 +93,7 @@ def test_ibdev2netdev_prose_elision_is_skipped_with_its_line() -> None:
     (warning,) = reading.warnings
     assert warning.line_no == 5 and "mlx5_3~mlx5_15" in warning.line
     # the carrier is a port fact now, not dropped
-    assert [d.ports[0].netdev_up for d in reading.value] == [True] * 3 + [False] * 4
+    assert [d.ports[0].netdev_carrier for d in reading.value] == [True] * 3 + [False] * 4
 
 
 def test_rdma_link_prompt_and_prose_elision() -> None:

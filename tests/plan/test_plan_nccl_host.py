@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dualnet.errors import UsageError
+from dualnet.errors import FindingError, UsageError
 from dualnet.host.discover import discover
 from dualnet.host.models import HostReport, PciRelation, PortState
 from dualnet.host.samples import build_sample
@@ -85,8 +85,9 @@ def test_management_interface_only_when_named_and_with_a_warning(tmp_path: Path)
 
 
 def test_gh200_has_no_training_port_up(tmp_path: Path) -> None:
-    # the guide's node: port 0 carries the management address, port 1 has no link
-    with pytest.raises(UsageError) as err:
+    # the guide's node: port 0 carries the management address, port 1 has no link. A finding
+    # about the node (exit 4, like the doctor's errors), not a usage error.
+    with pytest.raises(FindingError) as err:
         derive_nccl_env(sample("gh200", tmp_path))
     assert "no RDMA port on the training network is ACTIVE" in err.value.message
     assert "management device left out: mlx5_0" in err.value.message
@@ -136,7 +137,7 @@ def test_nccl_env_cli_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 2 and "does not exist" in err
     gh = build_sample("gh200", tmp_path / "gh")
     code, _, err = run_cli(capsys, "nccl-env", "--root", str(gh))
-    assert code == 2 and "no RDMA port on the training network is ACTIVE" in err
+    assert code == 4 and "no RDMA port on the training network is ACTIVE" in err
     assert "Traceback" not in err
 
 
@@ -178,3 +179,22 @@ def test_grace_auto_pick_prefers_the_gpus_numa_node(tmp_path: Path) -> None:
     s = nccl_settings(report)
     assert s.hcas == ["mlx5_0:1"]
     assert any("another NUMA node" in n for n in s.notes)
+
+
+def test_nccl_env_with_the_spec_agrees_with_plan(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # plan and sample print NCCL_IB_HCA=mlx5_0 for the guide's GH200: with the same spec,
+    # nccl-env names the same device (from the same selection), not "no port is ACTIVE".
+    import json
+
+    from dualnet.plan import build_plan
+    from dualnet.spec import load_spec
+
+    gh = build_sample("gh200", tmp_path / "gh")
+    spec = Path(__file__).resolve().parents[2] / "examples" / "gh200-shared-roce.yaml"
+    plan = build_plan(load_spec(spec), [sample("gh200", tmp_path / "again")])
+    code, out, err = run_cli(capsys, "nccl-env", "--root", str(gh), "--spec", str(spec),
+                             "-o", "json")
+    assert code == 0, err
+    hcas = json.loads(out)["NCCL_IB_HCA"].removeprefix("=").split(",")
+    assert [h.split(":")[0] for h in hcas] == plan.nccl_ib_hca == ["mlx5_0"]

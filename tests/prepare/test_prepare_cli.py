@@ -164,3 +164,29 @@ def test_root_tree_refuses_commands_that_would_act_on_this_machine(tmp_path: Pat
     dry = dualnet("prepare", "--steps", str(steps), "--root", str(root), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "rdma system set netns exclusive" in dry.stdout
+
+
+def test_failed_safety_discovery_fails_closed(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery finds the management interface to protect; when it fails, prepare says so and
+    refuses to change the host unless the user names that interface (it used to fall back
+    silently)."""
+    from dualnet.cli import app
+
+    def broken(root: Path) -> None:
+        raise RuntimeError("sysfs walk broke")
+
+    monkeypatch.setattr("dualnet.host.discover.discover", broken)
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    ran: list[list[str]] = []
+    monkeypatch.setattr("subprocess.run", lambda argv, *a, **k: ran.append(argv))
+    steps = write(tmp_path / "s.yaml", [{"kind": "mtu", "interface": "dnnope0", "mtu": 9000}])
+    res = CliRunner().invoke(app, ["prepare", "--steps", str(steps)])
+    assert isinstance(res.exception, HostError), res.output
+    assert "discovery of this node failed (RuntimeError: sysfs walk broke)" in str(res.exception)
+    assert "--protect" in str(res.exception) and ran == []
+    k3s = write(tmp_path / "k3s.yaml", [{"kind": "k3s"}])
+    dry = CliRunner().invoke(app, ["prepare", "--steps", str(k3s), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "get.k3s.io" in dry.output
+    assert "warning: discovery of this node failed (RuntimeError: sysfs walk broke)" in dry.output

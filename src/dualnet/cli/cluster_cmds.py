@@ -332,6 +332,8 @@ def nccl_env_cmd(
                                     "each pod"),
     output: EnvOutput = typer.Option(EnvOutput.TABLE, "--output", "-o",
                                      help="table, json or env (KEY=value lines)"),
+    spec: Path | None = typer.Option(None, "--spec", help="TrainingNetwork spec: its selected "
+                                     "interfaces are the training network, as plan has them"),
 ) -> None:
     """The NCCL_* settings a training pod on this node needs, from discovery."""
     from dualnet.cli.discover_cmds import check_root
@@ -344,8 +346,20 @@ def nccl_env_cmd(
     except ValueError as exc:
         raise UsageError(f"--mode {mode}: not a network mode",
                          hint="one of " + ", ".join(m.value for m in Mode)) from exc
-    settings = nccl_settings(discover(check_root(root)), training_netdev or None, socket_ifname,
-                             net_mode)
+    report = discover(check_root(root))
+    netdevs = list(training_netdev or [])
+    if spec is not None:
+        # the same selection plan and render make for this node: one derivation, one answer
+        from dualnet.plan import build_plan
+        from dualnet.spec import load_spec
+
+        network = load_spec(spec)
+        if not netdevs:
+            plan = build_plan(network, [report])
+            netdevs = [n.netdev for h in plan.hosts for n in h.nics]
+        if net_mode is None:
+            net_mode = network.spec.mode
+    settings = nccl_settings(report, netdevs or None, socket_ifname, net_mode)
     for w in settings.warnings:
         stderr.print(f"[yellow]warning:[/] {w}", highlight=False)
     if output is EnvOutput.ENV:

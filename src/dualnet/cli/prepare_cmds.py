@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 
 def _facts(root: Path, facts_file: Path | None, netns: str | None) -> HostReport | None:
+    """The host facts that say which interface is the management one. Discovery failing is not
+    silently ignored: without it the safety checks would lose the management interface."""
     if facts_file is not None:
         from dualnet.host.report_file import load_host_report
 
@@ -31,9 +33,24 @@ def _facts(root: Path, facts_file: Path | None, netns: str | None) -> HostReport
     try:
         mod = importlib.import_module("dualnet.host.discover")
         report = mod.discover(root)
-    except Exception:  # discovery is advisory here; safety falls back to the routing table
-        return None
-    return report if isinstance(report, HostReport) else None
+    except Exception as exc:  # any failure: fail closed, saying why (see _require_protect)
+        raise _DiscoveryFailedError(f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(report, HostReport):
+        raise _DiscoveryFailedError(f"it returned {type(report).__name__}, not a host report")
+    return report
+
+
+class _DiscoveryFailedError(Exception):
+    """Discovery of this node failed, so the management interface is unknown."""
+
+
+def _discovery_failed_refusal(why: str) -> HostError:
+    return HostError(
+        f"discovery of this node failed ({why}), so prepare does not know which interface is "
+        "the management one and will not change the host",
+        hint="name it with --protect IFACE (the interface holding the node IP), or give the "
+        "facts with --facts FILE from `dualnet discover --output json`; --dry-run still shows "
+        "the steps")
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +92,16 @@ def register(app: typer.Typer) -> None:
         loaded = load_source(source, plan=plan is not None, host_name=host, root=root)
         # With --netns the plan's management interface names a root-netns link: not ours to use.
         plan_protect = () if netns is not None else loaded.protect
-        facts = _facts(root, facts_file, netns)
+        try:
+            facts = _facts(root, facts_file, netns)
+        except _DiscoveryFailedError as exc:
+            # Fail closed: host-changing steps need the user to name the management interface.
+            if not protect and not dry_run:
+                raise _discovery_failed_refusal(str(exc)) from None
+            typer.echo(f"warning: discovery of this node failed ({exc}); protecting only "
+                       f"{', '.join(protect) or 'nothing (dry run)'} and the routing table's "
+                       "default-route interfaces", err=True)
+            facts = None
         if not dry_run and root.resolve() != Path("/"):
             # Files go under --root, but commands act on this machine: their checks would read
             # the tree while they change the live host (whose default-route interface the tree

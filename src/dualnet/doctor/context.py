@@ -135,7 +135,7 @@ def port_carrier_down(dev: RdmaDevice, port: RdmaPort, layer: LinkLayer | None) 
     netdev = port_netdev(dev, port) or ""
     return (
         not port_state_known(port)
-        and port.netdev_up is False
+        and port.netdev_carrier is False
         and layer is not LinkLayer.INFINIBAND
         # ib0, ibp195s0f0: the kernel's IPoIB names, whose carrier is not the port's state
         and not _IPOIB_NAME.match(netdev)

@@ -63,6 +63,12 @@ def rule_unknown_facts(report: HostReport, opts: DoctorOptions) -> list[Finding]
     ]
 
 
+def _unread_title(paths: list[str]) -> str:
+    """The title names the paths (the first three), so the table alone says what to look at."""
+    named = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more)" if len(paths) > 3 else "")
+    return f"{len(paths)} source(s) could not be read: {named}"
+
+
 def rule_read_problems(report: HostReport, opts: DoctorOptions) -> list[Finding]:
     unread = [p for p in report.problems if p.kind == "unread"]
     if not unread:
@@ -72,7 +78,7 @@ def rule_read_problems(report: HostReport, opts: DoctorOptions) -> list[Finding]
         Finding(
             id="doctor.read-problems",
             severity=Severity.INFO,
-            title=f"{len(unread)} source(s) could not be read",
+            title=_unread_title([p.path for p in unread]),
             subject=node_subject(report),
             evidence={"problems": shown, "count": len(unread)},
             why="Facts from these sources are missing from the verdicts above.",

@@ -66,7 +66,10 @@ from dualnet.host.models import (
     TopoEntry,
 )
 from dualnet.host.roce import gid_ipv4, roce_active_mtu, roce_v2_ipv4_gid_index
-from dualnet.names import is_pci_address
+from dualnet.host.vpd import Vpd, parse_vpd
+from dualnet.names import is_ifname, is_pci_address
+
+_VPD_MAX = 32768  # the PCI VPD address space is 15 bits
 
 RELEVANT_MODULES = (
     "mlx5_core", "mlx5_ib", "ib_core", "ib_uverbs", "ib_umad", "rdma_ucm", "rdma_cm", "ib_ipoib",
@@ -249,10 +252,30 @@ class _Discovery:
         self.netdevs[name] = nd
         return nd
 
+    def child_netdevs(self) -> dict[str, list[str]]:
+        """Netdevs that sit under a child device of a PCI function rather than in `<pci>/net`:
+        virtio (`0000:00:03.0/virtio2/net/eth0`), auxiliary and SF devices. Found from
+        `sys/class/net/*` resolved back to the nearest PCI function above it."""
+        by_path = {os.path.realpath(fn.path): fn.address for fn in self.fns.values()}
+        out: dict[str, list[str]] = {}
+        class_net = os.path.join(self.sys, "class/net")
+        for name in self.r.listdir(class_net):
+            target = os.path.realpath(os.path.join(class_net, name))
+            parent = os.path.dirname(os.path.dirname(target))  # drop "net/<name>"
+            if os.path.basename(os.path.dirname(target)) != "net" or parent in by_path:
+                continue  # not a device netdev, or directly in <pci>/net (read there)
+            up = parent
+            while up not in by_path and os.path.dirname(up) != up:
+                up = os.path.dirname(up)
+            if up in by_path:
+                out.setdefault(by_path[up], []).append(name)
+        return {k: sorted(v, key=natural_key) for k, v in out.items()}
+
     def nics(self) -> list[Nic]:
         out: list[Nic] = []
         vf_index: dict[str, int] = {}
         r = self.r
+        children = self.child_netdevs()
         for fn in self.fns.values():
             klass = fn.pci_class.removeprefix("0x")
             if not klass.startswith("02"):
@@ -262,6 +285,10 @@ class _Discovery:
             netdev_names = (sorted(r.listdir(os.path.join(p, "net")), key=natural_key)
                             if "net" in fn.entries else [])
             nds = [self._netdev(n, os.path.join(p, "net", n)) for n in netdev_names]
+            for n in children.get(fn.address, []):
+                if n not in netdev_names:
+                    netdev_names.append(n)
+                    nds.append(self._netdev(n, os.path.join(self.sys, "class/net", n)))
             rdma = (sorted(r.listdir(os.path.join(p, "infiniband")), key=natural_key)
                     if "infiniband" in fn.entries else [])
             pf = r.readlink_name(os.path.join(p, "physfn")) if "physfn" in fn.entries else None
@@ -331,8 +358,11 @@ class _Discovery:
                     part = int(fn.device, 16)
                 except ValueError:
                     part = None
+            vpd = self.vpd(fn)
             dev = RdmaDevice(
                 name=name, pci_address=pci,
+                part_number=vpd.part_number if vpd else None,
+                product_name=vpd.identifier if vpd else None,
                 driver=PROVIDERS.get(nic.driver or "") if nic else None,
                 node_type=r.read(os.path.join(d, "node_type")),
                 fw_ver=r.read(os.path.join(d, "fw_ver")),
@@ -351,6 +381,26 @@ class _Discovery:
                 dev.netdevs = sorted({p.netdev for p in dev.ports if p.netdev}, key=natural_key)
             out.append(dev)
         return out
+
+    def vpd(self, fn: _PciFn | None) -> Vpd | None:
+        """The function's VPD, if it has one: optional, so an unreadable one is not there."""
+        if fn is None or "vpd" not in fn.entries:
+            return None
+        try:
+            with Path(fn.path, "vpd").open("rb") as f:
+                return parse_vpd(f.read(_VPD_MAX))
+        except OSError:
+            return None
+
+    def _netdev_state(self, name: str) -> tuple[bool | None, str | None]:
+        """Carrier and operstate of any netdev (also one without a PCI NIC, e.g. under rxe)."""
+        if name in self.netdevs:
+            nd = self.netdevs[name]
+            return nd.carrier, nd.operstate
+        d = os.path.join(self.sys, "class/net", name)
+        carrier = self.r.read(os.path.join(d, "carrier"))
+        return (None if carrier is None else carrier == "1",
+                self.r.read(os.path.join(d, "operstate")))
 
     def _port(self, number: int, p: str, nic: Nic | None) -> RdmaPort:
         r = self.r
@@ -381,6 +431,8 @@ class _Discovery:
         if nd is None and nic is not None and nic.netdevs:
             nd = nic.netdevs[number - 1] if len(nic.netdevs) >= number else nic.netdevs[0]
         port.netdev = nd
+        if nd is not None and is_ifname(nd):
+            port.netdev_carrier, port.netdev_operstate = self._netdev_state(nd)
         if nic is not None and nic.driver == "mlx5_core":
             port.max_mtu = 4096
         if port.link_layer is LinkLayer.ETHERNET and nd in self.netdevs:

@@ -119,9 +119,9 @@ class RdmaPort(Model):
     lid: int | None = None
     sm_lid: int | None = None
     netdev: str | None = Field(default=None, description="netdev behind the port (ibdev2netdev)")
-    netdev_up: bool | None = Field(
-        default=None, description="carrier of that netdev as ibdev2netdev printed it (Up/Down)"
-    )
+    netdev_carrier: bool | None = Field(
+        default=None, description="that netdev's carrier (what ibdev2netdev calls Up/Down)")
+    netdev_operstate: str | None = Field(default=None, description="that netdev's operstate")
     max_mtu: int | None = Field(default=None, description="RDMA MTU in bytes (256..4096)")
     active_mtu: int | None = Field(
         default=None,
@@ -143,6 +143,9 @@ class RdmaDevice(Model):
     sys_image_guid: str | None = None
     hca_type: str | None = None
     board_id: str | None = None
+    part_number: str | None = Field(default=None, description="PN from the function's PCI VPD")
+    product_name: str | None = Field(
+        default=None, description="Identifier String from the function's PCI VPD")
     vendor_part_id: int | None = Field(default=None, description="PCI device id, decimal")
     netdevs: list[str] = Field(default_factory=list)
     ports: list[RdmaPort] = Field(default_factory=list)

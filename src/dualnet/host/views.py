@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from dualnet.host.models import HostReport, PciRelation
+from dualnet.host.models import HostReport, PciRelation, RdmaPort
 
 _LEGEND = [
     "  X    = Self",
@@ -31,6 +31,11 @@ _LEGEND = [
     "  PIX  = Connection traversing at most a single PCIe bridge",
     "  NV#  = Connection traversing a bonded set of # NVLinks",
 ]
+# GPU<->GPU cells come from the PCI tree alone: sysfs cannot see NVLink, so where nvidia-smi would
+# print NV# this prints the PCI path. The mark keeps it from reading as nvidia-smi's answer.
+PCI_ONLY_MARK = "*"
+_PCI_ONLY_LEGEND = (f"  {PCI_ONLY_MARK}    = GPU<->GPU cell: the PCI path only (sysfs cannot see "
+                    "NVLink; nvidia-smi topo -m shows NV# where GPUs share NVLinks)")
 
 
 def show_gids_text(report: HostReport, dev: str | None = None) -> str:
@@ -72,6 +77,18 @@ def _v4(gid: str) -> str:
         return ""
 
 
+def _link_state(report: HostReport, port: RdmaPort) -> str:
+    """Up/Down of the port's netdev as mlnx-tools reads it (its carrier), for any netdev, also
+    one with no PCI NIC behind it (Soft-RoCE); operstate where carrier is unknown."""
+    if port.netdev_carrier is not None:
+        return "Up" if port.netdev_carrier else "Down"
+    state = port.netdev_operstate
+    if state is None and port.netdev:
+        nic = report.nic_by_netdev(port.netdev)
+        state = nic.operstate if nic is not None else None
+    return "Up" if state == "up" else "Down"
+
+
 def ibdev2netdev_text(report: HostReport, verbose: bool = False) -> str:
     """`ibdev2netdev [-v]` output (see module docstring)."""
     lines = []
@@ -79,16 +96,19 @@ def ibdev2netdev_text(report: HostReport, verbose: bool = False) -> str:
         for p in sorted(d.ports, key=lambda p: str(p.number)):
             if not p.netdev:
                 continue
-            nic = report.nic_by_netdev(p.netdev)
-            link = "Up" if nic is not None and nic.operstate == "up" else "Down"
+            link = _link_state(report, p)
             if not verbose:
                 lines.append(f"{d.name} port {p.number} ==> {p.netdev} ({link})")
                 continue
             devid = f"MT{d.vendor_part_id}" if d.vendor_part_id is not None else "NA"
             fw = d.fw_ver or "NA"
             state = f"{p.state.value:<6}"
-            lines.append(f"{d.pci_address or ''} {d.name} ({devid} - NA)  fw {fw} port "
-                         f"{p.number} ({state}) ==> {p.netdev} ({link})")
+            # mlnx-tools pads the part (%-11s) and the VPD's product name (%-15s); without a VPD
+            # the part is NA and the name empty, hence its double space
+            part = f"{d.part_number:<11}" if d.part_number else "NA"
+            name = f"{d.product_name:<15}" if d.product_name else ""
+            lines.append(f"{d.pci_address or ''} {d.name} ({devid} - {part}) {name} fw {fw} "
+                         f"port {p.number} ({state}) ==> {p.netdev} ({link})")
     return "".join(line + "\n" for line in lines)
 
 
@@ -104,12 +124,14 @@ def topo_text(report: HostReport) -> str:
         rel[(pp.a, pp.b)] = rel[(pp.b, pp.a)] = pp.relation
     ids = gpus + nic_devs
     labels = gpus + nics
+    gpu_ids = set(gpus)
 
     def cell(a: str, b: str) -> str:
         if a == b:
             return " X "
         r = rel.get((a, b))
-        return r.value if r is not None else "SYS"
+        value = r.value if r is not None else "SYS"
+        return value + PCI_ONLY_MARK if a in gpu_ids and b in gpu_ids else value
 
     lines = ["\t" + "\t".join([*labels, "CPU Affinity", "NUMA Affinity", "GPU NUMA ID"])]
     for g, gid in zip(report.gpus, gpus, strict=True):
@@ -120,6 +142,8 @@ def topo_text(report: HostReport) -> str:
         cells = [cell(dev, b) for b in ids]
         lines.append("\t".join([label, *cells]) + "\t\t\t\t")
     lines += ["", "Legend:", "", *_LEGEND]
+    if len(gpus) > 1:
+        lines.append(_PCI_ONLY_LEGEND)
     if nics:
         lines += ["", "NIC Legend:", ""]
         lines += [f"  {label}: {dev}" for label, dev in zip(nics, nic_devs, strict=True)]

@@ -120,7 +120,7 @@ def rows_to_devices(rows: list[Ibdev2netdevRow]) -> list[RdmaDevice]:
             dev.vendor_part_id = int(row.hca_type[2:])
         dev.board_id = dev.board_id or row.board_id
         dev.fw_ver = dev.fw_ver or row.fw_ver
-        port = RdmaPort(number=row.port, netdev=row.netdev, netdev_up=row.carrier_up)
+        port = RdmaPort(number=row.port, netdev=row.netdev, netdev_carrier=row.carrier_up)
         if row.port_state is not None:
             port.state = row.port_state
             port.state_read = True

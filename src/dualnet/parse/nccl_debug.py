@@ -27,6 +27,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from dualnet.parse.decoding import normalize_spaces
 from dualnet.parse.errors import ParseError
 
 SOURCE = "NCCL debug log"
@@ -136,6 +137,7 @@ def _add(items: list[str], value: str) -> None:
 
 
 def parse_nccl_debug(text: str) -> NcclLog:
+    text = normalize_spaces(text)  # pasted from a web page or a Windows editor, like any capture
     log = NcclLog()
     nccl_lines = 0
     comms: dict[str, Communicator] = {}

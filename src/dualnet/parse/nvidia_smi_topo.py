@@ -19,11 +19,14 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.host.models import Gpu, PciRelation, TopoEntry
+from dualnet.host.views import PCI_ONLY_MARK
 from dualnet.parse._text import Line, fail, guarded, prepare, warn
 
 SOURCE = "nvidia-smi topo -m"
 
-_REL = r"X|NV\d+|PIX|PXB|PHB|NODE|SYS|SOC|N/A"
+# A trailing `*` is dualnet's own mark (host.views.topo_text): a GPU<->GPU cell that shows the PCI
+# path only, because sysfs cannot see NVLink.
+_REL = r"(?:X|NV\d+|PIX|PXB|PHB|NODE|SYS|SOC|N/A)\*?"
 _REL_ONE = re.compile(rf"^(?:{_REL})$")
 _REL_MANY = re.compile(rf"^(?:{_REL})+$")
 _REL_TOKEN = re.compile(_REL)
@@ -56,6 +59,7 @@ class TopoResult(BaseModel):
 
 def _relation(token: str) -> PciRelation | None:
     """GPU<->NIC cell -> relation; NVLink and N/A cells are not PCI relations."""
+    token = token.removesuffix(PCI_ONLY_MARK)
     if token == "SOC":  # pre-2017 drivers: socket link, today's SYS
         return PciRelation.SYS
     if token.startswith("NV") or token == "N/A":

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from dualnet.errors import UsageError
+from dualnet.errors import FindingError, UsageError
 from dualnet.host.models import Gid, HostReport, LinkLayer, PciRelation, PortState, RdmaDevice
 from dualnet.host.roce import pod_roce_v2_gid
 from dualnet.modes import Mode
@@ -248,10 +248,11 @@ def nccl_settings(
                 warnings.append(f"{dev.name} port {port.number} is {port.state.value}, not used")
     if not chosen:
         considered = ", ".join(d.name for d in devices) or "none"
-        raise UsageError(
+        raise FindingError(
             f"no RDMA port on the training network is ACTIVE (considered: {considered}; "
             f"management device left out: {', '.join(sorted(mgmt)) or 'none'})",
-            hint="cable/enable a training port, or name its interface with --training-netdev",
+            hint="cable/enable a training port, or name its interface with --training-netdev "
+            "(or give the spec with --spec: its selected interfaces)",
         )
     hcas = [f"{d.name}:{p}" for d, p in chosen]
     env: dict[str, str] = {"NCCL_IB_HCA": ib_hca_value(hcas), "NCCL_SOCKET_IFNAME": socket_ifname}
