@@ -163,8 +163,9 @@ def test_numbers_beyond_python_int_limit_are_parse_errors(tool_dir: str) -> None
 
 # Tools where the first standalone number of every capture is text dualnet keeps or skips, not
 # an integer it converts: lsmod's size column, lspci's and rdma dev's index-like fields kept as
-# text, ip route metrics, quantities kept as printed, NCCL's host:pid prefix, a skipped line. There the huge number must
-# parse without becoming an integer; everywhere else it must be refused.
+# text, ip route metrics, quantities kept as printed, NCCL's host:pid prefix, a skipped line.
+# There the huge number must parse without becoming an integer; everywhere else it must be
+# refused.
 _HUGE_NEVER_CONVERTED = {
     "ibv_devices", "ip_route", "kubectl_node", "lsmod", "lspci", "nccl_debug", "network-status",
     "rdma_dev", "rdma_system",
