@@ -176,8 +176,9 @@ def claim_addresses(plan: Plan) -> dict[tuple[str, str], str]:
         while addr <= end and excluded(addr):
             addr += 1
         if addr > end:
-            raise _refuse("spec.ipam", f"the range {ip(start)}..{ip(end)} has too few addresses for "
-                          f"{len(keys)} claims", "widen spec.ipam.subnet or its range")
+            raise _refuse("spec.ipam", f"the range {ip(start)}..{ip(end)} has too few "
+                          f"addresses for {len(keys)} claims",
+                          "widen spec.ipam.subnet or its range")
         out[key] = f"{ip(addr)}/{net.prefixlen}"
         addr += 1
     return out
