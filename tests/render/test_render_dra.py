@@ -254,3 +254,89 @@ def test_cross_check_with_dranets_own_examples(reports: dict[str, HostReport]) -
 def _claim_spec(d: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = d["spec"]
     return spec["spec"] if d["kind"] == "ResourceClaimTemplate" else spec
+
+
+# --- SR-IOV VFs: the SR-IOV DRA driver -------------------------------------------------------
+
+SRIOV_UPSTREAM = Path("/work/shared/upstream/k8snetworkplumbingwg+dra-driver-sriov/cd9404f0301e")
+SRIOV_CRDS = SRIOV_UPSTREAM / "deployments/helm/dra-driver-sriov/templates"
+
+
+def _sriov_plan() -> Plan:
+    from tests.plan.hosts import gpu_node
+
+    return build_plan(load_spec(EXAMPLES / "sriov-rdma-cni-whereabouts.yaml"),
+                      [gpu_node(1), gpu_node(2)])
+
+
+def test_sriov_dra_render_matches_golden() -> None:
+    plan = _sriov_plan()
+    objects = render(plan, target="dra")
+    _golden("sriov-rdma-cni-whereabouts.dra.yaml", stream_text(objects))
+    _golden("sriov-rdma-cni-whereabouts.dra.plan.md", dra_plan_markdown(plan))
+    for version in VERSIONS:
+        validate_objects(objects, k8s_version=version)
+
+
+def _upstream_crd_schemas() -> dict[str, dict[str, Any]]:
+    out = {}
+    for f in SRIOV_CRDS.glob("sriovnetwork.k8snetworkplumbingwg.io_*.yaml"):
+        crd = yaml.safe_load(f.read_text())
+        (ver,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
+        out[crd["spec"]["names"]["kind"]] = ver["schema"]["openAPIV3Schema"]
+    return out
+
+
+def test_sriov_dra_objects_validate_against_the_drivers_crds() -> None:
+    import jsonschema  # type: ignore[import-untyped]
+
+    schemas = _upstream_crd_schemas()
+    assert set(schemas) == {"SriovResourcePolicy", "DeviceAttributes"}
+    objects = render(_sriov_plan(), target="dra")
+    checked = 0
+    for o in objects:
+        if o["kind"] in schemas:
+            jsonschema.Draft7Validator(schemas[o["kind"]]).validate(o)
+            checked += 1
+    assert checked == 2
+    # and the upstream CRDs reject what dualnet's own schema rejects: an unknown link type
+    (policy,) = _kind(objects, "SriovResourcePolicy")
+    policy["spec"]["configs"][0]["resourceFilters"][0]["linkType"] = "roce"
+    assert list(jsonschema.Draft7Validator(schemas["SriovResourcePolicy"]).iter_errors(policy))
+    assert any("linkType" in p for p in validation_problems([policy]))
+
+
+def test_sriov_nad_resource_name_is_the_vf_attribute() -> None:
+    objects = render(_sriov_plan(), target="dra")
+    (attrs,) = _kind(objects, "DeviceAttributes")
+    (nad,) = _kind(objects, "NetworkAttachmentDefinition")
+    value = attrs["spec"]["attributes"]["k8s.cni.cncf.io/resourceName"]["string"]
+    assert nad["metadata"]["annotations"]["k8s.v1.cni.cncf.io/resourceName"] == value
+    (rct,) = _kind(objects, "ResourceClaimTemplate")
+    params = rct["spec"]["spec"]["devices"]["config"][0]["opaque"]["parameters"]
+    assert params["kind"] == "VfConfig" and params["ifName"] == "net1"
+    assert params["netAttachDefName"] == nad["metadata"]["name"]
+
+
+def test_lint_catches_a_resource_name_mismatch() -> None:
+    objects = render(_sriov_plan(), target="dra")
+    (nad,) = _kind(objects, "NetworkAttachmentDefinition")
+    nad["metadata"]["annotations"]["k8s.v1.cni.cncf.io/resourceName"] = "nvidia.com/other"
+    problems = validation_problems(objects)
+    assert any("Multus would skip" in p and "NetworkAttachmentDefinition" in p
+               for p in problems), problems
+
+
+def test_sriov_vf_config_names_match_the_drivers_demos() -> None:
+    demo = [d for f in sorted((SRIOV_UPSTREAM / "demo").rglob("*.yaml"))
+            for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict)]
+    up = [c["opaque"]["parameters"] for d in demo if d.get("kind") == "ResourceClaimTemplate"
+          for c in d["spec"]["spec"]["devices"].get("config", [])
+          if c.get("opaque", {}).get("parameters", {}).get("kind") == "VfConfig"]
+    assert up
+    up_keys = {k for p in up for k in p}
+    (rct,) = _kind(render(_sriov_plan(), target="dra"), "ResourceClaimTemplate")
+    ours = rct["spec"]["spec"]["devices"]["config"][0]["opaque"]["parameters"]
+    # netAttachDefNamespace is in VfConfig's source (pkg/api/virtualfunction), not in the demos
+    assert set(ours) - {"netAttachDefNamespace"} <= up_keys
+    assert {p["apiVersion"] for p in up} == {ours["apiVersion"]}

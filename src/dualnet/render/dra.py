@@ -63,9 +63,10 @@ def check_dra_fits(plan: Plan, k8s_version: str) -> None:
                       "pods (dranet moves the whole netdev into one pod)",
                       "keep --target plain (Multus + the RDMA shared device plugin), or use mode "
                       "host-device for a dedicated NIC per pod")
-    if mode in (Mode.SRIOV, Mode.SRIOV_DPDK, Mode.IB_SRIOV):
-        raise _refuse("spec.mode", f"{mode.value}: the SR-IOV DRA driver target is not rendered "
-                      "by this dualnet version", "use --target plain or network-operator")
+    if mode is Mode.SRIOV_DPDK:
+        raise _refuse("spec.mode", f"{mode.value}: the SR-IOV DRA driver's vfio-pci VfConfig is "
+                      "not rendered by this dualnet version",
+                      "use --target plain or network-operator")
     for hp in plan.hosts:
         for nic in hp.nics:
             where = f"{hp.hostname}/{nic.netdev}"
@@ -286,8 +287,13 @@ def _pod(plan: Plan, hp: HostPlan, role: str) -> dict[str, Any]:
 
 
 def render_dra(plan: Plan, k8s_version: str) -> list[dict[str, Any]]:
-    """DeviceClass, then per node the claim templates and the pods that use them."""
+    """dranet: DeviceClass, then per node the claim templates and the pods that use them;
+    SR-IOV modes: the SR-IOV DRA driver's objects (render.dra_sriov)."""
     check_dra_fits(plan, k8s_version)
+    if plan.mode in (Mode.SRIOV, Mode.IB_SRIOV):
+        from dualnet.render.dra_sriov import render_sriov_dra
+
+        return render_sriov_dra(plan)
     addresses = claim_addresses(plan)
     out: list[dict[str, Any]] = [device_class(plan), *namespace_object(plan)]
     for hp in plan.hosts:
@@ -301,6 +307,15 @@ def render_dra(plan: Plan, k8s_version: str) -> list[dict[str, Any]]:
 
 def dra_plan_notes(plan: Plan) -> list[str]:
     """What the DRA target decided and what the user must know, for PLAN.md and stderr."""
+    if plan.mode in (Mode.SRIOV, Mode.IB_SRIOV):
+        return [
+            "The SR-IOV DRA driver (k8snetworkplumbingwg/dra-driver-sriov) and a Multus with DRA "
+            "support must be installed; dualnet does not render them. VFs must exist on the PFs "
+            "(the host steps above).",
+            "The DeviceAttributes k8s.cni.cncf.io/resourceName and the NAD's resourceName "
+            "annotation are one value; Multus skips a claimed VF silently where they differ.",
+            "Addresses come from the NAD's IPAM, as with --target plain.",
+        ]
     notes = [
         "dranet (kubernetes-sigs/dranet) must be installed (its release install.yaml); it needs "
         "the container runtime's NRI (containerd >= 2.0, CRI-O >= 1.30). dualnet does not render "
