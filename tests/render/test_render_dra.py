@@ -27,7 +27,13 @@ from dualnet.render import (
     validate_objects,
     validation_problems,
 )
-from dualnet.render.dra import PCIE_ROOT, claim_addresses, dra_plan_markdown, gpu_alignment
+from dualnet.render.dra import (
+    PCIE_ROOT,
+    claim_addresses,
+    dra_plan_markdown,
+    dra_plan_notes,
+    gpu_alignment,
+)
 from dualnet.spec import load_spec
 from tests.cli_run import run_cli
 from tests.render.cases import EXAMPLES
@@ -316,6 +322,18 @@ def test_sriov_nad_resource_name_is_the_vf_attribute() -> None:
     params = rct["spec"]["spec"]["devices"]["config"][0]["opaque"]["parameters"]
     assert params["kind"] == "VfConfig" and params["ifName"] == "net1"
     assert params["netAttachDefName"] == nad["metadata"]["name"]
+    # the extended-resource bridge: limits-based pod specs get a VF of this class
+    (dc,) = _kind(objects, "DeviceClass")
+    assert dc["spec"]["extendedResourceName"] == value
+    assert dc["spec"]["config"][0]["opaque"]["parameters"] == params
+
+
+def test_dranet_class_has_no_extended_resource_bridge(reports: dict[str, HostReport]) -> None:
+    """An implicit claim from resources.limits would carry no address (dranet has no IPAM)."""
+    plan = _plan(reports, "gh200")
+    (dc,) = _kind(render(plan, target="dra"), "DeviceClass")
+    assert "extendedResourceName" not in dc["spec"]
+    assert any("No extendedResourceName bridge" in n for n in dra_plan_notes(plan))
 
 
 def test_lint_catches_a_resource_name_mismatch() -> None:

@@ -315,6 +315,11 @@ def dra_plan_notes(plan: Plan) -> list[str]:
             "The DeviceAttributes k8s.cni.cncf.io/resourceName and the NAD's resourceName "
             "annotation are one value; Multus skips a claimed VF silently where they differ.",
             "Addresses come from the NAD's IPAM, as with --target plain.",
+            f"The DeviceClass bridges the extended resource {plan.resource_name} "
+            "(extendedResourceName, the DRAExtendedResource feature), so pod specs with "
+            f"resources.limits {plan.resource_name}: 1 keep working. Remove the SR-IOV network "
+            "device plugin from these nodes first: it would advertise the same VFs (PCI "
+            "functions) as the DRA driver, and the scheduler would admit each one twice.",
         ]
     notes = [
         "dranet (kubernetes-sigs/dranet) must be installed (its release install.yaml); it needs "
@@ -325,6 +330,10 @@ def dra_plan_notes(plan: Plan) -> list[str]:
         "template per node and pod; a second pod on a template would get the same address.",
         f"The GPUDirect pods ask for a GPU through the NVIDIA GPU DRA driver (DeviceClass "
         f"{GPU_DEVICE_CLASS}), so the GPU and the NIC are allocated together.",
+        f"No extendedResourceName bridge for {plan.resource_name}: an implicit claim would carry "
+        "no per-node address (dranet has no IPAM). Remove the SR-IOV network device plugin "
+        "that advertises these ports first: it and dranet would offer the same PCI function "
+        "twice.",
     ]
     for hp in plan.hosts:
         align = gpu_alignment(hp)

@@ -77,7 +77,16 @@ def device_class_name(plan: Plan) -> str:
     return f"{plan.name}-sriov"
 
 
+def _vf_config(plan: Plan) -> dict[str, Any]:
+    return {"apiVersion": SRIOV_API, "kind": "VfConfig", "ifName": POD_IFNAME,
+            "netAttachDefName": plan.name, "netAttachDefNamespace": plan.namespace}
+
+
 def device_class(plan: Plan) -> dict[str, Any]:
+    """The class, with the extended-resource bridge: a pod that still asks for
+    `resources.limits: <resource>: 1` gets a VF of this class through an implicit claim, and the
+    class's own VfConfig attaches it through the NAD (the DRAExtendedResource feature; where the
+    API server does not enable it, the field is dropped and only claims work)."""
     attr = f'device.attributes["{MULTUS_DOMAIN}"].resourceName'
     expr = (f'device.driver == "{SRIOV_DRIVER}" && has({attr}) && '
             f'{attr} == "{multus_resource_name(plan)}"')
@@ -85,7 +94,11 @@ def device_class(plan: Plan) -> dict[str, Any]:
         "apiVersion": "resource.k8s.io/v1",
         "kind": "DeviceClass",
         "metadata": meta(plan, device_class_name(plan), "component"),
-        "spec": {"selectors": [{"cel": {"expression": expr}}]},
+        "spec": {
+            "selectors": [{"cel": {"expression": expr}}],
+            "config": [{"opaque": {"driver": SRIOV_DRIVER, "parameters": _vf_config(plan)}}],
+            "extendedResourceName": plan.resource_name,
+        },
     }
 
 
@@ -98,9 +111,8 @@ def claim_template(plan: Plan) -> dict[str, Any]:
         "spec": {"spec": {"devices": {
             "requests": [{"name": "vf", "exactly": {
                 "deviceClassName": device_class_name(plan), "count": 1}}],
-            "config": [{"requests": ["vf"], "opaque": {"driver": SRIOV_DRIVER, "parameters": {
-                "apiVersion": SRIOV_API, "kind": "VfConfig", "ifName": POD_IFNAME,
-                "netAttachDefName": plan.name, "netAttachDefNamespace": plan.namespace}}}],
+            "config": [{"requests": ["vf"], "opaque": {"driver": SRIOV_DRIVER,
+                                                       "parameters": _vf_config(plan)}}],
         }}},
     }
 
