@@ -358,3 +358,55 @@ def test_sriov_vf_config_names_match_the_drivers_demos() -> None:
     # netAttachDefNamespace is in VfConfig's source (pkg/api/virtualfunction), not in the demos
     assert set(ours) - {"netAttachDefNamespace"} <= up_keys
     assert {p["apiVersion"] for p in up} == {ours["apiVersion"]}
+
+
+# --- the CEL selectors, evaluated (cel-python) on devices as dranet publishes them --------------
+
+def _dranet_device(report: HostReport, netdev: str, *, virtual: bool = False) -> dict[str, Any]:
+    """The dra.net attributes dranet publishes for a netdev (pkg/inventory/db.go), from the
+    discovered facts: ifName, rdma (an RDMA device on the function), virtual, encapsulation
+    (netlink EncapType), numaNode."""
+    nic = report.nic_by_netdev(netdev)
+    assert nic is not None
+    return {"driver": "dra.net", "attributes": {"dra.net": {
+        "ifName": netdev, "rdma": bool(nic.rdma_devices), "virtual": virtual,
+        "encapsulation": "infiniband" if nic.link_type == "infiniband" else "ether",
+        "numaNode": nic.numa_node if nic.numa_node is not None else -1}}}
+
+
+def _matches(exprs: list[str], device: dict[str, Any]) -> bool:
+    import celpy
+    from celpy.adapter import json_to_cel
+
+    env = celpy.Environment()
+    act = {"device": json_to_cel(device)}
+    return all(bool(env.program(env.compile(e)).evaluate(act)) for e in exprs)
+
+
+def _selector_exprs(objects: list[dict[str, Any]], template: str) -> list[str]:
+    (dc,) = _kind(objects, "DeviceClass")
+    (rct,) = [o for o in _kind(objects, "ResourceClaimTemplate")
+              if o["metadata"]["name"].startswith(template)]
+    (nic,) = [r for r in rct["spec"]["spec"]["devices"]["requests"] if r["name"] == "nic"]
+    return [dc["spec"]["selectors"][0]["cel"]["expression"],
+            *(s["cel"]["expression"] for s in nic["exactly"]["selectors"])]
+
+
+@pytest.mark.parametrize("sample", sorted(CASES))
+def test_cel_selects_the_planned_port_and_nothing_else(reports: dict[str, HostReport],
+                                                       sample: str) -> None:
+    plan = _plan(reports, sample)
+    report = reports[sample]
+    objects = render(plan, target="dra")
+    (planned,) = [n.netdev for n in plan.hosts[0].nics]
+    others = [n.netdev for n in report.nics if n.netdev and n.netdev != planned]
+    assert others
+    for template in (f"{plan.name.removesuffix('-net')}-nic-",
+                     f"{plan.name.removesuffix('-net')}-gpu-nic-"):
+        exprs = _selector_exprs(objects, template)
+        assert _matches(exprs, _dranet_device(report, planned))
+        for other in others:
+            assert not _matches(exprs, _dranet_device(report, other)), other
+        assert not _matches(exprs, _dranet_device(report, planned, virtual=True))
+        # a device without dra.net attributes: false, not an evaluation error
+        assert not _matches(exprs, {"driver": "dra.net", "attributes": {"dra.net": {}}})
