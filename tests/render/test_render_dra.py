@@ -21,7 +21,9 @@ from dualnet.host.models import HostReport
 from dualnet.host.samples import build_sample
 from dualnet.plan import Plan, build_plan
 from dualnet.render import (
+    plan_markdown,
     render,
+    render_notes,
     stream_text,
     supported_k8s_versions,
     validate_objects,
@@ -30,7 +32,6 @@ from dualnet.render import (
 from dualnet.render.dra import (
     PCIE_ROOT,
     claim_addresses,
-    dra_plan_markdown,
     dra_plan_notes,
     gpu_alignment,
 )
@@ -79,7 +80,7 @@ def test_dra_render_matches_golden(reports: dict[str, HostReport], sample: str) 
     plan = _plan(reports, sample)
     objects = render(plan, target="dra")
     _golden(f"{CASES[sample]}.dra.yaml", stream_text(objects))
-    _golden(f"{CASES[sample]}.dra.plan.md", dra_plan_markdown(plan))
+    _golden(f"{CASES[sample]}.dra.plan.md", plan_markdown(plan, render_notes(plan, target="dra")))
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -226,7 +227,7 @@ def test_cli_writes_dra_objects_and_plan_notes(capsys: pytest.CaptureFixture[str
     assert code == 0, err
     assert "dranet has no IPAM" in err
     plan_md = (out_dir / "PLAN.md").read_text()
-    assert "## DRA (render --target dra)" in plan_md and "numaNode == 0" in plan_md
+    assert "## Render target" in plan_md and "numaNode == 0" in plan_md
 
 
 def _upstream_docs() -> list[dict[str, Any]]:
@@ -279,7 +280,8 @@ def test_sriov_dra_render_matches_golden() -> None:
     plan = _sriov_plan()
     objects = render(plan, target="dra")
     _golden("sriov-rdma-cni-whereabouts.dra.yaml", stream_text(objects))
-    _golden("sriov-rdma-cni-whereabouts.dra.plan.md", dra_plan_markdown(plan))
+    _golden("sriov-rdma-cni-whereabouts.dra.plan.md",
+            plan_markdown(plan, render_notes(plan, target="dra")))
     for version in VERSIONS:
         validate_objects(objects, k8s_version=version)
 

@@ -326,7 +326,7 @@ def dra_plan_notes(plan: Plan) -> list[str]:
         "the container runtime's NRI (containerd >= 2.0, CRI-O >= 1.30). dualnet does not render "
         "it.",
         "dranet has no IPAM and does not restore a moved NIC's host addresses when the NIC "
-        "returns: each claim template below carries its own address from the spec's IPAM, one "
+        "returns: each claim template carries its own address from the spec's IPAM, one "
         "template per node and pod; a second pod on a template would get the same address.",
         f"The GPUDirect pods ask for a GPU through the NVIDIA GPU DRA driver (DeviceClass "
         f"{GPU_DEVICE_CLASS}), so the GPU and the NIC are allocated together.",
