@@ -28,6 +28,7 @@ class RenderTarget(StrEnum):
 
     PLAIN = "plain"
     NETWORK_OPERATOR = "network-operator"
+    DRA = "dra"
 
 
 def register(app: typer.Typer) -> None:
@@ -111,8 +112,8 @@ def render_cmd(
         None, "--stream", help="write one YAML stream to this file ('-' = stdout, the default)"
     ),
     target: RenderTarget = typer.Option(RenderTarget.PLAIN, "--target",
-                                        help="plain manifests, or NVIDIA Network Operator "
-                                        "custom resources"),
+                                        help="plain manifests, NVIDIA Network Operator "
+                                        "custom resources, or DRA (resource.k8s.io/v1) claims"),
     k8s_version: str = typer.Option("1.34", "--k8s-version",
                                     help="Kubernetes version whose schemas validate the objects"),
     operator_version: str = typer.Option(
@@ -146,7 +147,7 @@ def render_cmd(
         check_out_parent(Path(str(stream)), "--stream")
     plan = _plan(spec, root, report)
     objects = render(plan, target=target.value,
-                     operator_version=operator_version)
+                     operator_version=operator_version, k8s_version=k8s_version)
     validate_objects(objects, k8s_version=k8s_version, operator_version=operator_version)
     from rich.markup import escape
 

@@ -13,6 +13,7 @@ from dualnet.errors import UsageError
 from dualnet.plan.model import Plan
 from dualnet.render.common import meta, to_json
 from dualnet.render.components import components
+from dualnet.render.dra import dra_plan_notes, render_dra
 from dualnet.render.images import OPERATOR_MULTUS, image, split_image
 from dualnet.render.networks import (
     nad,
@@ -25,9 +26,10 @@ from dualnet.render.operator_versions import (
     OperatorRelease,
     operator_release,
 )
+from dualnet.render.validate import DEFAULT_K8S_VERSION
 from dualnet.render.workloads import workloads
 
-Target = Literal["plain", "network-operator"]
+Target = Literal["plain", "network-operator", "dra"]
 
 # What NicClusterPolicy deploys itself (whereabouts only where the release still has
 # secondaryNetwork.ipamPlugin); everything else stays a plain object.
@@ -94,24 +96,29 @@ TARGET_BUILDERS: dict[str, Callable[[Plan, OperatorRelease], list[dict[str, Any]
     "plain": _plain,
     "network-operator": _network_operator,
 }
-TARGETS: tuple[str, ...] = tuple(TARGET_BUILDERS)
+# dra is built apart (render.dra): its objects replace the workloads too, and it depends on the
+# Kubernetes version (resource.k8s.io/v1 from 1.34), not on an operator release
+TARGETS: tuple[str, ...] = (*TARGET_BUILDERS, "dra")
 
 
 def check_target(target: str) -> None:
-    if target not in TARGET_BUILDERS:
+    if target not in TARGETS:
         raise UsageError(f"--target: {target!r} is not a render target",
                          hint=f"one of: {', '.join(TARGETS)}")
 
 
 def render(
     plan: Plan, *, target: Target = "plain",
-    operator_version: str = DEFAULT_OPERATOR_VERSION,
+    operator_version: str = DEFAULT_OPERATOR_VERSION, k8s_version: str = DEFAULT_K8S_VERSION,
 ) -> list[dict[str, Any]]:
     """Every object the plan needs, deterministic order. `network-operator` replaces the
     components the NVIDIA Network Operator (of `operator_version`) deploys with a
     NicClusterPolicy, and the NAD with the operator's MacvlanNetwork / HostDeviceNetwork /
-    IPoIBNetwork where one can carry the network."""
+    IPoIBNetwork where one can carry the network. `dra` renders resource.k8s.io/v1 objects for a
+    DRA driver instead (render.dra), or refuses the mode with the reason."""
     check_target(target)
+    if target == "dra":
+        return render_dra(plan, k8s_version)
     release = operator_release(operator_version)
     return [*TARGET_BUILDERS[target](plan, release), *workloads(plan)]
 
@@ -122,6 +129,8 @@ def render_notes(
 ) -> list[str]:
     """What the target chose, one sentence each, for PLAN.md and the render command's output."""
     check_target(target)
+    if target == "dra":
+        return dra_plan_notes(plan)
     if target != "network-operator":
         return []
     release = operator_release(operator_version)

@@ -158,6 +158,41 @@ def nic_cluster_policy_schema(release: OperatorRelease) -> dict[str, Any]:
     })
 
 
+_STRS: dict[str, Any] = {"type": "array", "items": _STR}
+# The SR-IOV DRA driver's CRDs (k8snetworkplumbingwg/dra-driver-sriov, chart templates): the
+# fields dualnet writes, with the linkType enum; the tests check the objects against the
+# upstream CRDs themselves.
+SRIOV_RESOURCE_POLICY_SCHEMA = _root({
+    "type": "object",
+    "properties": {
+        "nodeSelector": {"type": "object", "required": ["nodeSelectorTerms"]},
+        "configs": {"type": "array", "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "deviceAttributesSelector": {"type": "object"},
+                "resourceFilters": {"type": "array", "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        **{k: _STRS for k in ("vendors", "devices", "pciAddresses", "pfNames",
+                                              "pfPciAddresses", "drivers")},
+                        "linkType": {"type": "string",
+                                     "enum": ["eth", "ib", "ethernet", "infiniband"]},
+                    },
+                }},
+            },
+        }},
+    },
+}, required_spec=True)
+DEVICE_ATTRIBUTES_SCHEMA = _root({
+    "type": "object",
+    "properties": {"attributes": {"type": "object", "additionalProperties": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"bool": {"type": "boolean"}, "int": {"type": "integer"}, "string": _STR,
+                       "version": _STR}}}},
+}, required_spec=True)
+
 _COMMON_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition"): NAD_SCHEMA,
     ("whereabouts.cni.cncf.io/v1alpha1", "IPPool"): IPPOOL_SCHEMA,
@@ -165,6 +200,10 @@ _COMMON_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("mellanox.com/v1alpha1", "MacvlanNetwork"): MACVLAN_NETWORK_SCHEMA,
     ("mellanox.com/v1alpha1", "HostDeviceNetwork"): HOST_DEVICE_NETWORK_SCHEMA,
     ("mellanox.com/v1alpha1", "IPoIBNetwork"): IPOIB_NETWORK_SCHEMA,
+    ("sriovnetwork.k8snetworkplumbingwg.io/v1alpha1", "SriovResourcePolicy"):
+        SRIOV_RESOURCE_POLICY_SCHEMA,
+    ("sriovnetwork.k8snetworkplumbingwg.io/v1alpha1", "DeviceAttributes"):
+        DEVICE_ATTRIBUTES_SCHEMA,
 }
 
 

@@ -24,6 +24,7 @@ from dualnet.errors import DualnetError, UsageError
 from dualnet.labels import RESOURCE_NAME_ANNOTATION
 from dualnet.render.cni_check import check_cni_config
 from dualnet.render.crds import CLUSTER_SCOPED, cr_schemas
+from dualnet.render.dra_sriov import resource_name_problems
 from dualnet.render.operator_versions import DEFAULT_OPERATOR_VERSION, operator_release
 
 DEFAULT_K8S_VERSION = "1.34"  # the guide's k3s v1.34.6
@@ -302,7 +303,7 @@ def validation_problems(
                 problems.append(f"{object_id(obj)}: {_path(error.absolute_path)}: "
                                 f"{error.message} (Kubernetes {version} schema)")
         problems += _semantic(obj)
-    return problems
+    return problems + resource_name_problems(objects)
 
 
 def validate_objects(
