@@ -46,6 +46,17 @@ def upstream(relative: str) -> Path:
     return path
 
 
+def upstream_dir(relative: str) -> Path:
+    """`shared/upstream/<relative>`, a folder; skip (fail under CI=true) when it is not there."""
+    root = upstream_root()
+    require(root is not None, "shared/upstream (../shared beside the repository, or "
+            "DUALNET_SHARED): the upstream CRDs and manifests the conformance tests read")
+    assert root is not None
+    path = root / relative
+    require(path.is_dir(), f"upstream folder {relative} under {root}")
+    return path
+
+
 def documents(relative: str) -> list[dict[str, Any]]:
     with upstream(relative).open(encoding="utf-8") as fh:
         return [d for d in yaml.safe_load_all(fh) if isinstance(d, dict)]

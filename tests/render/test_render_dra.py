@@ -38,9 +38,9 @@ from dualnet.render.dra import (
 from dualnet.spec import load_spec
 from tests.cli_run import run_cli
 from tests.render.cases import EXAMPLES
+from tests.upstream import upstream_dir
 
 HERE = Path(__file__).resolve().parent / "dra"
-UPSTREAM = Path("/work/shared/upstream/kubernetes-sigs+dranet/v1.4.0")
 UPDATE = os.environ.get("DUALNET_UPDATE_GOLDENS") == "1"
 # sample node, spec file stem
 CASES = {"dgx_h100_ib": "dgx-host-device", "gh200": "gh200-host-device"}
@@ -232,7 +232,8 @@ def test_cli_writes_dra_objects_and_plan_notes(capsys: pytest.CaptureFixture[str
 
 def _upstream_docs() -> list[dict[str, Any]]:
     docs = []
-    for f in sorted((UPSTREAM / "examples").rglob("*.yaml")):
+    examples = upstream_dir("kubernetes-sigs+dranet/v1.4.0") / "examples"
+    for f in sorted(examples.rglob("*.yaml")):
         docs += [d for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict)]
     return docs
 
@@ -265,8 +266,10 @@ def _claim_spec(d: dict[str, Any]) -> dict[str, Any]:
 
 # --- SR-IOV VFs: the SR-IOV DRA driver -------------------------------------------------------
 
-SRIOV_UPSTREAM = Path("/work/shared/upstream/k8snetworkplumbingwg+dra-driver-sriov/cd9404f0301e")
-SRIOV_CRDS = SRIOV_UPSTREAM / "deployments/helm/dra-driver-sriov/templates"
+
+
+def _sriov_upstream() -> Path:
+    return upstream_dir("k8snetworkplumbingwg+dra-driver-sriov/cd9404f0301e")
 
 
 def _sriov_plan() -> Plan:
@@ -288,7 +291,8 @@ def test_sriov_dra_render_matches_golden() -> None:
 
 def _upstream_crd_schemas() -> dict[str, dict[str, Any]]:
     out = {}
-    for f in SRIOV_CRDS.glob("sriovnetwork.k8snetworkplumbingwg.io_*.yaml"):
+    templates = _sriov_upstream() / "deployments/helm/dra-driver-sriov/templates"
+    for f in templates.glob("sriovnetwork.k8snetworkplumbingwg.io_*.yaml"):
         crd = yaml.safe_load(f.read_text())
         (ver,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
         out[crd["spec"]["names"]["kind"]] = ver["schema"]["openAPIV3Schema"]
@@ -348,7 +352,7 @@ def test_lint_catches_a_resource_name_mismatch() -> None:
 
 
 def test_sriov_vf_config_names_match_the_drivers_demos() -> None:
-    demo = [d for f in sorted((SRIOV_UPSTREAM / "demo").rglob("*.yaml"))
+    demo = [d for f in sorted((_sriov_upstream() / "demo").rglob("*.yaml"))
             for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict)]
     up = [c["opaque"]["parameters"] for d in demo if d.get("kind") == "ResourceClaimTemplate"
           for c in d["spec"]["spec"]["devices"].get("config", [])
