@@ -3,11 +3,15 @@ checks while the pods exist."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from dualnet.lab import where
 from dualnet.lab.models import LabReport, NetworkAttachmentDefinition, Timing
 from dualnet.lab.run import run_lab
 from dualnet.lab.vm.machine import Machine
 from dualnet.lab.vm.rdma import rdma_checks
+from dualnet.lab.vm.realsys import real_sysfs_checks
 
 # loaded once per boot: what the lab's plugins and the RDMA checks need
 LAB_MODULES = ("veth", "bridge", "macvlan", "ipvlan", "8021q", "rdma_rxe", "ib_uverbs",
@@ -37,6 +41,14 @@ def run_lab_vm(nad: NetworkAttachmentDefinition, machine: Machine, *, pods: int 
     with where.using(machine):
         report = run_lab(nad, pods=pods, node_nic=node_nic,
                          extra_checks=rdma_checks if rdma else None)
+        if rdma and report.verdict != "unsupported":
+            with tempfile.TemporaryDirectory(prefix="dualnet-realsys-") as tmp:
+                found, _ = real_sysfs_checks(Path(tmp), report.run_id)
+            report.checks.extend(found)
+            failed = [c for c in found if c.failed]
+            if failed and report.verdict == "pass":
+                report.verdict = "fail"
+                report.reason = "; ".join(f"{c.name}: {c.evidence}" for c in failed[:2])
     report.machine = describe(machine)
     report.timings.insert(0, Timing(step="vm boot (once per session)",
                                     ms=machine.info.boot_s * 1000))
