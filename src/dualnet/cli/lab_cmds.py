@@ -125,7 +125,8 @@ def register(app: typer.Typer) -> None:
         if not vm and (fetch_kernel or kernel or initrd or modules):
             raise UsageError("--fetch-kernel, --kernel, --initrd and --modules need --vm")
         if vm and fetch_kernel:
-            from dualnet.lab.vm.kernel import PACKAGES, fetch_kernel as fetch
+            from dualnet.lab.vm.kernel import PACKAGES
+            from dualnet.lab.vm.kernel import fetch_kernel as fetch
 
             got = fetch()
             typer.echo(f"kernel {got.release} ({', '.join(PACKAGES)}): {got.vmlinuz}")

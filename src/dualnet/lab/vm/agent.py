@@ -12,6 +12,7 @@ and once, when the agent starts, `READY <kernel release>`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import shlex
 import socket
 import threading
@@ -32,7 +33,8 @@ PORT=
 for d in /sys/class/virtio-ports/*; do
   [ "$(cat "$d/name" 2>/dev/null)" = "dualnet.agent" ] && PORT="/dev/${d##*/}"
 done
-[ -n "$PORT" ] || { echo "dualnet-agent: no virtio port named dualnet.agent"; echo o > /proc/sysrq-trigger; }
+[ -n "$PORT" ] || {
+  echo "dualnet-agent: no virtio port named dualnet.agent"; echo o > /proc/sysrq-trigger; }
 T=/tmp/.dualnet-agent
 mkdir -p "$T"
 exec 3<>"$PORT"
@@ -142,14 +144,9 @@ class AgentClient:
                     return reply
 
     def quit(self) -> None:
-        try:
-            with self._lock:
-                self._sock.sendall(b"QUIT\n")
-        except OSError:
-            pass
+        with contextlib.suppress(OSError), self._lock:
+            self._sock.sendall(b"QUIT\n")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._sock.close()
-        except OSError:
-            pass

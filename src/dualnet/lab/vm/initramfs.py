@@ -31,10 +31,13 @@ INIT = r"""#!/bin/busybox sh
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in netfs 9pnet 9pnet_virtio 9p; do insmod /lib/9p/$m.ko || echo "dualnet-init: insmod $m failed"; done
+for m in netfs 9pnet 9pnet_virtio 9p; do
+  insmod /lib/9p/$m.ko || echo "dualnet-init: insmod $m failed"
+done
 WORK=$(sed -n 's/.*dualnet\.work=\([^ ]*\).*/\1/p' /proc/cmdline)
 mkdir -p /host
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host || { echo "dualnet-init: cannot mount the host root"; poweroff -f; }
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host \
+  || { echo "dualnet-init: cannot mount the host root"; poweroff -f; }
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
@@ -45,7 +48,8 @@ mount -t tmpfs run /host/run
 mount -t tmpfs tmp /host/tmp
 mount -t tmpfs varlib /host/var/lib
 mkdir -p "/host$WORK"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 dnwork "/host$WORK" || { echo "dualnet-init: cannot mount the work share"; poweroff -f; }
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 dnwork "/host$WORK" \
+  || { echo "dualnet-init: cannot mount the work share"; poweroff -f; }
 exec chroot /host /bin/sh "$WORK/agent.sh"
 """
 

@@ -12,6 +12,7 @@ exception path as Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -285,10 +286,8 @@ class Machine:
                 shutil.rmtree(self._dir, ignore_errors=True)
                 self._dir = None
             if self._old_term is not None:
-                try:
+                with contextlib.suppress(ValueError):
                     signal.signal(signal.SIGTERM, self._old_term)
-                except ValueError:
-                    pass
                 self._old_term = None
 
     def __enter__(self) -> Machine:

@@ -12,7 +12,6 @@ on that copy, compared field by field with `rdma link`, `rdma system`, `ibv_devi
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,8 @@ for f in mtu address operstate type carrier ifindex; do
 done
 for c in /dev/infiniband/*; do echo "C $c"; done
 for u in /sys/class/infiniband_verbs/uverbs*; do echo "F $u/ibdev:$(cat $u/ibdev)"; done
-grep -E '^(ib_core|ib_uverbs|rdma_ucm|rdma_cm|rdma_rxe) ' /proc/modules | sed 's|^|F /proc/modules:|'
+grep -E '^(ib_core|ib_uverbs|rdma_ucm|rdma_cm|rdma_rxe) ' /proc/modules \
+  | sed 's|^|F /proc/modules:|'
 echo "D /sys/bus/pci/devices"
 for f in /proc/net/route /proc/net/fib_trie; do sed "s|^|F $f:|" $f; done
 echo "F /sys/module/ib_core/parameters/netns_mode:$(cat /sys/module/ib_core/parameters/netns_mode)"
@@ -91,7 +91,7 @@ def parse_snapshot(text: str, dest: Path) -> None:
             # the link's target exists in the copy too (a directory), so paths through it work
             (target.parent / link).resolve().mkdir(parents=True, exist_ok=True)
             if not target.is_symlink():
-                os.symlink(link, target)
+                target.symlink_to(link)
         elif kind == "D":
             (dest / rest.lstrip("/")).mkdir(parents=True, exist_ok=True)
         elif kind == "C":
