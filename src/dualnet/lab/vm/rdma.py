@@ -213,6 +213,46 @@ def _main_plugin(lab: LabConfig) -> str:
     return lab.plugin_types[0] if lab.plugin_types else ""
 
 
+def netns_mode() -> str:
+    """`shared` or `exclusive`, as `rdma system` of the machine says."""
+    res = where.current().run(["rdma", "system"])
+    return "exclusive" if "netns exclusive" in res.out else "shared"
+
+
+def _exclusive(topo: Topology, pods: list[PodReport], master: str, ibdev: str,
+               created: list[tuple[str, str | None]]) -> list[Check]:
+    """Exclusive mode: a device belongs to one namespace. A pod without its own device sees
+    none (what RDMA CNI exists to fix, by moving the device in); rxe devices cannot be moved."""
+    node = topo.nodes[0]
+    ok, err = add_rxe(ibdev, master, node)
+    if not ok:
+        return [Check(name="exclusive-pod-sees-no-device", pod=node, passed=False,
+                      evidence=f"rdma link add {ibdev} type rxe netdev {master}: {err}")]
+    created.append((ibdev, node))
+    out: list[Check] = []
+    pod = pods[0]
+    seen = where.current().run(_ns(["rdma", "dev"], pod.netns))
+    in_node = where.current().run(_ns(["rdma", "dev"], node))
+    out.append(Check(
+        name="exclusive-pod-sees-no-device", pod=pod.pod,
+        passed=seen.ok and ibdev not in seen.out and ibdev in in_node.out,
+        evidence=f"`rdma dev` in the pod: {seen.out.strip() or 'no device'}; in the node: "
+        f"{ibdev} {'present' if ibdev in in_node.out else 'ABSENT'}"))
+    move = where.current().run(_ns(["rdma", "dev", "set", ibdev, "netns", pod.netns], node))
+    if move.ok:
+        out.append(Check(name="exclusive-move-device-into-pod", pod=pod.pod, passed=True,
+                         evidence=f"rdma dev set {ibdev} netns {pod.netns}: moved"))
+        created[-1] = (ibdev, pod.netns)
+    else:
+        out.append(Check(
+            name="exclusive-move-device-into-pod", pod=pod.pod, passed=False,
+            status="unsupported",
+            evidence=f"unsupported on rxe: rdma dev set {ibdev} netns {pod.netns}: "
+            f"{(move.err or move.out).strip()[-160:]} (rxe devices cannot change namespace; "
+            "mlx5 devices can, which is what RDMA CNI does)"))
+    return out
+
+
 def rdma_checks(topo: Topology, lab: LabConfig, pods: list[PodReport]) -> list[Check]:
     """The RDMA checks for a lab run whose pods are attached; leaves no rxe device behind."""
     plugin = _main_plugin(lab)
@@ -221,7 +261,12 @@ def rdma_checks(topo: Topology, lab: LabConfig, pods: list[PodReport]) -> list[C
     rid = topo.names.run_id
     try:
         master = topo.node_nic or lab.master
-        if master and plugin in ("macvlan", "ipvlan", "vlan") and topo.nodes:
+        exclusive = netns_mode() == "exclusive"
+        if exclusive and master and topo.nodes and pods:
+            out.extend(_exclusive(topo, pods, master, f"rx{rid}m", created))
+            while created:
+                delete_rxe(*created.pop())
+        elif master and plugin in ("macvlan", "ipvlan", "vlan") and topo.nodes:
             out.extend(_master_shared(topo, pods, plugin, master, f"rx{rid}m", created))
             # gone before the per-pod devices: RDMA CM must not resolve a pod's address to the
             # master's device, which holds the same GIDs

@@ -36,12 +36,13 @@ def prepare_guest(machine: Machine) -> None:
 
 
 def run_lab_vm(nad: NetworkAttachmentDefinition, machine: Machine, *, pods: int = 2,
-               node_nic: str | None = None, rdma: bool = True) -> LabReport:
+               node_nic: str | None = None, rdma: bool = True,
+               real_sysfs: bool = True) -> LabReport:
     """`run_lab` in `machine` (booted), with the RDMA checks of lab/vm/rdma.py."""
     with where.using(machine):
         report = run_lab(nad, pods=pods, node_nic=node_nic,
                          extra_checks=rdma_checks if rdma else None)
-        if rdma and report.verdict != "unsupported":
+        if rdma and real_sysfs and report.verdict != "unsupported":
             with tempfile.TemporaryDirectory(prefix="dualnet-realsys-") as tmp:
                 found, _ = real_sysfs_checks(Path(tmp), report.run_id)
             report.checks.extend(found)
