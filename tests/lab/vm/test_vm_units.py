@@ -143,3 +143,64 @@ def test_unsupported_is_neither_pass_nor_failure() -> None:
     c = Check(name="x", passed=False, status="unsupported", evidence="rxe cannot")
     assert (c.result, c.failed) == ("unsupported", False)
     assert Check(name="y", passed=False, evidence="e").failed
+
+
+class _Recorder:
+    """An Executor that records what it is asked to run and answers `rc 0, ok`."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def run(self, argv: object, *, stdin: bytes = b"", env: object = None,
+            timeout_s: float = 30.0) -> object:
+        from dualnet.lab.where import Completed
+
+        self.calls.append(tuple(argv))  # type: ignore[arg-type]
+        return Completed(tuple(argv), 0, b"[]", b"")  # type: ignore[arg-type]
+
+    def listdir(self, path: str) -> list[str]:
+        return ["dnlab-zz-p0"]
+
+    def is_root(self) -> bool:
+        return True
+
+    @property
+    def scratch(self) -> Path | None:
+        return None
+
+
+def test_every_thread_of_a_run_reaches_the_same_machine() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dualnet.lab import netns, where
+
+    rec = _Recorder()
+    with where.using(rec):  # type: ignore[arg-type]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda n: netns.links(n), ["a", "b"]))
+        assert netns.list_netns("dnlab-zz") == ["dnlab-zz-p0"]
+    assert sorted(rec.calls) == [("ip", "-n", "a", "-j", "addr", "show"),
+                                 ("ip", "-n", "b", "-j", "addr", "show")]
+    assert where.current() is where.LOCAL
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    return subprocess.run([sys.executable, "-c", "from dualnet.cli import main; main()", "lab",
+                           *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_cli_vm_options(tmp_path: Path) -> None:
+    nad = str(Path(__file__).parents[1] / "nads" / "macvlan-host-local.yaml")
+    no_vm = _cli("--fetch-kernel")
+    assert no_vm.returncode == 2 and "need --vm" in no_vm.stderr + no_vm.stdout
+    bad = _cli(nad, "--vm", "--accel", "xen", env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert bad.returncode == 2 and "auto, kvm or tcg" in bad.stderr + bad.stdout
+    none = _cli(nad, "--vm", env={"XDG_CACHE_HOME": str(tmp_path)})
+    text = none.stderr + none.stdout
+    assert none.returncode == 3 and "--fetch-kernel" in text and "Traceback" not in text

@@ -195,7 +195,8 @@ class Machine:
                     self.info.attempts.append(f"{accel}: {exc.message}")
                     self._stop_qemu()
                     if accel == "kvm" and len(order) > 1:
-                        reason = f"KVM did not boot within {timeout:g} s ({exc.message})"
+                        # the console tail stays in `attempts`; the note is one line
+                        reason = f"KVM did not boot within {timeout:g} s"
                         _record_kvm_broken(reason)
                         self.info.accel_note = f"{reason}: fell back to TCG"
                         continue
