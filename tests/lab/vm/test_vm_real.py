@@ -125,3 +125,19 @@ def test_a_kernel_that_does_not_boot_is_an_error_and_leaves_nothing(tmp_path: Pa
         machine.start()
     assert machine.pid is None
     assert {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")} <= before
+
+
+def test_exclusive_mode_from_boot() -> None:
+    """ib_core.netns_mode=0 on the command line: exclusive from boot; a namespace without
+    the device sees none (a second, short boot)."""
+    with Machine(vm_kernel(), accel="tcg", netns_mode="exclusive") as m:
+        assert m.modprobe("rdma_rxe", "veth").ok
+        assert m.run(["rdma", "system"]).out.startswith("netns exclusive")
+        setup = ("ip netns add dnx-pod && ip link add dnxv type veth peer name dnxp && "
+                 "ip link set dnxv up && rdma link add dnxrxe type rxe netdev dnxv")
+        assert m.run(["sh", "-c", setup]).ok
+        assert "dnxrxe" in m.run(["rdma", "dev"]).out
+        assert "dnxrxe" not in m.run(["ip", "netns", "exec", "dnx-pod", "rdma", "dev"]).out
+        # setting exclusive again while namespaces exist is refused by the kernel (EBUSY)
+        again = m.run(["rdma", "system", "set", "netns", "shared"])
+        assert not again.ok and "busy" in again.err.lower()
