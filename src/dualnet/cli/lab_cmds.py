@@ -133,7 +133,8 @@ def register(app: typer.Typer) -> None:
             if nad_file is None:
                 raise typer.Exit(0)
         if nad_file is None:
-            raise UsageError("NAD.yaml is missing", hint="dualnet lab NAD.yaml [options]")
+            raise UsageError("lab: the NAD file (PATH) is missing",
+                             hint="dualnet lab PATH [options]")
         nad = load_nad(nad_file, nad_name)
         if node_nic is not None:
             check_ifname(node_nic, field="--node-nic")

@@ -52,7 +52,7 @@ def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
     assert len(on_master) == 2 and all(c.passed for c in on_master)  # type: ignore[attr-defined]
     assert all("ndev net1" in c.evidence for c in on_master)  # type: ignore[attr-defined]
     (shared,) = checks["rdma-write-master-shared"]
-    assert shared.status == "unsupported" and "rxe" in shared.evidence  # type: ignore[attr-defined]
+    assert shared.result == "unsupported" and "rxe" in shared.evidence  # type: ignore[attr-defined]
     for name in ("rdma-write-per-pod-rxe", "rping-per-pod-rxe",
                  "rdma-write-wrong-gid-fails-per-pod-rxe", "discover-vs-ibv_devinfo",
                  "discover-vs-rdma-link"):

@@ -140,9 +140,14 @@ def test_bw_average() -> None:
 
 
 def test_unsupported_is_neither_pass_nor_failure() -> None:
-    c = Check(name="x", passed=False, status="unsupported", evidence="rxe cannot")
-    assert (c.result, c.failed) == ("unsupported", False)
-    assert Check(name="y", passed=False, evidence="e").failed
+    from dualnet.lab.models import LabReport
+
+    c = Check(name="x", passed=False, unsupported=True, evidence="rxe cannot")
+    assert c.result == "unsupported"
+    assert Check(name="y", passed=False, evidence="e").result == "fail"
+    report = LabReport(nad="n", nad_type="macvlan", cni_version="1.0.0", run_id="r",
+                       verdict="pass", checks=[c])
+    assert report.check_counts == {"pass": 0, "fail": 0, "skipped": 0, "unsupported": 1}
 
 
 class _Recorder:

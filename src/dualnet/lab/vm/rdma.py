@@ -252,7 +252,7 @@ def _exclusive(topo: Topology, pods: list[PodReport], master: str, ibdev: str,
     else:
         out.append(Check(
             name="exclusive-move-device-into-pod", pod=pod.pod, passed=False,
-            status="unsupported",
+            unsupported=True,
             evidence=f"unsupported on rxe: rdma dev set {ibdev} netns {pod.netns}: "
             f"{(move.err or move.out).strip()[-160:]} (this kernel's rxe cannot change "
             "namespace; mlx5 devices can, which is what RDMA CNI does)"))
@@ -289,7 +289,7 @@ def rdma_checks(topo: Topology, lab: LabConfig, pods: list[PodReport]) -> list[C
             ip = pod_ipv4(pod)
             if ip is None:
                 out.append(Check(name="rdma-device-on-net1", pod=pod.pod, passed=False,
-                                 status="skipped", evidence=f"{IFNAME} has no IPv4 address: "
+                                 skipped=True, evidence=f"{IFNAME} has no IPv4 address: "
                                  "RoCE v2 needs one for an IPv4 GID"))
                 continue
             ibdev = f"rx{rid}p{i}"
@@ -304,7 +304,7 @@ def rdma_checks(topo: Topology, lab: LabConfig, pods: list[PodReport]) -> list[C
                 moved, err = move_into(ibdev, pod.netns)
                 if not moved:
                     out.append(Check(name="rdma-device-into-pod", pod=pod.pod, passed=False,
-                                     status="unsupported", evidence="unsupported on rxe: "
+                                     unsupported=True, evidence="unsupported on rxe: "
                                      f"rdma dev set {ibdev} netns {pod.netns}: {err}"))
                     continue
                 created[-1] = (ibdev, pod.netns)
@@ -326,7 +326,7 @@ def rdma_checks(topo: Topology, lab: LabConfig, pods: list[PodReport]) -> list[C
         if len(devices) >= 2:
             if plugin == "ipvlan":
                 out.append(Check(name=f"rdma-write-{label}", pod=devices[1].pod.pod,
-                                 passed=False, status="unsupported",
+                                 passed=False, unsupported=True,
                                  evidence=IPVLAN_UNSUPPORTED))
             else:
                 out.extend(transfer_checks(devices[0], devices[1], label))
@@ -359,6 +359,6 @@ def _master_shared(topo: Topology, pods: list[PodReport], plugin: str, master: s
                       f"{hit.netdev})") if hit else
             f"{ip} is not in {ibdev}'s GID table ({len(gids)} GIDs)"))
     out.append(Check(name="rdma-write-master-shared", pod=node, passed=False,
-                     status="unsupported",
+                     unsupported=True,
                      evidence=MASTER_SHARED_UNSUPPORTED.format(plugin=plugin)))
     return out

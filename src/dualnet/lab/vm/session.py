@@ -46,7 +46,7 @@ def run_lab_vm(nad: NetworkAttachmentDefinition, machine: Machine, *, pods: int 
             with tempfile.TemporaryDirectory(prefix="dualnet-realsys-") as tmp:
                 found, _ = real_sysfs_checks(Path(tmp), report.run_id)
             report.checks.extend(found)
-            failed = [c for c in found if c.failed]
+            failed = [c for c in found if c.result == "fail"]
             if failed and report.verdict == "pass":
                 report.verdict = "fail"
                 report.reason = "; ".join(f"{c.name}: {c.evidence}" for c in failed[:2])
