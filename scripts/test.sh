@@ -8,6 +8,9 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# the `vm` tests' kernel (Debian trixie-backports 7.3.4, apt-get download into
+# ~/.cache/dualnet/kernels; a no-op when cached; nothing is installed on this machine)
+.venv/bin/dualnet lab --vm --fetch-kernel
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
 # Run the suite as a new user would have it: no `dualnet` on PATH except the venv's own.

@@ -25,7 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "spec": set(),
     "plan": {"host", "spec"},
     "render": {"plan", "spec", "host"},
-    "lab": {"parse", "render"},  # reads render output back (render.reader)
+    # render.reader: render output read back; host: the GID index and discover on `lab --vm`'s
+    # real sysfs, each derived in one place (host.roce, host.discover), not copied into lab
+    "lab": {"parse", "render", "host"},
     "prepare": {"host", "plan"},
     "cluster": {"render"},  # render.reader only: the objects it applies
     "verify": {"cluster", "host", "parse", "plan"},

@@ -31,6 +31,8 @@ def _table(report: Any) -> RenderableType:
         ("NAD ", "bold"), f"{report.nad} ({report.nad_type}, cniVersion {report.cni_version})",
         "  run ", report.run_id, "  verdict ", (report.verdict.upper(), f"bold {colour}"))
     parts.append(head)
+    if report.machine:
+        parts.append(Text(f"  on {report.machine}", style="dim"))
     if report.reason:
         parts.append(Text(f"  {report.reason}", style=colour))
     for line in report.rewrites:
@@ -55,13 +57,16 @@ def _table(report: Any) -> RenderableType:
         for col in ("check", "where", "result", "evidence"):
             checks.add_column(col)
         looks = {"pass": Text("pass", style="green"), "fail": Text("FAIL", style="bold red"),
-                 "skipped": Text("skipped", style="yellow")}
+                 "skipped": Text("skipped", style="yellow"),
+                 "unsupported": Text("unsupported", style="yellow")}
         for c in report.checks:
             checks.add_row(c.name, c.pod, looks[c.result], c.evidence)
         parts.append(checks)
         counts = report.check_counts
         parts.append(Text(f"checks: {counts['pass']} passed, {counts['fail']} failed, "
-                          f"{counts['skipped']} skipped (not run)"))
+                          f"{counts['skipped']} skipped (not run)"
+                          + (f", {counts['unsupported']} unsupported here"
+                             if counts["unsupported"] else "")))
     timings = Table(title="timings", title_justify="left")
     timings.add_column("step")
     timings.add_column("ms", justify="right")
@@ -78,9 +83,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("lab")
     def lab(
-        nad_file: Path = typer.Argument(..., metavar="PATH",
-                                        help="NetworkAttachmentDefinition YAML (one object or "
-                                        "the stream `dualnet render` writes)"),
+        nad_file: Path | None = typer.Argument(None, metavar="PATH",
+                                               help="NetworkAttachmentDefinition YAML (one "
+                                               "object or the stream `dualnet render` writes)"),
         pods: int = typer.Option(2, "--pods", min=1, max=64, help="pods to attach"),
         keep: bool = typer.Option(False, "--keep", help="leave the namespaces for inspection"),
         cni_bin: Path | None = typer.Option(None, "--cni-bin", metavar="DIR",
@@ -92,19 +97,55 @@ def register(app: typer.Typer) -> None:
                                             help="name of the training NIC on the lab node "
                                             "(default: the NAD's master/device)"),
         output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
-                                        help=OUTPUT_HELP),
+                                            help=OUTPUT_HELP),
+        vm: bool = typer.Option(False, "--vm", help="rehearse in a throw-away QEMU VM with "
+                                "Debian's kernel: Soft-RoCE GIDs and RDMA transfers, ipvlan, "
+                                "vlan, RDMA netns modes"),
+        fetch_kernel: bool = typer.Option(False, "--fetch-kernel", help="with --vm: download "
+                                          "Debian's kernel into ~/.cache/dualnet/kernels"),
+        kernel: Path | None = typer.Option(None, "--kernel", metavar="VMLINUZ",
+                                           help="with --vm: boot your own kernel"),
+        initrd: Path | None = typer.Option(None, "--initrd", metavar="FILE",
+                                           help="with --kernel: your own initramfs"),
+        modules: Path | None = typer.Option(None, "--modules", metavar="DIR",
+                                            help="with --kernel: DIR/lib/modules/<release>"),
+        accel: str = typer.Option("auto", "--accel", metavar="auto|kvm|tcg",
+                                  help="with --vm: KVM where it boots, else TCG"),
+        netns_mode: str = typer.Option("shared", "--netns-mode", metavar="shared|exclusive",
+                                       help="with --vm: the guest's RDMA netns mode"),
     ) -> None:
         """Rehearse a NAD on the real CNI plugins in throw-away network namespaces: attach
         pods (eth0 + net1), ADD and CHECK, check routes, reachability and the master, tear
         down. Exit 0 all passed, 1 a check or the NAD failed, 3 this machine cannot run it."""
+        from dualnet.errors import UsageError
         from dualnet.lab.nad import load_nad
         from dualnet.lab.run import annotation, run_lab
         from dualnet.names import check_ifname
 
+        if not vm and (fetch_kernel or kernel or initrd or modules):
+            raise UsageError("--fetch-kernel, --kernel, --initrd and --modules need --vm")
+        if vm and fetch_kernel:
+            from dualnet.lab.vm.kernel import PACKAGES
+            from dualnet.lab.vm.kernel import fetch_kernel as fetch
+
+            got = fetch()
+            typer.echo(f"kernel {got.release} ({', '.join(PACKAGES)}): {got.vmlinuz}")
+            if nad_file is None:
+                raise typer.Exit(0)
+        if nad_file is None:
+            raise UsageError("lab: the NAD file (PATH) is missing",
+                             hint="dualnet lab PATH [options]")
         nad = load_nad(nad_file, nad_name)
         if node_nic is not None:
             check_ifname(node_nic, field="--node-nic")
-        report = run_lab(nad, pods=pods, cni_bin=cni_bin, keep=keep, node_nic=node_nic)
+        if vm:
+            from dualnet.lab.vm.cli import run_vm_lab
+
+            report = run_vm_lab(nad, pods=pods, node_nic=node_nic, kernel=kernel,
+                                initrd=initrd, modules=modules, accel=accel,
+                                netns_mode=netns_mode)
+        else:
+            report = run_lab(nad, pods=pods, cni_bin=cni_bin, keep=keep, node_nic=node_nic)
         if output is OutputFormat.TABLE:
             emit(report, output, lambda: _table(report))
         else:

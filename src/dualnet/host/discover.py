@@ -435,8 +435,13 @@ class _Discovery:
             port.netdev_carrier, port.netdev_operstate = self._netdev_state(nd)
         if nic is not None and nic.driver == "mlx5_core":
             port.max_mtu = 4096
-        if port.link_layer is LinkLayer.ETHERNET and nd in self.netdevs:
-            mtu = self.netdevs[nd].mtu
+        if port.link_layer is LinkLayer.ETHERNET and nd:
+            if nd in self.netdevs:
+                mtu = self.netdevs[nd].mtu
+            else:
+                # RoCE on a netdev no PCI function lists (Soft-RoCE on a veth, macvlan or
+                # vlan, as `lab --vm` runs it): its MTU is still under class/net
+                mtu = r.read_int(os.path.join(self.sys, "class/net", nd, "mtu"))
             if mtu is not None:
                 port.active_mtu = roce_active_mtu(mtu, port.max_mtu or 4096)
         return port

@@ -4,11 +4,11 @@ result or error JSON on stdout. stderr is kept apart (sbr, for one, logs there).
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+from dualnet.lab import where
 from dualnet.lab.models import CniError, CniResult
 
 # env -i plus a PATH with /usr/sbin: bridge ipMasq, portmap and firewall shell out to iptables
@@ -53,17 +53,17 @@ def run_plugin(
     plugin = str(config.get("type", binary.name))
     start = time.perf_counter()
     try:
-        proc = subprocess.run(argv, input=json.dumps(config).encode(), capture_output=True,
-                              env=env, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return CniError(plugin=plugin, command=command, msg=f"timed out after {timeout_s:g} s",
-                        elapsed_ms=(time.perf_counter() - start) * 1000)
+        proc = where.current().run(argv, stdin=json.dumps(config).encode(), env=env,
+                                   timeout_s=timeout_s)
     except OSError as exc:
         return CniError(plugin=plugin, command=command, msg=f"cannot execute {binary}: {exc}",
                         elapsed_ms=(time.perf_counter() - start) * 1000)
+    if proc.timed_out:
+        return CniError(plugin=plugin, command=command, msg=f"timed out after {timeout_s:g} s",
+                        elapsed_ms=(time.perf_counter() - start) * 1000)
     elapsed = (time.perf_counter() - start) * 1000
-    stdout = proc.stdout.decode(errors="replace").strip()
-    stderr = proc.stderr.decode(errors="replace").strip()
+    stdout = proc.out.strip()
+    stderr = proc.err.strip()
     parsed: Any = None
     if stdout:
         try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
 from dualnet.errors import HostError
+from dualnet.lab import where
 
 DEFAULT_CNI_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 INSTALL_HINT = ("Debian/Ubuntu: apt-get install containernetworking-plugins (binaries land in "
@@ -30,7 +30,7 @@ def find_cni_bin(cni_bin: Path | str | None = None) -> Path:
 
 def preflight(cni_bin: Path | str | None, plugins: Iterable[str]) -> Path:
     """The CNI bin dir to use; HostError naming what is missing and how to get it."""
-    if os.geteuid() != 0:
+    if not where.current().is_root():
         raise HostError("dualnet lab needs root: it creates network namespaces and runs CNI "
                         "plugins in them", hint="run it as root, e.g. `sudo dualnet lab ...`")
     if shutil.which("ip") is None:

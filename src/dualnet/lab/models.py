@@ -72,18 +72,22 @@ Verdict = Literal["pass", "fail", "unsupported"]
 
 
 class Check(BaseModel):
-    """One check of a lab run. `skipped`: it did not run (e.g. CHECK before cniVersion 0.4.0),
-    so it is neither a pass nor a failure and is counted apart."""
+    """One check of a lab run. `skipped`: it did not run (e.g. CHECK before cniVersion 0.4.0);
+    `unsupported`: this machine cannot rehearse it (e.g. a data path Soft-RoCE cannot carry
+    under `lab --vm`). Either is neither a pass nor a failure and is counted apart."""
 
     name: str
     pod: str = ""
     passed: bool
     skipped: bool = False
+    unsupported: bool = False
     evidence: str
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def result(self) -> Literal["pass", "fail", "skipped"]:
+    def result(self) -> Literal["pass", "fail", "skipped", "unsupported"]:
+        if self.unsupported:
+            return "unsupported"
         if self.skipped:
             return "skipped"
         return "pass" if self.passed else "fail"
@@ -129,6 +133,8 @@ class LabReport(BaseModel):
     timings: list[Timing] = Field(default_factory=list)
     cleanup: list[str] = Field(default_factory=list)
     kept: bool = False
+    machine: str = Field(default="", description="where it ran, when not on this machine "
+                         "(`lab --vm`: kernel and accelerator)")
 
     @property
     def all_passed(self) -> bool:
@@ -138,7 +144,7 @@ class LabReport(BaseModel):
     @property
     def check_counts(self) -> dict[str, int]:
         """Checks by result (pass, fail, skipped): the summary line's numbers."""
-        counts = {"pass": 0, "fail": 0, "skipped": 0}
+        counts = {"pass": 0, "fail": 0, "skipped": 0, "unsupported": 0}
         for c in self.checks:
             counts[c.result] += 1
         return counts

@@ -7,11 +7,11 @@ list that a user can copy and replay by hand."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from dualnet.errors import HostError
+from dualnet.lab import where
 from dualnet.names import check_ifname
 
 NETNS_DIR = Path("/var/run/netns")
@@ -31,13 +31,13 @@ def run_ip(args: list[str], *, netns: str | None = None, check: bool = True) -> 
     """Run `ip [-n NS] ARGS...`; return stdout; raise IpError on failure when `check`."""
     argv = ["ip", *(["-n", netns] if netns else []), *args]
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, env=_ENV, timeout=30)
+        proc = where.current().run(argv, env=_ENV, timeout_s=30)
     except FileNotFoundError as exc:
         raise HostError("`ip` (iproute2) is not installed",
                         hint="apt-get install iproute2") from exc
     if check and proc.returncode != 0:
-        raise IpError(argv, proc.stderr)
-    return proc.stdout
+        raise IpError(argv, proc.err)
+    return proc.out
 
 
 def netns_path(name: str) -> str:
@@ -55,9 +55,7 @@ def delete_netns(name: str) -> None:
 
 
 def list_netns(prefix: str = "") -> list[str]:
-    if not NETNS_DIR.is_dir():
-        return []
-    return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix))
+    return sorted(n for n in where.current().listdir(str(NETNS_DIR)) if n.startswith(prefix))
 
 
 def add_veth(name: str, netns: str, peer: str, peer_netns: str) -> None:
@@ -121,8 +119,8 @@ def ping(netns: str, ifname: str, dst: str, *, count: int = 1, wait_s: int = 1) 
     """One ping from a namespace over one interface; (ok, last line of output)."""
     argv = ["ip", "netns", "exec", netns, "ping", "-n", "-q", "-c", str(count),
             "-W", str(wait_s), "-I", ifname, dst]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=_ENV, timeout=30)
-    text = (proc.stdout + proc.stderr).strip().splitlines()
+    proc = where.current().run(argv, env=_ENV, timeout_s=30)
+    text = (proc.out + proc.err).strip().splitlines()
     summary = next((line for line in text if "packets transmitted" in line), text[-1] if text
                    else "")
     # "1 packets transmitted, 1 received, 0% packet loss, time 0ms" -> "1/1 received"

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any
 
 from dualnet.errors import DualnetError, HostError, UsageError
-from dualnet.lab import checks, netns, topology
+from dualnet.lab import checks, netns, topology, where
 from dualnet.lab.cni import supports_check
 from dualnet.lab.conflist import Attachment, ChainOutcome, add, check, delete
 from dualnet.lab.host import preflight
@@ -50,6 +50,9 @@ STANDARD_PLUGINS = frozenset({
     "macvlan", "portmap", "ptp", "sbr", "static", "tuning", "vlan", "vrf", "dummy", "tap"})
 
 StepHook = Callable[[str], None]
+# checks a caller adds to a run (e.g. `lab --vm`'s RDMA transfers): called after the lab's own
+# checks passed, while the pods still exist
+ExtraChecks = Callable[[Topology, LabConfig, list[PodReport]], list[Check]]
 
 
 class LabInterruptedError(DualnetError):
@@ -167,6 +170,7 @@ def run_lab(
     node_nic: str | None = None,
     run_id: str | None = None,
     on_step: StepHook | None = None,
+    extra_checks: ExtraChecks | None = None,
 ) -> LabReport:
     """Rehearse `nad` on `pods` pods with the real plugins and return the report. `on_step` is
     called with each step's name (tests inject failures there)."""
@@ -178,7 +182,7 @@ def run_lab(
         raise UsageError(f"run id {run_id!r}: namespaces {topology.PREFIX}{run_id}-* exist "
                          "already", hint="delete them with `ip netns delete NAME`")
     names = Names(run_id)
-    run_dir = Path(tempfile.mkdtemp(prefix=f"dualnet-lab-{run_id}-"))
+    run_dir = Path(tempfile.mkdtemp(prefix=f"dualnet-lab-{run_id}-", dir=where.current().scratch))
     lab = prepare(nad.config, run_dir)
     types = lab.plugin_types
     report = LabReport(nad=f"{nad.namespace}/{nad.name}", nad_type="+".join(types),
@@ -200,7 +204,7 @@ def run_lab(
             return report
         topo = Topology(names=names, node_nic=node_nic)
         try:
-            _run(nad, lab, topo, report, bin_dir, run_dir, pods, keep, on_step)
+            _run(nad, lab, topo, report, bin_dir, run_dir, pods, keep, on_step, extra_checks)
         except netns.IpError as exc:
             # the lab's own plumbing failed (not the NAD): after teardown, say which command
             raise HostError(f"lab setup failed: {exc}",
@@ -227,7 +231,8 @@ def _step(hook: StepHook | None, name: str) -> None:
 
 
 def _run(nad: NetworkAttachmentDefinition, lab: LabConfig, topo: Topology, report: LabReport,
-         bin_dir: Path, run_dir: Path, pods: int, keep: bool, on_step: StepHook | None) -> None:
+         bin_dir: Path, run_dir: Path, pods: int, keep: bool, on_step: StepHook | None,
+         extra_checks: ExtraChecks | None = None) -> None:
     names = topo.names
     attached: list[_Attached] = []
     calls: list[tuple[str, float]] = []
@@ -256,6 +261,9 @@ def _run(nad: NetworkAttachmentDefinition, lab: LabConfig, topo: Topology, repor
             if report.verdict == "pass":
                 t0 = time.perf_counter()
                 report.checks.extend(checks.run_checks(topo, lab, report.pods, NAD_IFNAME))
+                if extra_checks is not None and not any(c.result == "fail"
+                                                        for c in report.checks):
+                    report.checks.extend(extra_checks(topo, lab, report.pods))
                 report.timings.append(Timing(step="checks", ms=_ms(t0)))
                 failed = [c for c in report.checks if c.result == "fail"]
                 if failed:

@@ -1,0 +1,211 @@
+"""`lab --vm` pieces that need no VM: the agent's wire format, QEMU's command line, the private
+apt, the real-kernel sysfs fixture through discover and against the real tools' output."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dualnet.host.discover import discover
+from dualnet.lab.models import Check
+from dualnet.lab.vm import agent, kernel
+from dualnet.lab.vm.machine import qemu_argv
+from dualnet.lab.vm.rdma import bw_average
+from dualnet.lab.vm.realsys import RealSys, compare, parse_snapshot
+
+FIXTURE = Path(__file__).parent / "fixtures" / "rxe-7.3.4"
+
+
+def _fixture_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    shutil.copytree(FIXTURE / "root", root, symlinks=True)
+    (root / "sys/bus/pci/devices").mkdir(parents=True, exist_ok=True)  # see the fixture's README
+    return root
+
+
+def _tools() -> dict[str, str]:
+    return {p.name: p.read_text() for p in FIXTURE.glob("*.txt")}
+
+
+def test_agent_request_round_trip() -> None:
+    line = agent.encode_request(7, "echo 'a b'\n", b"\x00in\n")
+    assert line.endswith(b"\n") and line.count(b" ") == 2 and line.count(b"\n") == 1
+    reply = b"R 7 3 " + __import__("base64").b64encode(b"out\n") + b" \n"
+    got, r = agent.decode_reply(reply)
+    assert (got, r.rc, r.stdout, r.stderr) == (7, 3, b"out\n", b"")
+    with pytest.raises(agent.AgentError):
+        agent.decode_reply(b"garbage\n")
+
+
+def test_script_runs_exactly_the_arguments() -> None:
+    # the line the guest runs, run here by the same /bin/sh: no word splitting, no expansion
+    argv = ["printf", "%s|", "a b", "$HOME", "it's", "*"]
+    script = agent.script_for(argv, env={"PATH": "/usr/bin:/bin"}, timeout_s=5)
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout == "a b|$HOME|it's|*|"
+
+
+def test_script_timeout_is_enforced() -> None:
+    script = agent.script_for(["sleep", "5"], env=None, timeout_s=0.2)
+    assert subprocess.run(["sh", "-c", script], check=False).returncode == 124
+
+
+def test_qemu_command_line(tmp_path: Path) -> None:
+    k = kernel.Kernel(vmlinuz=tmp_path / "vmlinuz", release="7.3.4+deb13-amd64",
+                      modules_base=tmp_path)
+    kw = dict(share=tmp_path / "s", sock=tmp_path / "a.sock", console=tmp_path / "c",
+              memory_mb=512, cpus=2)
+    shared = qemu_argv(k, tmp_path / "i", accel="tcg", netns_mode="shared", **kw)  # type: ignore[arg-type]
+    excl = qemu_argv(k, tmp_path / "i", accel="kvm", netns_mode="exclusive", **kw)  # type: ignore[arg-type]
+    root_share = next(a for a in shared if a.startswith("local,path=/,"))
+    assert "readonly=on" in root_share and "multidevs=remap" in root_share
+    assert "ib_core.netns_mode=0" not in " ".join(shared)
+    assert "ib_core.netns_mode=0" in excl[excl.index("-append") + 1]
+    assert shared[shared.index("-accel") + 1] == "tcg" and "kvm" in excl
+    assert "-nic" in shared and shared[shared.index("-nic") + 1] == "none"
+
+
+def test_private_apt_never_names_the_hosts_configuration(tmp_path: Path) -> None:
+    opts = " ".join(kernel.apt_options(tmp_path))
+    assert "/etc/apt" not in opts and "/var/lib/apt" not in opts and "/var/cache" not in opts
+    assert "Dir::State::status=/dev/null" in opts
+    assert kernel.sources_line().split()[-2:] == ["trixie-backports", "main"]
+    assert kernel.PACKAGES == ("linux-binary-7.3.4+deb13-amd64",
+                               "linux-modules-7.3.4+deb13-amd64")
+
+
+def test_discover_on_the_real_kernel_tree(tmp_path: Path) -> None:
+    report = discover(_fixture_tree(tmp_path))
+    assert report.problems == []
+    (dev,) = report.rdma_devices
+    port = dev.ports[0]
+    assert (dev.name, port.netdev, port.roce_v2_ipv4_gid_index) == ("rxfxr", "dnvfx", 1)
+    assert [g.type for g in port.gids] == ["RoCE v2", "RoCE v2"]
+    assert port.gids[1].ipv4 == "10.254.0.1"
+    # the defect: a RoCE port on a netdev no PCI function lists had no active MTU, while
+    # ibv_devinfo on the same kernel says 1024 (MTU 1500)
+    assert port.active_mtu == 1024
+
+
+def test_discover_agrees_with_the_real_tools(tmp_path: Path) -> None:
+    checks = compare(RealSys(root=_fixture_tree(tmp_path), tools=_tools()), "rxfxr")
+    assert [c.name for c in checks if not c.passed] == []
+    assert {c.name for c in checks} >= {"discover-vs-rdma-link", "discover-vs-ibv_devinfo",
+                                        "discover-vs-ibv_devices", "discover-vs-rdma-system"}
+
+
+def test_a_disagreement_is_a_failure(tmp_path: Path) -> None:
+    tools = _tools()
+    tools["ibv_devices.txt"] = tools["ibv_devices.txt"].replace("9883befffef62f5b",
+                                                                "9883befffef62f5c")
+    tools["rdma_system.txt"] = "netns exclusive copy-on-fork on\n"
+    checks = compare(RealSys(root=_fixture_tree(tmp_path), tools=tools), "rxfxr")
+    assert {c.name for c in checks if not c.passed} == {"discover-vs-ibv_devices",
+                                                        "discover-vs-rdma-system"}
+
+
+DEV = "/sys/devices/virtual/infiniband/rx0"
+
+
+def test_snapshot_lines_become_a_tree(tmp_path: Path) -> None:
+    parse_snapshot(
+        "L /sys/class/infiniband/rx0 ../../devices/virtual/infiniband/rx0\n"
+        f"F {DEV}/ports/1/gids/0:fe80:0000:0000:0000:0000:0000:0000:0001\n"
+        f"F {DEV}/ports/1/gids/2:0000:0000:0000:0000:0000:0000:0000:0000\n"
+        "F /sys/devices/virtual/infiniband/rx0/ports/1/counters/x:5\n"
+        "C /dev/infiniband/uverbs0\n", tmp_path)
+    gids = tmp_path / "sys/class/infiniband/rx0/ports/1/gids"
+    assert (tmp_path / "sys/class/infiniband/rx0").is_symlink()
+    assert [p.name for p in gids.iterdir()] == ["0"]  # empty slot left out
+    assert (gids / "0").read_text() == "fe80:0000:0000:0000:0000:0000:0000:0001\n"
+    assert not (tmp_path / "sys/devices/virtual/infiniband/rx0/ports/1/counters").exists()
+    assert (tmp_path / "dev/infiniband/uverbs0").is_file()
+
+
+# source: ib_write_bw (perftest of Debian 12) client in a `lab --vm` guest, 2026-12-01
+BW_OUT = """\
+---------------------------------------------------------------------------------------
+ #bytes     #iterations    BW peak[MB/sec]    BW average[MB/sec]   MsgRate[Mpps]
+ 65536      20               18.46              18.14  		   0.000290
+---------------------------------------------------------------------------------------
+"""
+
+
+def test_bw_average() -> None:
+    assert bw_average(BW_OUT) == "18.14"
+    assert bw_average("Couldn't connect to 10.0.0.1:18515\n") is None
+
+
+def test_unsupported_is_neither_pass_nor_failure() -> None:
+    from dualnet.lab.models import LabReport
+
+    c = Check(name="x", passed=False, unsupported=True, evidence="rxe cannot")
+    assert c.result == "unsupported"
+    assert Check(name="y", passed=False, evidence="e").result == "fail"
+    report = LabReport(nad="n", nad_type="macvlan", cni_version="1.0.0", run_id="r",
+                       verdict="pass", checks=[c])
+    assert report.check_counts == {"pass": 0, "fail": 0, "skipped": 0, "unsupported": 1}
+
+
+class _Recorder:
+    """An Executor that records what it is asked to run and answers `rc 0, ok`."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def run(self, argv: object, *, stdin: bytes = b"", env: object = None,
+            timeout_s: float = 30.0) -> object:
+        from dualnet.lab.where import Completed
+
+        self.calls.append(tuple(argv))  # type: ignore[arg-type]
+        return Completed(tuple(argv), 0, b"[]", b"")  # type: ignore[arg-type]
+
+    def listdir(self, path: str) -> list[str]:
+        return ["dnlab-zz-p0"]
+
+    def is_root(self) -> bool:
+        return True
+
+    @property
+    def scratch(self) -> Path | None:
+        return None
+
+
+def test_every_thread_of_a_run_reaches_the_same_machine() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dualnet.lab import netns, where
+
+    rec = _Recorder()
+    with where.using(rec):  # type: ignore[arg-type]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda n: netns.links(n), ["a", "b"]))
+        assert netns.list_netns("dnlab-zz") == ["dnlab-zz-p0"]
+    assert sorted(rec.calls) == [("ip", "-n", "a", "-j", "addr", "show"),
+                                 ("ip", "-n", "b", "-j", "addr", "show")]
+    assert where.current() is where.LOCAL
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    return subprocess.run([sys.executable, "-c", "from dualnet.cli import main; main()", "lab",
+                           *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_cli_vm_options(tmp_path: Path) -> None:
+    nad = str(Path(__file__).parents[1] / "nads" / "macvlan-host-local.yaml")
+    no_vm = _cli("--fetch-kernel")
+    assert no_vm.returncode == 2 and "need --vm" in no_vm.stderr + no_vm.stdout
+    bad = _cli(nad, "--vm", "--accel", "xen", env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert bad.returncode == 2 and "auto, kvm or tcg" in bad.stderr + bad.stdout
+    none = _cli(nad, "--vm", env={"XDG_CACHE_HOME": str(tmp_path)})
+    text = none.stderr + none.stdout
+    assert none.returncode == 3 and "--fetch-kernel" in text and "Traceback" not in text
