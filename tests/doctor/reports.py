@@ -7,7 +7,16 @@ Each test changes one fact of it, so every rule is seen firing and not firing on
 
 from __future__ import annotations
 
-from dualnet.host.models import CniConfigFile, CniState, HostReport, KernelModule
+from dualnet.host.models import (
+    CniConfigFile,
+    CniState,
+    Eswitch,
+    HostReport,
+    KernelModule,
+    NetnsMode,
+    Nic,
+    Representor,
+)
 from tests.gh200_report import gh200_report
 
 GH200_MODULES = [
@@ -71,5 +80,30 @@ def gh200(**changes: object) -> HostReport:
             ],
             k3s_flannel_builtin=False,
         ),
+    )
+    return report.model_copy(update=changes)
+
+
+def switchdev(**changes: object) -> HostReport:
+    """A CX-6 Dx PF in switchdev mode with 2 VFs and their representors, all healthy; the same
+    facts discovery reads from the `roce_switchdev` sample tree (tests/doctor check that)."""
+    pf, vfs = "0000:08:00.0", ["0000:08:00.2", "0000:08:00.3"]
+    nics = [Nic(pci_address=pf, vendor_id="15b3", device_id="101d", driver="mlx5_core",
+                netdev="enp8s0f0np0", netdevs=["enp8s0f0np0"], link_type="ether",
+                operstate="up", sriov_totalvfs=8, sriov_numvfs=2, vfs=vfs,
+                rdma_devices=["mlx5_0"])]
+    nics += [Nic(pci_address=vf, vendor_id="15b3", device_id="101e", driver="mlx5_core",
+                 is_vf=True, pf_pci_address=pf, vf_index=i, netdev=f"enp8s0f0v{i}",
+                 netdevs=[f"enp8s0f0v{i}"], link_type="ether", operstate="up",
+                 rdma_devices=[f"mlx5_{2 + i}"]) for i, vf in enumerate(vfs)]
+    report = HostReport(
+        hostname="roce-switchdev-01", nics=nics, netns_mode=NetnsMode.SHARED,
+        modules=[KernelModule(name=n, loaded=True) for n in ("mlx5_core", "mlx5_ib", "ib_core")],
+        eswitches=[Eswitch(pf_pci_address=pf, uplink_netdev="enp8s0f0np0", mode="switchdev",
+                           mode_source="representors", switch_id="b8cef603000c7ea0")],
+        representors=[Representor(netdev=f"enp8s0f0npf0vf{i}", flavour="pcivf",
+                                  pf_pci_address=pf, pfnum=0, vfnum=i, vf_pci_address=vf,
+                                  operstate="up", switch_id="b8cef603000c7ea0")
+                      for i, vf in enumerate(vfs)],
     )
     return report.model_copy(update=changes)

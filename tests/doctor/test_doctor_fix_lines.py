@@ -24,12 +24,13 @@ from dualnet.host.models import (
     TopoEntry,
 )
 from dualnet.modes import Mode
-from tests.doctor.reports import gh200
+from tests.doctor.reports import gh200, switchdev
 
 COMMANDS = {
     "modprobe", "rdma", "ls", "echo", "ip", "ethtool", "ibstat", "devlink", "dualnet", "curl",
     "kubectl", "mv", "cat", "python3", "grep", "lsmod", "update-initramfs", "ibv_devinfo",
     "nvidia-smi", "systemctl", "mlxconfig", "ulimit", "lspci", "sudo", "nmcli", "apt-get",
+    "ovs-vsctl",
 }  # fmt: skip
 ID = re.compile(r"^[a-z0-9]+\.[a-z0-9_-]+$")
 
@@ -122,6 +123,24 @@ def _scenarios() -> list[Finding]:
             for rdma_cni in (False, True):
                 found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=32)
                 found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=8, dpdk=True)
+    found += _switchdev_scenarios()
+    return found
+
+
+def _switchdev_scenarios() -> list[Finding]:
+    broken = switchdev()
+    broken.representors[0].operstate = "down"
+    broken.representors = broken.representors[:1]
+    vf1 = broken.nic_by_pci("0000:08:00.3")
+    assert vf1 is not None
+    vf1.driver, vf1.rdma_devices = None, []
+    broken.eswitches[0].hw_tc_offload = False
+    legacy = switchdev(representors=[])
+    legacy.eswitches[0].mode = "legacy"
+    found: list[Finding] = []
+    for r in (switchdev(), broken, legacy):
+        for mode in (None, Mode.SRIOV):
+            found += diagnose(r, mode, rdma_cni=True, ovs_offload=True)
     return found
 
 

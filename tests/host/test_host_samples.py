@@ -17,6 +17,7 @@ from dualnet.host.models import (
     PortState,
 )
 from dualnet.host.samples import SAMPLES
+from dualnet.host.switchdev import is_representor_port_name
 from dualnet.host.synthetic import (
     ZERO_GID,
     Bridge,
@@ -69,7 +70,9 @@ def test_host_nics_match_description(name: str, reports: dict[str, HostReport]) 
         assert nic.pci_class == fn.pci_class
         assert nic.driver == fn.driver
         assert nic.numa_node == _numa(p)
-        assert nic.netdevs == [n.name for n in fn.netdevs]
+        # representors (pfNvfM/pfNsfM) sit in the PF's net/ but are eswitch ports
+        assert nic.netdevs == [n.name for n in fn.netdevs
+                               if not is_representor_port_name(n.phys_port_name)]
         first = fn.netdevs[0] if fn.netdevs else None
         assert nic.netdev == (first.name if first else None)
         assert nic.mac == (first.mac if first else None)
@@ -91,7 +94,8 @@ def test_host_nics_match_description(name: str, reports: dict[str, HostReport]) 
 def test_host_rdma_match_description(name: str, reports: dict[str, HostReport]) -> None:
     report = reports[name]
     placed = [p for p in _walk(SAMPLES[name]()) if p.fn.rdma]
-    expected_names = sorted(d.name for p in placed for d in p.fn.rdma)
+    sf_names = [d.name for p in _walk(SAMPLES[name]()) for sf in p.fn.sfs for d in sf.rdma]
+    expected_names = sorted([d.name for p in placed for d in p.fn.rdma] + sf_names)
     assert sorted(d.name for d in report.rdma_devices) == expected_names
     for p in placed:
         for desc in p.fn.rdma:
@@ -104,7 +108,8 @@ def test_host_rdma_match_description(name: str, reports: dict[str, HostReport]) 
             assert dev.vendor_part_id == int(p.fn.device, 16)
             assert dev.hca_type == f"MT{int(p.fn.device, 16)}"
             assert dev.driver == "mlx5_ib"
-            assert dev.netdevs == [n.name for n in p.fn.netdevs]
+            assert dev.netdevs == [n.name for n in p.fn.netdevs
+                                   if not is_representor_port_name(n.phys_port_name)]
             assert len(dev.ports) == len(desc.ports)
             for pd, port in zip(desc.ports, dev.ports, strict=True):
                 assert port.number == pd.number

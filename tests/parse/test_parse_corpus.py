@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from dualnet.host.models import LinkLayer, NetnsMode, PciRelation, PhysState, PortState
+from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev, parse_ibdev2netdev_rows
 from dualnet.parse.ibv_devices import parse_ibv_devices
@@ -29,6 +30,8 @@ from dualnet.parse.show_gids import parse_show_gids, parse_show_gids_rows
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 PARSERS: dict[str, Callable[[str], Any]] = {
+    "devlink_eswitch": parse_devlink_eswitch,
+    "devlink_port": parse_devlink_port,
     "ibdev2netdev": parse_ibdev2netdev,
     "ibv_devices": parse_ibv_devices,
     "ibv_devinfo": parse_ibv_devinfo,

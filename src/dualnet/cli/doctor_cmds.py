@@ -191,6 +191,10 @@ def register(app: typer.Typer) -> None:
             help="with --from: stop (exit 2) at the first file that cannot be read, instead of "
             "diagnosing the rest and reporting the file as a finding",
         ),
+        ovs_offload: bool = typer.Option(
+            False, "--ovs-offload",
+            help="OVS hardware offload expected: check switchdev mode and hw-tc-offload",
+        ),
         output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
                                         help=OUTPUT_HELP),
     ) -> None:
@@ -199,7 +203,8 @@ def register(app: typer.Typer) -> None:
         Exit status: 0 nothing above info, 1 warnings, 4 errors (2 usage errors).
         """
         report = load_report(root, from_dir, strict=strict)
-        opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs)
+        opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs,
+                             ovs_offload=ovs_offload)
         result = run_doctor(report, opts)
         emit(result, output, lambda: findings_table(result))
         raise typer.Exit(result.exit_code)

@@ -44,6 +44,7 @@ class DoctorOptions:
     rdma_cni: bool = False
     dpdk: bool = False
     vfs: int | None = None  # VFs wanted per PF, when the user says
+    ovs_offload: bool = False  # OVS hardware offload expected (switchdev, hw-tc-offload)
 
     @property
     def dpdk_asked(self) -> bool:

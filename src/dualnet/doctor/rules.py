@@ -1,9 +1,9 @@
 """`diagnose`: run every rule over one node's facts and return the findings, worst first.
 
 Rules are pure functions `(HostReport, DoctorOptions) -> list[Finding]`; each family lives in
-its own module (rules_modules, rules_netns, rules_ports, rules_topology, rules_sriov, rules_cni,
-rules_facts). A rule that lacks a fact it needs returns nothing; `doctor.facts-unknown` says
-which fact groups were missing.
+its own module (rules_modules, rules_netns, rules_ports, rules_topology, rules_sriov,
+rules_switchdev, rules_cni, rules_facts). A rule that lacks a fact it needs returns nothing;
+`doctor.facts-unknown` says which fact groups were missing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dualnet.doctor import (
     rules_netns,
     rules_ports,
     rules_sriov,
+    rules_switchdev,
     rules_topology,
 )
 from dualnet.doctor.context import DoctorOptions
@@ -53,6 +54,10 @@ RULES: tuple[Rule, ...] = (
     rules_sriov.rule_hugepages,
     rules_sriov.rule_memlock,
     rules_cni.rule_cni,
+    rules_switchdev.rule_sriov_on_switchdev,
+    rules_switchdev.rule_representors,
+    rules_switchdev.rule_rdma_namespaces,
+    rules_switchdev.rule_offload,
     rules_facts.rule_unknown_facts,
     rules_facts.rule_read_problems,
     rules_facts.rule_refused_files,
@@ -104,6 +109,12 @@ RULE_IDS: frozenset[str] = frozenset(
         "cni.multus-missing",
         "cni.multus-not-first",
         "cni.first-config-invalid",
+        "switchdev.sriov-on-switchdev-pf",
+        "switchdev.vfs-without-representors-up",
+        "switchdev.rdma-cni-on-switchdev-pf",
+        "switchdev.offload-without-switchdev",
+        "switchdev.hw-tc-offload-off",
+        "switchdev.hw-tc-offload-unknown",
         "doctor.facts-unknown",
         "doctor.read-problems",
         "doctor.file-refused",
@@ -120,9 +131,11 @@ def diagnose(
     rdma_cni: bool = False,
     dpdk: bool = False,
     vfs: int | None = None,
+    ovs_offload: bool = False,
 ) -> list[Finding]:
     """All findings for `report` under the chosen mode and options, worst first."""
-    opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs)
+    opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs,
+                         ovs_offload=ovs_offload)
     return diagnose_with(report, opts)
 
 

@@ -66,6 +66,12 @@ from dualnet.host.models import (
     TopoEntry,
 )
 from dualnet.host.roce import gid_ipv4, roce_active_mtu, roce_v2_ipv4_gid_index
+from dualnet.host.switchdev import (
+    is_representor_port_name,
+    is_scalable_function_path,
+    read_eswitches,
+    read_scalable_functions,
+)
 from dualnet.host.vpd import Vpd, parse_vpd
 from dualnet.names import is_ifname, is_pci_address
 
@@ -267,7 +273,8 @@ class _Discovery:
             up = parent
             while up not in by_path and os.path.dirname(up) != up:
                 up = os.path.dirname(up)
-            if up in by_path:
+            # an mlx5 SF's netdev is the SF's own (report.scalable_functions), not its PF's
+            if up in by_path and not is_scalable_function_path(target):
                 out.setdefault(by_path[up], []).append(name)
         return {k: sorted(v, key=natural_key) for k, v in out.items()}
 
@@ -284,6 +291,10 @@ class _Discovery:
             driver = r.readlink_name(os.path.join(p, "driver")) if "driver" in fn.entries else None
             netdev_names = (sorted(r.listdir(os.path.join(p, "net")), key=natural_key)
                             if "net" in fn.entries else [])
+            # In switchdev mode the VF/SF representors are netdevs of the PF's function too;
+            # they are eswitch ports, not the PF's own netdev (host/switchdev.py reads them).
+            netdev_names = [n for n in netdev_names if not is_representor_port_name(
+                r.read(os.path.join(p, "net", n, "phys_port_name")))]
             nds = [self._netdev(n, os.path.join(p, "net", n)) for n in netdev_names]
             for n in children.get(fn.address, []):
                 if n not in netdev_names:
@@ -762,5 +773,8 @@ def discover(root: Path = Path("/")) -> HostReport:
     report.hugepages = _hugepages(d)
     report.memlock_kb = _memlock(d)
     report.cni = _cni(d)
+    pf_paths = {n.pci_address: d.fns[n.pci_address].path for n in report.nics if not n.is_vf}
+    report.eswitches, report.representors = read_eswitches(r, pf_paths, report.nics)
+    report.scalable_functions = read_scalable_functions(r, d.sys)
     report.problems = r.problems
     return report

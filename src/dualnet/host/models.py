@@ -284,6 +284,53 @@ class KubeNode(Model):
         return quantity_count(raw) if raw is not None else None
 
 
+class Eswitch(Model):
+    """The embedded switch of one PF (devlink `eswitch mode`), as far as the facts show it."""
+
+    pf_pci_address: str
+    uplink_netdev: str | None = Field(default=None, description="PF netdev (uplink representor)")
+    mode: Literal["legacy", "switchdev"] | None = Field(
+        default=None, description="None: not known from the facts given"
+    )
+    mode_source: str | None = Field(
+        default=None,
+        description="how the mode was learnt: 'compat/devlink/mode' (MOFED), 'representors', "
+        "'VFs without representors', 'devlink dev eswitch show'",
+    )
+    switch_id: str | None = Field(default=None, description="phys_switch_id of the uplink")
+    hw_tc_offload: bool | None = Field(
+        default=None,
+        description="ethtool feature `hw-tc-offload` of the uplink; sysfs does not show ethtool "
+        "features, so discovery leaves it None (unknown)",
+    )
+
+
+class Representor(Model):
+    """An eswitch port netdev (`phys_port_name` pfNvfM / pfNsfM / pfN / pN)."""
+
+    netdev: str
+    flavour: Literal["physical", "pcipf", "pcivf", "pcisf"]
+    pf_pci_address: str | None = Field(default=None, description="PCI function it hangs under")
+    controller: int | None = Field(default=None, description="external controller (cN prefix)")
+    pfnum: int | None = None
+    vfnum: int | None = None
+    sfnum: int | None = None
+    port: int | None = Field(default=None, description="physical port number (pN)")
+    vf_pci_address: str | None = Field(default=None, description="the VF it represents")
+    operstate: str | None = None
+    switch_id: str | None = None
+
+
+class ScalableFunction(Model):
+    """An mlx5 subfunction: auxiliary device `mlx5_core.sf.N` under its parent PF."""
+
+    name: str = Field(description="auxiliary device name, 'mlx5_core.sf.4'")
+    sfnum: int | None = Field(default=None, description="user-given SF number (sysfs `sfnum`)")
+    pf_pci_address: str | None = None
+    netdevs: list[str] = Field(default_factory=list)
+    rdma_devices: list[str] = Field(default_factory=list)
+
+
 class HostReport(Model):
     """Everything dualnet knows about one node."""
 
@@ -318,6 +365,11 @@ class HostReport(Model):
         default_factory=list, description="libibverbs warnings printed with ibv_devinfo/devices"
     )
     kubernetes_node: KubeNode | None = None
+    eswitches: list[Eswitch] = Field(
+        default_factory=list, description="one per PF whose eswitch facts were seen"
+    )
+    representors: list[Representor] = Field(default_factory=list)
+    scalable_functions: list[ScalableFunction] = Field(default_factory=list)
     problems: list[ReadProblem] = Field(default_factory=list)
 
     # Small lookups used by every consumer; kept here so no layer re-implements them.
@@ -333,6 +385,9 @@ class HostReport(Model):
 
     def nic_by_pci(self, pci_address: str) -> Nic | None:
         return next((n for n in self.nics if n.pci_address == pci_address), None)
+
+    def eswitch(self, pf_pci_address: str) -> Eswitch | None:
+        return next((e for e in self.eswitches if e.pf_pci_address == pf_pci_address), None)
 
     def rdma_device(self, name: str) -> RdmaDevice | None:
         return next((d for d in self.rdma_devices if d.name == name), None)

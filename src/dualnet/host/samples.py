@@ -20,6 +20,7 @@ from dualnet.host.synthetic import (
     NodeDescription,
     RdmaDev,
     RouteDesc,
+    SubFunction,
     build_tree,
     cni_conf_json,
 )
@@ -280,6 +281,70 @@ def roce_sriov() -> NodeDescription:
     )
 
 
+def roce_switchdev() -> NodeDescription:
+    """CX-6 Dx PF0 with its eswitch in switchdev mode (OVS offload, ASAP2): 2 VFs, one VF
+    representor per VF and one SF (sfnum 88) with its representor; PF1 stays legacy.
+
+    Layout: representors are netdevs of the PF's function with `phys_port_name` `pf0vf<M>` /
+    `pf0sf<S>` and the uplink's `phys_switch_id` (devlink-port.rst; en_rep.c registers them on
+    the PF's devlink); the uplink's port name is `p0`. Names follow systemd's path naming with
+    the port name appended (`ens2f0np0`, `ens2f0npf0sf88` in the SF patches' examples); the SF
+    netdev name `enp8s0f0s88` is not from a source. The switch id is the PF's system image GUID
+    in hex (mlx5 uses it as the eswitch id). The PF's RDMA device keeps one port here; real
+    switchdev mlx5_ib adds one port per representor (not modelled)."""
+    mac = "b8:ce:f6:0c:7e:a0"
+    guid = _guid_from_mac(mac)
+    switch_id = guid.replace(":", "")
+    uplink = Netdev("enp8s0f0np0", mac, 9000, "up", speed=100000, ipv4=["192.168.200.10/24"],
+                    phys_port_name="p0", phys_switch_id=switch_id)
+    reps = [Netdev(f"enp8s0f0npf0vf{i}", f"9a:4b:1c:00:00:1{i}", 1500, "up",
+                   phys_port_name=f"pf0vf{i}", phys_switch_id=switch_id) for i in range(2)]
+    sf_rep = Netdev("enp8s0f0npf0sf88", "9a:4b:1c:00:00:88", 1500, "up",
+                    phys_port_name="pf0sf88", phys_switch_id=switch_id)
+    vfs = [Function(f"0000:08:00.{2 + i}", "15b3", "101e", "0x020000", "mlx5_core",
+                    subsystem_device="0x0016",
+                    netdevs=[Netdev(f"enp8s0f0v{i}", f"5e:1a:7c:00:01:0{i}", 1500, "up",
+                                    speed=100000)],
+                    rdma=[RdmaDev("", f"0000:0000:0000:010{i}", "22.39.1002", "MT_0000000359",
+                                  ports=[IbPort(1, "ACTIVE", "LINK_UP", "Ethernet",
+                                                "100 Gb/sec (4X EDR)")])])
+           for i in range(2)]
+    sf = SubFunction(4, 88, netdevs=[Netdev("enp8s0f0s88", "00:00:00:00:88:88", 1500, "up")],
+                     rdma=[RdmaDev("mlx5_4", "0000:00ff:fe00:8888", "22.39.1002",
+                                   "MT_0000000359",
+                                   ports=[IbPort(1, "ACTIVE", "LINK_UP", "Ethernet",
+                                                 "100 Gb/sec (4X EDR)")])])
+    pf0 = Function("0000:08:00.0", "15b3", "101d", "0x020000", "mlx5_core",
+                   subsystem_device="0x0016", netdevs=[uplink, *reps, sf_rep], sriov_totalvfs=8,
+                   vfs=vfs, sfs=[sf],
+                   rdma=[RdmaDev("", guid, "22.39.1002", "MT_0000000359",
+                                 ports=[IbPort(1, "ACTIVE", "LINK_UP", "Ethernet",
+                                               "100 Gb/sec (4X EDR)", netdev=uplink.name)])])
+    pf1_nd = Netdev("enp8s0f1np1", "b8:ce:f6:0c:7e:a1", 1500, "down", phys_port_name="p1")
+    pf1 = Function("0000:08:00.1", "15b3", "101d", "0x020000", "mlx5_core",
+                   subsystem_device="0x0016", netdevs=[pf1_nd], sriov_totalvfs=8,
+                   sriov_offset=9,
+                   rdma=[RdmaDev("", _guid_from_mac(pf1_nd.mac), "22.39.1002", "MT_0000000359",
+                                 ports=[IbPort(1, "DOWN", "DISABLED", "Ethernet",
+                                               "100 Gb/sec (4X EDR)")])])
+    mgmt = Function("0000:02:00.0", "8086", "1521", "0x020000", "igb", "0x01", "0x8086", "0x0001",
+                    netdevs=[Netdev("eno1", "3c:ec:ef:10:20:31", 1500, "up", speed=1000,
+                                    ipv4=["10.10.0.6/24"])])
+    hbs = [HostBridge("0000", "00", 0, "0-31", [
+        Bridge("0000:00:01.0", [mgmt], "0x8086", "0x2030"),
+        Bridge("0000:00:03.0", [pf0, pf1], "0x8086", "0x2032"),
+    ])]
+    _name_rdma_in_pci_order(hbs)
+    return NodeDescription(
+        hostname="roce-switchdev-01", kernel="6.8.0-1050-nvidia-64k", arch="x86_64", pci=hbs,
+        modules=_mods(*RDMA_STACK_INBOX, ("igb", 290816, 0, [])), netns_mode="shared",
+        virtual_netdevs=[Netdev("lo", "00:00:00:00:00:00", 65536, "unknown", arphrd=772)],
+        routes=[RouteDesc("eno1", "0.0.0.0/0", "10.10.0.1", 0)],
+        memlock_kb=-1, cni_bin=[*CNI_PLUGINS_151, "sriov", "rdma"],
+        cni_conf={"00-multus.conf": MULTUS_CONF},
+    )
+
+
 def no_mlx5_ib() -> NodeDescription:
     """ConnectX-6 Dx with mlx5_core loaded but no mlx5_ib: no RDMA class at all."""
     fns = [
@@ -361,6 +426,7 @@ SAMPLES: dict[str, Callable[[], NodeDescription]] = {
     "gh200": gh200,
     "dgx_h100_ib": dgx_h100_ib,
     "roce_sriov": roce_sriov,
+    "roce_switchdev": roce_switchdev,
     "no_mlx5_ib": no_mlx5_ib,
     "no_rdma": no_rdma,
 }

@@ -107,6 +107,20 @@ class Netdev:
     ipv4: list[str] = field(default_factory=list)
     phys_port_name: str | None = None
     dev_port: int = 0
+    # eswitch ports (host/switchdev.py): the uplink and its representors share one switch id;
+    # `compat_devlink_mode` is MOFED's `compat/devlink/mode` file (absent upstream).
+    phys_switch_id: str | None = None
+    compat_devlink_mode: str | None = None
+
+
+@dataclass
+class SubFunction:
+    """An mlx5 SF: auxiliary device `mlx5_core.sf.<index>` under its PF (switchdev mode only)."""
+
+    index: int
+    sfnum: int
+    netdevs: list[Netdev] = field(default_factory=list)
+    rdma: list[RdmaDev] = field(default_factory=list)
 
 
 @dataclass
@@ -128,6 +142,7 @@ class Function:
     sriov_totalvfs: int | None = None
     sriov_offset: int = 2
     vfs: list[Function] = field(default_factory=list)
+    sfs: list[SubFunction] = field(default_factory=list)
 
 
 @dataclass
@@ -341,7 +356,34 @@ class _Builder:
             ib = self.mk(d, "infiniband")
             for dev in fn.rdma:
                 self._rdma(dev, ib, d, fn)
+        for sf in fn.sfs:
+            self._subfunction(sf, d, fn)
         return d
+
+    def _subfunction(self, sf: SubFunction, pf_dir: str, pf: Function) -> None:
+        # Layout of the mlx5 SF patches (netdev, 2020-12): `bus/auxiliary/devices/mlx5_core.sf.N
+        # -> ../../../devices/pci0000:00/0000:00:03.0/0000:06:00.0/mlx5_core.sf.N`, a `sfnum`
+        # file, and the SF's netdev/RDMA device as children (`net/eth1/device ->
+        # ../../../mlx5_core.sf.0`).
+        name = f"mlx5_core.sf.{sf.index}"
+        d = self.mk(pf_dir, name)
+        _w(os.path.join(d, "sfnum"), sf.sfnum)
+        _link(d, os.path.join(self.mk(self.sys, "bus/auxiliary/devices"), name))
+        drv = self.mk(self.sys, "bus/auxiliary/drivers/mlx5_core.sf")
+        _link(drv, os.path.join(d, "driver"))
+        if sf.netdevs:
+            net = self.mk(d, "net")
+            for nd in sf.netdevs:
+                nd_dir = self.mk(net, nd.name)
+                self._netdev_files(nd_dir, nd)
+                _link(d, os.path.join(nd_dir, "device"))
+                _link(nd_dir, os.path.join(self.sys, "class/net", nd.name))
+                self.all_netdevs.append(nd)
+        if sf.rdma:
+            ib = self.mk(d, "infiniband")
+            as_fn = Function(pf.address, pf.vendor, pf.device, pf.pci_class, netdevs=sf.netdevs)
+            for dev in sf.rdma:
+                self._rdma(dev, ib, d, as_fn)
 
     def _netdev_files(self, d: str, nd: Netdev) -> None:
         _w(os.path.join(d, "address"), nd.mac)
@@ -357,6 +399,11 @@ class _Builder:
                 _w(os.path.join(d, "speed"), nd.speed)
         if nd.phys_port_name:
             _w(os.path.join(d, "phys_port_name"), nd.phys_port_name)
+        if nd.phys_switch_id:
+            _w(os.path.join(d, "phys_switch_id"), nd.phys_switch_id)
+        if nd.compat_devlink_mode:
+            c = self.mk(d, "compat/devlink")
+            _w(os.path.join(c, "mode"), nd.compat_devlink_mode)
 
     def _rdma(self, dev: RdmaDev, ib_parent: str, fn_dir: str, fn: Function) -> None:
         d = self.mk(ib_parent, dev.name)

@@ -22,6 +22,8 @@ Accepted file names (case-insensitive; `-`, `_` and spaces are interchangeable; 
 | `uname` | `uname -a` or `uname -r` |
 | `dev_infiniband` (`ls_dev_infiniband`) | `ls /dev/infiniband` |
 | `kubectl_node` (`node`, `.json`, `.yaml`) | `kubectl describe node`, `get node -o yaml|json` |
+| `devlink_eswitch` (`devlink_dev_eswitch_show`) | `devlink dev eswitch show` |
+| `devlink_port` (`devlink_port_show`) | `devlink port show` (text or `-j`) |
 
 Facts are merged per RDMA device and port across files: `rdma link` gives state and netdev,
 `ibv_devinfo` firmware, part id and MTUs, `show_gids` the GID table, `ibdev2netdev -v` the PCI
@@ -54,7 +56,9 @@ from dualnet.host.models import (
 from dualnet.host.roce import roce_v2_ipv4_gid_index
 from dualnet.inputs import read_text
 from dualnet.parse._text import ParseWarning, collecting
+from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.errors import ParseError
+from dualnet.parse.eswitch_facts import eswitch_facts, representor_names
 from dualnet.parse.ibdev2netdev import Ibdev2netdevRow, parse_ibdev2netdev_rows, rows_to_devices
 from dualnet.parse.ibv_devices import parse_ibv_devices
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo, verbs_messages
@@ -88,6 +92,8 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     "uname": ("uname", "uname_a", "uname_r"),
     "dev_infiniband": ("dev_infiniband", "ls_dev_infiniband"),
     "kubectl_node": ("kubectl_node", "kubectl_describe_node", "kubectl_get_node", "node"),
+    "devlink_eswitch": ("devlink_eswitch", "devlink_dev_eswitch", "devlink_dev_eswitch_show"),
+    "devlink_port": ("devlink_port", "devlink_port_show"),
 }
 
 _STEM_TO_KEY = {stem: key for key, stems in FILE_NAMES.items() for stem in stems}
@@ -387,7 +393,14 @@ def report_from_dir(path: Path, *, strict: bool = False) -> HostReport:
     if isinstance(lspci, LspciResult):
         report.nics = list(lspci.nics)
         report.gpus = list(lspci.gpus)
-    _link_nics(report.nics, report.rdma_devices, interfaces, rows)
+    ports_value, esw_value = results.get("devlink_port"), results.get("devlink_eswitch")
+    ports = ports_value if isinstance(ports_value, list) else []
+    reps = representor_names(interfaces, ports)
+    # representors are eswitch ports, not their PF's netdevs (nor RDMA netdevs)
+    _link_nics(report.nics, report.rdma_devices,
+               [i for i in interfaces if i.name not in reps], rows)
+    report.eswitches, report.representors = eswitch_facts(
+        report.nics, interfaces, ports, esw_value if isinstance(esw_value, list) else [])
 
     topo = results.get("nvidia_smi_topo")
     if isinstance(topo, TopoResult):
@@ -452,6 +465,8 @@ def _raw(text: str) -> str:
 
 
 _PARSERS = {
+    "devlink_eswitch": parse_devlink_eswitch,
+    "devlink_port": parse_devlink_port,
     "ibv_devinfo": parse_ibv_devinfo,
     "ibv_devices": parse_ibv_devices,
     "rdma_link": parse_rdma_link,

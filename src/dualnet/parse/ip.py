@@ -82,6 +82,8 @@ class IpInterface(BaseModel):
     altnames: list[str] = Field(default_factory=list)
     parentbus: str | None = None
     parentdev: str | None = None
+    portname: str | None = Field(default=None, description="`ip -d` phys_port_name: p0, pf0vf3")
+    switchid: str | None = Field(default=None, description="`ip -d` phys_switch_id")
     vfs: list[IpVf] = Field(default_factory=list)
     addresses: list[str] = Field(default_factory=list, description="CIDRs, inet then inet6")
 
@@ -204,6 +206,11 @@ def _details(iface: IpInterface, text: str) -> None:
     if "parentdev" in words:
         iface.parentbus = words.get("parentbus")
         iface.parentdev = full_pci(words["parentdev"]) or words["parentdev"]
+    # eswitch ports (representors, uplinks): `portname pf0vf3 switchid fa67c3ffffc94094`
+    if "portname" in words:
+        iface.portname = words["portname"]
+    if "switchid" in words:
+        iface.switchid = words["switchid"]
 
 
 def _segments(line: Line) -> list[Line]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dualnet.errors import UsageError
 from dualnet.parse._text import ParseWarning, collecting
+from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev
 from dualnet.parse.ibv_devices import parse_ibv_devices
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
@@ -70,6 +71,13 @@ TOOLS: tuple[Tool, ...] = (
         "KubeNode",
         ("kubectl_describe_node", "kubectl_get_node", "node", "describe_node"),
     ),
+    Tool(
+        "devlink_eswitch",
+        parse_devlink_eswitch,
+        "list[Eswitch]",
+        ("devlink_dev_eswitch", "devlink_dev_eswitch_show"),
+    ),
+    Tool("devlink_port", parse_devlink_port, "list[Representor]", ("devlink_port_show",)),
 )
 
 

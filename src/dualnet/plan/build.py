@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from dualnet.errors import UsageError
 from dualnet.host.models import HostReport, Nic
+from dualnet.host.switchdev import switchdev_steps
 from dualnet.modes import MODE_CNI_PLUGINS, Mode, required_netns_mode
 from dualnet.names import check_shared_dp_resource, check_sriov_dp_resource
 from dualnet.plan.model import HostPlan, Plan, PlanWarning, ResolvedNic
@@ -148,6 +149,17 @@ def _check_nic(spec: Spec, hostname: str, nic: ResolvedNic, host: HostReport) ->
                 f"spec.numVfs {wanted} is more than {where} supports (sriov_totalvfs "
                 f"{nic.sriov_totalvfs})",
                 hint=f"use at most {nic.sriov_totalvfs}, or raise NUM_OF_VFS in firmware",
+            )
+    if s.mode in SRIOV_MODES and nic.eswitch_mode == "switchdev":
+        wanted = _num_vfs(spec, nic)
+        if len(nic.vf_pci_addresses) < wanted:
+            steps = "; ".join(switchdev_steps(nic.pci_address, nic.vf_pci_addresses, wanted))
+            raise _refuse(
+                f"mode {s.mode.value} on {where}, whose eswitch is in switchdev mode with "
+                f"{len(nic.vf_pci_addresses)} of {wanted} VFs: on a switchdev PF the VFs are "
+                "selected by PCI address (its netdevs include the VF representors), so they "
+                "must exist before the plan",
+                hint=f"create them in this order, then plan again: {steps}",
             )
     if s.mode is Mode.HOST_DEVICE and nic.sriov_numvfs:
         raise _refuse(
@@ -368,11 +380,18 @@ def _sriov_dp_config(
         selector["drivers"] = ["mlx5_core"] if all(n.vendor_id == "15b3" for n in nics) else (
             ["vfio-pci"] if s.mode is Mode.SRIOV_DPDK else sorted({n.driver or "" for n in nics})
         )
-        pf_names: set[str] = set()
-        for group in per_host:
-            for n in group:
-                pf_names.add(f"{n.netdev}#0-{_num_vfs(spec, n) - 1}")
-        selector["pfNames"] = sorted(pf_names)
+        if any(n.eswitch_mode == "switchdev" for n in nics):
+            # A switchdev PF's function also carries the VF representors: select the VFs
+            # themselves, by PCI address (_check_nic made sure they exist). pciAddresses and
+            # pfNames would both have to match, so one switchdev PF switches every PF over.
+            selector["pciAddresses"] = sorted(
+                {vf for n in nics for vf in n.vf_pci_addresses[: _num_vfs(spec, n)]})
+        else:
+            pf_names: set[str] = set()
+            for group in per_host:
+                for n in group:
+                    pf_names.add(f"{n.netdev}#0-{_num_vfs(spec, n) - 1}")
+            selector["pfNames"] = sorted(pf_names)
     if s.mode in IB_MODES:
         selector["linkTypes"] = ["infiniband"]
     selector["isRdma"] = True

@@ -36,6 +36,12 @@ class ResolvedNic(_Model):
     holds_default_route: bool = False
     nearest_gpu: str | None = Field(default=None, description="'GPU0 (NODE)'")
     roce_v2_gid_index: int | None = None
+    eswitch_mode: Literal["legacy", "switchdev"] | None = Field(
+        default=None, description="the PF's eswitch mode; None: not known"
+    )
+    vf_pci_addresses: list[str] = Field(
+        default_factory=list, description="enabled VFs (virtfn order), for switchdev selectors"
+    )
 
 
 class HostPlan(_Model):

@@ -89,6 +89,8 @@ def resolve_nic(host: HostReport, nic: Nic) -> ResolvedNic:
         holds_default_route=netdev in default_route_interfaces(host),
         nearest_gpu=_nearest_gpu(host, dev.name if dev else None)[1],
         roce_v2_gid_index=port.roce_v2_ipv4_gid_index if port is not None else None,
+        eswitch_mode=esw.mode if (esw := host.eswitch(nic.pci_address)) is not None else None,
+        vf_pci_addresses=list(nic.vfs),
     )
 
 
@@ -96,6 +98,15 @@ def _explicit(host: HostReport, hostname: str, sel: NicSelection) -> list[Nic]:
     pfs = [n for n in host.nics if not n.is_vf]
     known = ", ".join(sorted(n.netdev or n.pci_address for n in pfs)) or "none"
     for name in sel.netdevs:
+        rep = next((r for r in host.representors if r.netdev == name), None)
+        if rep is not None:
+            # A representor is an eswitch port on the PF: a pod given it sends into the eswitch.
+            raise UsageError(
+                f"spec.nics.netdevs: {name!r} on host {hostname} is a {rep.flavour} representor "
+                f"of PF {rep.pf_pci_address} (eswitch in switchdev mode), not a NIC",
+                hint="select the PF (its netdev or PCI address); its VFs are then selected by "
+                "PCI address",
+            )
         if host.nic_by_netdev(name) is None:
             raise UsageError(
                 f"spec.nics.netdevs: {name!r} is not a NIC on host {hostname}",
