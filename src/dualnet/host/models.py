@@ -181,6 +181,11 @@ class Nic(Model):
     sriov_numvfs: int | None = None
     vfs: list[str] = Field(default_factory=list, description="PCI addresses of enabled VFs")
     rdma_devices: list[str] = Field(default_factory=list)
+    pci_path: list[str] | None = Field(
+        default=None,
+        description="its `sys/devices` path from the root complex down: ['pci0000:00', "
+        "'0000:00:01.0', ..., '<its own address>']; None when not read from sysfs",
+    )
 
 
 class KernelModule(Model):
@@ -199,6 +204,11 @@ class Gpu(Model):
     name: str | None = None
     numa_node: int | None = None
     local_cpulist: str | None = None
+    pci_path: list[str] | None = Field(
+        default=None,
+        description="its `sys/devices` path from the root complex down: ['pci0000:00', "
+        "'0000:00:01.0', ..., '<its own address>']; None when not read from sysfs",
+    )
 
 
 class TopoEntry(Model):

@@ -1,0 +1,67 @@
+"""CLI verb of the report layer: `dualnet report`."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from dualnet.cli.output import stdout
+
+if TYPE_CHECKING:
+    from dualnet.doctor import DoctorResult
+    from dualnet.host.models import HostReport
+    from dualnet.plan import Plan
+
+
+def register(app: typer.Typer) -> None:
+    """Add this layer's verb to the dualnet app."""
+    app.command("report")(report_cmd)
+
+
+def report_cmd(
+    root: Path | None = typer.Option(
+        None, "--root", help="read a live sysfs/procfs tree under DIR (default /)"),
+    from_dir: Path | None = typer.Option(
+        None, "--from", help="read saved tool outputs from DIR (as `dualnet doctor --from`)"),
+    spec: Path | None = typer.Option(
+        None, "--spec", help="TrainingNetwork spec: adds the plan's pod network picture"),
+    bench: list[Path] = typer.Option(
+        [], "--bench", help="a `dualnet bench --output json` result (repeat for more runs)"),
+    out: Path = typer.Option(Path("report.html"), "--out", help="the HTML file to write"),
+) -> None:
+    """Write one self-contained HTML page: topology, pod network, findings, benchmarks.
+
+    The page loads nothing from anywhere (inline SVG and CSS); open it offline or attach it to a
+    ticket. An existing different file at --out is kept as <file>.bak.
+    """
+    from dualnet.cli.doctor_cmds import load_report
+
+    report = load_report(root, from_dir)
+    source = f"--from {from_dir}" if from_dir is not None else f"--root {root or '/'}"
+    path = write_report(out, report, spec_path=spec, bench_paths=bench, source=source)
+    stdout.print(f"report written to [bold]{path}[/]", highlight=False)
+
+
+def write_report(out: Path, report: HostReport, *, spec_path: Path | None = None,
+                 bench_paths: list[Path] | None = None, source: str = "",
+                 doctor: DoctorResult | None = None, plan: Plan | None = None) -> Path:
+    """Gather the inputs through each layer's public functions and write the page at `out`;
+    `sample` passes the verdict and plan it already has."""
+    from dualnet.doctor import doctor_result
+    from dualnet.plan import build_plan
+    from dualnet.render.writers import write_file
+    from dualnet.report import ReportInputs, report_html
+    from dualnet.report.inputs import doctor_options, load_bench
+    from dualnet.spec import load_spec
+
+    spec = load_spec(spec_path) if spec_path is not None else None
+    verdict = doctor or doctor_result(report, doctor_options(spec))
+    the_plan = plan or (build_plan(spec, [report]) if spec is not None else None)
+    benches = [load_bench(p) for p in bench_paths or []]
+    made = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    html = report_html(ReportInputs(host=report, doctor=verdict, plan=the_plan, benches=benches,
+                                    generated=made, source=source))
+    return write_file(out, html)

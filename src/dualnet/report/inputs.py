@@ -1,0 +1,42 @@
+"""What a report is made from, gathered through the layers' own public functions: the doctor's
+verdict for the intent a spec states, the plan, and bench results read from their JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from dualnet.doctor import DoctorOptions
+from dualnet.errors import UsageError
+from dualnet.modes import Mode
+from dualnet.spec import Spec
+from dualnet.verify.bench import BenchReport
+
+
+def doctor_options(spec: Spec | None) -> DoctorOptions:
+    """The doctor's options for the intent a spec states (none: every mode-free check)."""
+    if spec is None:
+        return DoctorOptions()
+    mode = Mode(spec.spec.mode)
+    return DoctorOptions(mode=mode, rdma_cni=spec.spec.rdma_cni, dpdk=mode is Mode.SRIOV_DPDK,
+                         vfs=spec.spec.num_vfs)
+
+
+def load_bench(path: Path) -> BenchReport:
+    """A `dualnet bench --output json` result; a clear error naming the file and the field."""
+    hint = "write one with `dualnet bench ... --output json > bench.json`"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--bench {path}: cannot read it ({exc.strerror or exc})",
+                         hint=hint) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--bench {path}: not UTF-8 text (byte {exc.start})", hint=hint) from None
+    try:
+        return BenchReport.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "(document)"
+        raise UsageError(f"--bench {path}: not a dualnet bench result: {where}: {first['msg']}",
+                         hint=hint) from None
