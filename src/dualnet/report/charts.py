@@ -58,8 +58,8 @@ def _nice_max(v: float) -> float:
     return 10.0 * mag
 
 
-W, H = 640.0, 300.0
-_L, _R, _T, _B = 58.0, 150.0, 30.0, 44.0
+W, H = 640.0, 318.0
+_L, _R, _T, _B = 58.0, 176.0, 30.0, 62.0
 
 
 def chart_svg(chart: Chart) -> ET.Element:
@@ -68,7 +68,8 @@ def chart_svg(chart: Chart) -> ET.Element:
     root = svg(W, H, cls="chart", label=chart.title, data_chart=chart.key)
     lo = math.log2(min(xs)) if xs else 0.0
     hi = math.log2(max(xs)) if xs else 1.0
-    hi = hi if hi > lo else lo + 1
+    if hi <= lo:  # one message size: centre it
+        lo, hi = lo - 1, hi + 1
     ymax = _nice_max(max(ys) * 1.08 if ys else 1.0)
     pw, ph = W - _L - _R, H - _T - _B
 
@@ -92,16 +93,18 @@ def chart_svg(chart: Chart) -> ET.Element:
         el(axes, "text", size_label(int(2 ** e)), cls="tick x", x=px(2 ** e), y=_T + ph + 16)
         e += step
     el(axes, "text", "message size (bytes, log scale)", cls="axis-label", x=_L + pw / 2,
-       y=H - 8)
+       y=_T + ph + 32)
     el(axes, "text", chart.y_label, cls="axis-label y", x=14, y=_T + ph / 2,
        transform=f"rotate(-90 14 {_T + ph / 2:.1f})")
     el(axes, "rect", cls="plot-frame", x=_L, y=_T, width=pw, height=ph)
-    for lv in chart.levels:
+    label_y = -1e9
+    for lv in sorted(chart.levels, key=lambda lv: -lv.value):  # top first
         g = el(root, "g", cls=f"level {lv.cls}", data_level=lv.cls, data_value=f"{lv.value:g}")
         el(g, "line", cls="level-line", x1=_L, x2=_L + pw, y1=py(lv.value), y2=py(lv.value))
+        label_y = max(py(lv.value) + 4, label_y + 13)  # close levels: labels one under another
         el(g, "text", f"{lv.name} {lv.value:g} Gb/s", cls="level-label", x=_L + pw + 6,
-           y=py(lv.value) + 4)
-    legend_y = _T + ph - 16 * len(chart.series) + 8  # bottom right: clear of the levels
+           y=label_y)
+    legend_x = _L  # one row under the axis label
     for s in chart.series:
         pts = [(px(b), py(v)) for b, v in s.points if b > 0]
         g = el(root, "g", cls=f"series {s.cls}", data_series=s.cls, data_points=str(len(pts)))
@@ -111,8 +114,9 @@ def chart_svg(chart: Chart) -> ET.Element:
         for (b, v), (x, y) in zip(s.points, pts, strict=False):
             c = el(g, "circle", cls="pt", cx=x, cy=y, r=2.6)
             tooltip(c, f"{s.name}: {size_label(b)} B → {v:.2f} Gb/s")
-        el(g, "line", cls="line legend-swatch", x1=_L + pw + 6, x2=_L + pw + 22, y1=legend_y,
-           y2=legend_y)
-        el(g, "text", s.name, cls="legend", x=_L + pw + 26, y=legend_y + 4)
-        legend_y += 16
+        legend_y = H - 10
+        el(g, "line", cls="line legend-swatch", x1=legend_x, x2=legend_x + 16, y1=legend_y - 4,
+           y2=legend_y - 4)
+        el(g, "text", s.name, cls="legend", x=legend_x + 20, y=legend_y)
+        legend_x += 20 + len(s.name) * 6.6 + 24
     return root

@@ -35,7 +35,7 @@ class Attachment:
 MODE_ATTACHMENT: dict[Mode, Attachment] = {
     Mode.SHARED_ROCE: Attachment(
         "child", "{cni} child of {master}", "shared",
-        "the port's RDMA device, shared by every pod (netns shared)", "{netdev}"),
+        "the port's RDMA device, shared by every pod (netns shared)", "{cni} master"),
     Mode.HOST_DEVICE: Attachment(
         "moved", "host-device moves {netdev} into the pod", "own",
         "the port's RDMA device, moved with it", "{netdev} (the whole port)"),
@@ -47,7 +47,7 @@ MODE_ATTACHMENT: dict[Mode, Attachment] = {
         "no RDMA device: DPDK uses /dev/vfio", "a VF of {netdev} (vfio-pci)"),
     Mode.IPOIB: Attachment(
         "child", "IPoIB child of {master}", "shared",
-        "the HCA's RDMA device, shared by every pod (netns shared)", "{netdev}"),
+        "the HCA's RDMA device, shared by every pod (netns shared)", "IPoIB parent"),
     Mode.IB_SRIOV: Attachment(
         "vf", "ib-sriov: an InfiniBand VF of {netdev}", "own",
         "the VF's own RDMA device", "a VF of {netdev}"),
@@ -167,7 +167,7 @@ def pod_svg(picture: PodPicture) -> ET.Element:
                            for c in picture.pod])
     host_w = max([280.0] + [max(text_width(c.detail, 11), text_width(c.title)) + 24
                             for c in picture.host_side])
-    gap = max([220.0] + [text_width(lk.label, 11) + 30 for lk in picture.links])
+    gap = max([220.0] + [text_width(lk.label, 11) + 60 for lk in picture.links])
     pod_x, top = 16.0, 44.0
     host_x = pod_x + pod_w + 24 + gap
     rows = max(len(picture.pod), len(picture.host_side))
@@ -198,9 +198,12 @@ def pod_svg(picture: PodPicture) -> ET.Element:
         if y1 is None or y2 is None:
             continue
         g = el(root, "g", cls=lk.cls, data_from=lk.start, data_to=lk.end)
+        # straight under its label, then the bend: the label never sits on the curve
+        bend = max(x1 + text_width(lk.label, 11) + 24, x2 - 140)
+        mid = (bend + x2) / 2
         path = el(g, "path", cls="wire",
-                  d=f"M{x1:.1f},{y1:.1f} C{x1 + gap / 2:.1f},{y1:.1f} {x2 - gap / 2:.1f},"
-                    f"{y2:.1f} {x2:.1f},{y2:.1f}")
+                  d=f"M{x1:.1f},{y1:.1f} H{bend:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} "
+                    f"{x2:.1f},{y2:.1f}")
         tooltip(path, lk.label)
         el(g, "text", lk.label, cls="wire-label", x=x1 + 14, y=y1 - 6)
     return root

@@ -21,7 +21,7 @@ def svg(width: float, height: float, *, cls: str, label: str, **attrs: str) -> E
     root = ET.Element("svg", {
         "xmlns": SVG_NS, "class": cls, "role": "img", "aria-label": label,
         "viewBox": f"0 0 {_n(width)} {_n(height)}", "width": _n(width), "height": _n(height),
-        **attrs,
+        **{k.replace("_", "-"): v for k, v in attrs.items()},
     })
     ET.SubElement(root, "title").text = label
     return root

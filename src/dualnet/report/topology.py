@@ -206,7 +206,7 @@ def _box_h(node: TreeNode) -> float:
 def topology_svg(report: HostReport) -> ET.Element:
     tree = topology_tree(report)
     leaves = [n for n in tree.walk() if n.is_device]
-    levels = max(1, _depth(tree) - 1)  # internal columns (the root's column included)
+    levels = max(1, _depth(tree))  # internal columns: the root, NUMA, root complex, bridges
     leaf_x = _PAD + levels * _COL + 10
     box_w = max([260.0] + [text_width(line.text) + 24 for n in leaves for line in n.lines]
                 + [text_width(f"{n.label}  {n.sub}") + 24 for n in leaves])
