@@ -48,20 +48,15 @@ def report_cmd(
 def write_report(out: Path, report: HostReport, *, spec_path: Path | None = None,
                  bench_paths: list[Path] | None = None, source: str = "",
                  doctor: DoctorResult | None = None, plan: Plan | None = None) -> Path:
-    """Gather the inputs through each layer's public functions and write the page at `out`;
+    """Write the page for `report` at `out` (an existing different file is kept as .bak);
     `sample` passes the verdict and plan it already has."""
-    from dualnet.doctor import doctor_result
-    from dualnet.plan import build_plan
     from dualnet.render.writers import write_file
-    from dualnet.report import ReportInputs, report_html
-    from dualnet.report.inputs import doctor_options, load_bench
+    from dualnet.report import report_html
+    from dualnet.report.inputs import gather
     from dualnet.spec import load_spec
 
     spec = load_spec(spec_path) if spec_path is not None else None
-    verdict = doctor or doctor_result(report, doctor_options(spec))
-    the_plan = plan or (build_plan(spec, [report]) if spec is not None else None)
-    benches = [load_bench(p) for p in bench_paths or []]
     made = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    html = report_html(ReportInputs(host=report, doctor=verdict, plan=the_plan, benches=benches,
-                                    generated=made, source=source))
-    return write_file(out, html)
+    inputs = gather(report, spec=spec, bench_paths=bench_paths, doctor=doctor, plan=plan,
+                    generated=made, source=source)
+    return write_file(out, report_html(inputs))

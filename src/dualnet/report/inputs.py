@@ -7,9 +7,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from dualnet.doctor import DoctorOptions
+from dualnet.doctor import DoctorOptions, DoctorResult, doctor_result
 from dualnet.errors import UsageError
+from dualnet.host.models import HostReport
 from dualnet.modes import Mode
+from dualnet.plan import Plan, build_plan
+from dualnet.report.page import ReportInputs
 from dualnet.spec import Spec
 from dualnet.verify.bench import BenchReport
 
@@ -40,3 +43,15 @@ def load_bench(path: Path) -> BenchReport:
         where = ".".join(str(p) for p in first.get("loc", ())) or "(document)"
         raise UsageError(f"--bench {path}: not a dualnet bench result: {where}: {first['msg']}",
                          hint=hint) from None
+
+
+def gather(report: HostReport, *, spec: Spec | None = None, bench_paths: list[Path] | None = None,
+           doctor: DoctorResult | None = None, plan: Plan | None = None, generated: str = "",
+           source: str = "") -> ReportInputs:
+    """Everything the page shows: the doctor's verdict and the plan for `spec` unless the caller
+    already has them (`sample` does), and each bench result read."""
+    verdict = doctor or doctor_result(report, doctor_options(spec))
+    the_plan = plan or (build_plan(spec, [report]) if spec is not None else None)
+    return ReportInputs(host=report, doctor=verdict, plan=the_plan,
+                        benches=[load_bench(p) for p in bench_paths or []],
+                        generated=generated, source=source)
