@@ -130,7 +130,7 @@ def test_a_report_from_tool_outputs_has_no_paths_and_says_so() -> None:
     assert all(n.pci_path is None for n in report.nics)
     tree = topology_tree(report)
     groups = [n for n in tree.walk() if n.kind == "unknown"]
-    assert groups and all(n.label == "PCI path unknown" for n in groups)
+    assert groups and all((n.label, n.sub) == ("PCI path ?", "tool outputs") for n in groups)
     assert {g.get("data-pci") for g in _devices(topology_svg(report))} == {
         n.pci_address for n in report.nics} | {g.pci_address for g in report.gpus}
 

@@ -93,8 +93,7 @@ def topology_tree(report: HostReport) -> TreeNode:
             _insert(rc_node, path[1:-1], leaf)
         numa(rc_numa).children.append(rc_node)
     for n, leaves in pathless.items():
-        group = TreeNode(f"unknown:{n}", "unknown", "PCI path unknown",
-                         "read from tool outputs")
+        group = TreeNode(f"unknown:{n}", "unknown", "PCI path ?", "tool outputs")
         group.children = leaves
         numa(n).children.append(group)
     root.children = [numa_nodes[k] for k in sorted(numa_nodes, key=lambda k: (k is None, k or 0))]
@@ -145,12 +144,14 @@ def _port_state_cls(state: PortState) -> str:
 def _nic_leaf(report: HostReport, n: Nic) -> TreeNode:
     names = n.netdevs or ([n.netdev] if n.netdev else [])
     mgmt = report.management is not None and report.management.name in names
-    link = f"{n.operstate or '?'}" + (f" {n.speed_mbps // 1000} Gb/s" if n.speed_mbps else "")
-    meta = [n.pci_address, n.driver or "no driver", f"{n.vendor_id}:{n.device_id}"]
+    # None is "not known" (tool outputs often lack it), never "absent"
+    link = f"{n.operstate or 'state unknown'}" + (
+        f" {n.speed_mbps // 1000} Gb/s" if n.speed_mbps else "")
+    meta = [n.pci_address, n.driver or "driver ?", f"{n.vendor_id}:{n.device_id}"]
     if n.mtu is not None:
         meta.append(f"MTU {n.mtu}")
     lines = [Line(" · ".join(meta), "meta"),
-             Line(f"link {link}", "ok" if n.operstate == "up" else "bad")]
+             Line(f"link {link}", {"up": "ok", None: "meta"}.get(n.operstate, "bad"))]
     rdma_names: list[str] = []
     for name in n.rdma_devices:
         dev = report.rdma_device(name)
