@@ -44,6 +44,7 @@ def test_sample_rerun_keeps_what_the_user_changed(
     backup = out / "PLAN.md.bak"
     assert backup.read_text().endswith("my notes\n")
     assert "my notes" not in plan.read_text()
+    assert not (out / "report.html.bak").exists()  # an unchanged page is not backed up
 
 
 def test_sample_unknown_node_is_a_usage_error(

@@ -47,16 +47,18 @@ def report_cmd(
 
 def write_report(out: Path, report: HostReport, *, spec_path: Path | None = None,
                  bench_paths: list[Path] | None = None, source: str = "",
-                 doctor: DoctorResult | None = None, plan: Plan | None = None) -> Path:
+                 doctor: DoctorResult | None = None, plan: Plan | None = None,
+                 stamp: bool = True) -> Path:
     """Write the page for `report` at `out` (an existing different file is kept as .bak);
-    `sample` passes the verdict and plan it already has."""
+    `sample` passes the verdict and plan it already has, and no time stamp: the same sample
+    gives the same bytes, so a rerun leaves no backup behind."""
     from dualnet.render.writers import write_file
     from dualnet.report import report_html
     from dualnet.report.inputs import gather
     from dualnet.spec import load_spec
 
     spec = load_spec(spec_path) if spec_path is not None else None
-    made = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    made = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else ""
     inputs = gather(report, spec=spec, bench_paths=bench_paths, doctor=doctor, plan=plan,
                     generated=made, source=source)
     return write_file(out, report_html(inputs))

@@ -109,7 +109,7 @@ def _report(out: Path, report: HostReport, verdict: DoctorResult, plan: Plan | N
     from dualnet.cli.report_cmds import write_report
 
     path = write_report(out / "report.html", report, doctor=verdict, plan=plan,
-                        source=f"sample node {node}")
+                        source=f"sample node {node}", stamp=False)
     stdout.print(f"report (topology, pod network, findings) in [bold]{path}[/]")
 
 
