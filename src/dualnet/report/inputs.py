@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from dualnet.doctor import DoctorOptions, DoctorResult, doctor_result
 from dualnet.errors import UsageError
 from dualnet.host.models import HostReport
+from dualnet.inputs import load_mapping, validation_problems
 from dualnet.modes import Mode
 from dualnet.plan import Plan, build_plan
 from dualnet.report.page import ReportInputs
@@ -27,22 +28,17 @@ def doctor_options(spec: Spec | None) -> DoctorOptions:
 
 
 def load_bench(path: Path) -> BenchReport:
-    """A `dualnet bench --output json` result; a clear error naming the file and the field."""
-    hint = "write one with `dualnet bench ... --output json > bench.json`"
+    """A `dualnet bench --output json` result, read by the one loader (dualnet.inputs): every
+    problem is a usage error naming the file, and the field where the model refuses it."""
+    expect = "a `dualnet bench --output json` result"
+    doc = load_mapping(path, what="--bench", expect=expect)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--bench {path}: cannot read it ({exc.strerror or exc})",
-                         hint=hint) from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"--bench {path}: not UTF-8 text (byte {exc.start})", hint=hint) from None
-    try:
-        return BenchReport.model_validate_json(text)
+        return BenchReport.model_validate(doc)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "(document)"
-        raise UsageError(f"--bench {path}: not a dualnet bench result: {where}: {first['msg']}",
-                         hint=hint) from None
+        raise UsageError(f"--bench {path}: not a dualnet bench result:\n  "
+                         + validation_problems(exc.errors(include_url=False)),
+                         hint="write one with `dualnet bench ... --output json > bench.json`",
+                         ) from None
 
 
 def gather(report: HostReport, *, spec: Spec | None = None, bench_paths: list[Path] | None = None,
