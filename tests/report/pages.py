@@ -17,7 +17,8 @@ from dualnet.plan import build_plan
 from dualnet.report import ReportInputs
 from dualnet.report.inputs import doctor_options
 from dualnet.spec import Spec, load_spec
-from dualnet.verify.bench import BenchReport, NcclBench, RdmaBench, line_rate_gbps
+from dualnet.verify.bench import line_rate_gbps
+from dualnet.verify.bench_models import BenchReport, NcclBench, RdmaBench
 from dualnet.verify.nccl_tests import parse_all_reduce_perf
 from dualnet.verify.perftest import parse_ib_write_bw
 

@@ -25,6 +25,7 @@ from dualnet.report.podnet import MODE_ATTACHMENT, pod_picture, pod_svg
 from dualnet.report.topology import (
     leaf_devices,
     relation_matrix_svg,
+    root_complex,
     topology_svg,
     topology_tree,
 )
@@ -77,7 +78,8 @@ def test_the_tree_follows_each_device_pci_path(samples_root: Path) -> None:
         keys = chain(tree, dev.pci_address, [])
         assert keys is not None
         assert keys[0] == f"numa:{dev.numa_node}"
-        assert keys[1:] == dev.pci_path  # root complex, bridges, the device itself
+        # the root complex, the bridges, the device itself
+        assert keys[1:] == [root_complex(dev.pci_path[0]), *dev.pci_path, dev.pci_address]
     kinds = [n.kind for n in tree.walk()]
     assert kinds.count("numa") == 2 and kinds.count("rc") == 4
 
@@ -197,11 +199,25 @@ def test_fleet_bench_draws_each_pair_with_line_rate_and_floor(samples_root: Path
     assert _levels(ndr) == {"line-rate": 400.0, "floor": 320.0}  # 400 Gb/s NDR port
     assert _levels(bidir) == {"line-rate": 200.0, "floor": 160.0}  # both ways of a 100G port
     avg = next(g for g in ndr.iter("g") if g.get("data-series") == "avg")
+    assert bench.rdma[0].result is not None
     assert avg.get("data-points") == str(len(bench.rdma[0].result.rows))
-    assert bench.nccl is not None
+    assert bench.nccl is not None and bench.nccl.result is not None
     oop = next(g for g in nccl.iter("g") if g.get("data-series") == "oop")
     assert oop.get("data-points") == str(len(bench.nccl.result.rows))
-    assert _levels(nccl)["line-rate"] == pytest.approx(bench.nccl.reference_gbps or 0)
+    # NCCL: the node's 8 NDR HCAs (3200 Gb/s) and the model's NCCL floor, as bench judged it
+    assert _levels(nccl) == {"line-rate": 3200.0, "floor": pytest.approx(
+        3200.0 * bench.nccl.floor_fraction)}
+
+
+def test_a_run_that_could_not_measure_is_missing_not_drawn(samples_root: Path) -> None:
+    bench = fleet_bench(sample_report("dgx_h100_ib", samples_root))
+    bench.rdma[1] = bench.rdma[1].model_copy(update={"result": None,
+                                                      "problem": "ib_write_bw not in the image"})
+    view = bench_view([bench])
+    assert [c.key for c in view.charts] == ["ib_write_bw-0-0", "all_reduce_perf-0"]
+    (gone,) = view.missing
+    assert gone.what == "ib_write_bw mlx5_2 node-c → node-d"
+    assert "could not measure (ib_write_bw not in the image)" in gone.why
 
 
 def test_missing_results_are_listed_not_drawn() -> None:

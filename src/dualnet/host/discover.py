@@ -185,8 +185,8 @@ class _PciFn:
 
     @property
     def pci_path(self) -> list[str] | None:
-        """The components for the report; None for a flattened fixture (no root complex)."""
-        return None if self.components[0] == "?" else list(self.components)
+        """The bridges above the function (root port first); None for a flattened fixture."""
+        return None if self.components[0] == "?" else list(self.components[1:-1])
 
 
 @dataclass

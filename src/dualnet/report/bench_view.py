@@ -7,11 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dualnet.report.charts import Chart, Level, Series
-from dualnet.verify.bench import BenchReport, NcclBench, RdmaBench
-
-# The pass mark drawn under the line rate: issue 16's default for ib_write_bw (0.8 of the
-# discovered rate); l8k's fixed 100 Gb/s is a baseline to beat, not a floor to copy.
-FLOOR_FRACTION = 0.8
+from dualnet.verify.bench_models import BenchReport, NcclBench, RdmaBench
+from dualnet.verify.nccl_tests import NcclTestResult
+from dualnet.verify.perftest import PerftestResult
 
 
 @dataclass(frozen=True)
@@ -27,37 +25,41 @@ class BenchView:
     notes: list[str]
 
 
-def _levels(reference: float | None, name: str) -> list[Level]:
-    if reference is None:
+def _levels(bench: RdmaBench | NcclBench, name: str) -> list[Level]:
+    """The reference and the floor the bench model judged the run against (verify owns both)."""
+    if bench.reference_gbps is None or bench.floor_gbps is None:
         return []
-    return [Level(name, reference, "line-rate"),
-            Level(f"floor ({FLOOR_FRACTION:g} x)", reference * FLOOR_FRACTION, "floor")]
+    return [Level(name, bench.reference_gbps, "line-rate"),
+            Level(f"floor ({bench.floor_fraction:.0%})", bench.floor_gbps, "floor")]
 
 
-def rdma_chart(r: RdmaBench, key: str) -> Chart:
-    path = f"{r.client_node or r.client} → {r.server_node or r.server}"
-    what = "ib_write_bw" + (" --use_cuda" if r.gpu or r.result.cuda else "")
-    if r.result.bidirectional:
+def _path(r: RdmaBench) -> str:
+    return f"{r.client_node or r.client} → {r.server_node or r.server}"
+
+
+def rdma_chart(r: RdmaBench, result: PerftestResult, key: str) -> Chart:
+    what = "ib_write_bw" + (" --use_cuda" if r.gpu or result.cuda else "")
+    if result.bidirectional:
         what += " bidirectional"
-    series = [Series("BW average", [(x.bytes, x.bw_avg_gbps) for x in r.result.rows], "avg")]
-    if any(x.bw_peak_gbps > 0 for x in r.result.rows):
-        series.append(Series("BW peak", [(x.bytes, x.bw_peak_gbps) for x in r.result.rows],
+    series = [Series("BW average", [(x.bytes, x.bw_avg_gbps) for x in result.rows], "avg")]
+    if any(x.bw_peak_gbps > 0 for x in result.rows):
+        series.append(Series("BW peak", [(x.bytes, x.bw_peak_gbps) for x in result.rows],
                              "peak"))
-    name = "2 x line rate" if r.result.bidirectional else "line rate"
-    return Chart(key, f"{what} {r.device}: {path}", "bandwidth (Gb/s)", series,
-                 _levels(r.reference_gbps, name))
+    name = "2 x line rate" if result.bidirectional else "line rate"
+    return Chart(key, f"{what} {r.device}: {_path(r)}", "bandwidth (Gb/s)", series,
+                 _levels(r, name))
 
 
-def nccl_chart(n: NcclBench, key: str) -> Chart:
-    hosts = ", ".join(n.result.hosts) or f"{n.nodes} nodes"
-    rows = n.result.rows
+def nccl_chart(n: NcclBench, result: NcclTestResult, key: str) -> Chart:
+    hosts = ", ".join(result.hosts) or f"{n.nodes} nodes"
+    rows = result.rows
     series = [
         Series("busbw out-of-place", [(x.size_bytes, x.out_of_place.busbw_gbs * 8) for x in rows],
                "oop"),
         Series("busbw in-place", [(x.size_bytes, x.in_place.busbw_gbs * 8) for x in rows], "ip"),
     ]
-    return Chart(key, f"all_reduce_perf, {n.result.ranks} ranks: {hosts}",
-                 "bus bandwidth (Gb/s)", series, _levels(n.reference_gbps, "line rate"))
+    return Chart(key, f"all_reduce_perf, {result.ranks} ranks: {hosts}",
+                 "bus bandwidth (Gb/s)", series, _levels(n, "line rate"))
 
 
 def bench_view(benches: list[BenchReport]) -> BenchView:
@@ -75,7 +77,11 @@ def bench_view(benches: list[BenchReport]) -> BenchView:
         if not b.rdma:
             missing.append(Missing("ib_write_bw", f"{where}: no ib_write_bw run in this result"))
         for j, r in enumerate(b.rdma):
-            charts.append(rdma_chart(r, f"ib_write_bw-{i}-{j}"))
+            if r.result is None:
+                missing.append(Missing(f"ib_write_bw {r.device} {_path(r)}",
+                                       f"{where}: could not measure ({r.problem or r.verdict})"))
+                continue
+            charts.append(rdma_chart(r, r.result, f"ib_write_bw-{i}-{j}"))
             if r.reference_gbps is None:
                 missing.append(Missing(f"line rate of {r.device}",
                                        f"{where}: could not measure (the port's rate was not "
@@ -83,8 +89,11 @@ def bench_view(benches: list[BenchReport]) -> BenchView:
         if b.nccl is None:
             missing.append(Missing("all_reduce_perf", f"{where}: no NCCL run in this result "
                                    "(bench --nodes N runs it)"))
+        elif b.nccl.result is None:
+            missing.append(Missing("all_reduce_perf", f"{where}: could not measure "
+                                   f"({b.nccl.problem or b.nccl.verdict})"))
         else:
-            charts.append(nccl_chart(b.nccl, f"all_reduce_perf-{i}"))
+            charts.append(nccl_chart(b.nccl, b.nccl.result, f"all_reduce_perf-{i}"))
             if b.nccl.reference_gbps is None:
                 missing.append(Missing("NCCL line rate", f"{where}: could not measure (bench "
                                        "ran without --host-report); no line rate drawn"))

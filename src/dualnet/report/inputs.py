@@ -15,7 +15,7 @@ from dualnet.modes import Mode
 from dualnet.plan import Plan, build_plan
 from dualnet.report.page import ReportInputs
 from dualnet.spec import Spec
-from dualnet.verify.bench import BenchReport
+from dualnet.verify.bench_models import BenchReport
 
 
 def doctor_options(spec: Spec | None) -> DoctorOptions:

@@ -20,7 +20,7 @@ from dualnet.doctor.findings import DoctorResult, Severity
 from dualnet.host.models import HostReport
 from dualnet.plan.model import Plan
 from dualnet.render.markdown import step_commands
-from dualnet.report.bench_view import FLOOR_FRACTION, bench_view
+from dualnet.report.bench_view import bench_view
 from dualnet.report.charts import chart_svg
 from dualnet.report.podnet import pod_picture, pod_svg
 from dualnet.report.svg import to_string
@@ -30,7 +30,10 @@ from dualnet.report.topology import (
     relation_matrix_svg,
     topology_svg,
 )
-from dualnet.verify.bench import BenchReport
+from dualnet.verify.bench_models import BenchReport
+
+# the bench table's columns, as `dualnet bench` prints them (one definition, in verify)
+from dualnet.verify.report import _HEAD as BENCH_HEAD
 from dualnet.verify.report import bench_rows
 
 
@@ -93,5 +96,5 @@ def report_html(inputs: ReportInputs) -> str:
         charts=[Markup(to_string(chart_svg(c))) for c in bench.charts],
         missing=bench.missing, bench_notes=bench.notes,
         bench_rows=[row for b in inputs.benches for row in bench_rows(b)],
-        floor=FLOOR_FRACTION,
+        bench_head=BENCH_HEAD,
     )

@@ -73,8 +73,10 @@ def topology_tree(report: HostReport) -> TreeNode:
     pathless: dict[int | None, list[TreeNode]] = {}
     for dev in leaf_devices(report):
         leaf = _gpu_leaf(dev) if isinstance(dev, Gpu) else _nic_leaf(report, dev)
-        if dev.pci_path:
-            by_rc.setdefault(dev.pci_path[0], []).append((dev.pci_path, leaf))
+        if dev.pci_path is not None and dev.pci_address:
+            path = [root_complex(dev.pci_path[0] if dev.pci_path else dev.pci_address),
+                    *dev.pci_path, dev.pci_address]
+            by_rc.setdefault(path[0], []).append((path, leaf))
         else:
             pathless.setdefault(dev.numa_node, []).append(leaf)
     numa_nodes: dict[int | None, TreeNode] = {}
@@ -98,6 +100,13 @@ def topology_tree(report: HostReport) -> TreeNode:
         numa(n).children.append(group)
     root.children = [numa_nodes[k] for k in sorted(numa_nodes, key=lambda k: (k is None, k or 0))]
     return root
+
+
+def root_complex(address: str) -> str:
+    """The root complex a function on the root bus hangs from, as sysfs names it: the root
+    port 0000:40:01.0 sits on bus 40 of domain 0000, under pci0000:40."""
+    domain, bus = address.split(":")[:2]
+    return f"pci{domain}:{bus}"
 
 
 def _insert(parent: TreeNode, bridges: list[str], leaf: TreeNode) -> None:
