@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # System packages the test suite drives for real: CNI plugins (/usr/lib/cni), iproute2 for network
-# namespaces, ping, the RDMA user-space tools whose outputs the parsers read, and QEMU, busybox,
-# kmod and cpio for the `vm` tests (`dualnet lab --vm`).
+# namespaces, ping, the RDMA user-space tools whose outputs the parsers read, QEMU, busybox,
+# kmod and cpio for the `vm` tests (`dualnet lab --vm`), and headless Chromium with its WebDriver
+# for the report's browser tests (tests/report).
 set -euo pipefail
 pkgs=(containernetworking-plugins iproute2 iputils-ping rdma-core ibverbs-utils perftest python3-venv
-      rdmacm-utils ibverbs-providers qemu-system-x86 busybox-static kmod cpio)
+      rdmacm-utils ibverbs-providers qemu-system-x86 busybox-static kmod cpio
+      chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

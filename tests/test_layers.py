@@ -32,8 +32,11 @@ ALLOWED: dict[str, set[str]] = {
     "cluster": {"render"},  # render.reader only: the objects it applies
     "verify": {"cluster", "host", "parse", "plan"},
     "operator": {"cluster", "host", "doctor", "plan", "render", "spec"},
+    # reads everything a person looks at: node facts, findings, the plan (and render's host
+    # step commands), bench results; writes nothing itself (the CLI writes the page)
+    "report": {"host", "doctor", "plan", "render", "spec", "verify"},
     "cli": {"host", "parse", "doctor", "spec", "plan", "render", "lab", "prepare", "cluster",
-            "verify", "operator"},
+            "verify", "operator", "report"},
 }
 
 # The Kubernetes client is used for calls only inside cluster/; elsewhere at most its client

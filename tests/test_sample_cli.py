@@ -44,6 +44,7 @@ def test_sample_rerun_keeps_what_the_user_changed(
     backup = out / "PLAN.md.bak"
     assert backup.read_text().endswith("my notes\n")
     assert "my notes" not in plan.read_text()
+    assert not (out / "report.html.bak").exists()  # an unchanged page is not backed up
 
 
 def test_sample_unknown_node_is_a_usage_error(
@@ -69,5 +70,9 @@ def test_every_bundled_node_goes_as_far_as_it_should(
     assert "2. doctor" in stdout
     assert (out / "manifests" / "kustomization.yaml").is_file() is rendered
     assert ("plan and render skipped" in stdout) is not rendered
+    # every node gets its page, with the pod picture only where there is a plan
+    page = (out / "report.html").read_text()
+    assert str(out / "report.html") in stdout.replace("\n", "")
+    assert ('class="podnet"' in page) is rendered
     if node == "no_mlx5_ib":
         assert "rdma.mlx5_ib-missing" in stdout and "rollout cannot fix" in stdout

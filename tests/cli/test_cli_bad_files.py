@@ -53,12 +53,15 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                        "metadata": {"name": "x", "namespace": "default"}}))
     node_root = root / "node"
     node_root.mkdir()
-    return {"steps": steps, "objects": objects, "root": node_root}
+    report_root = root / "report-node"  # a bare tree: enough to reach --spec and --bench
+    (report_root / "sys").mkdir(parents=True)
+    return {"steps": steps, "objects": objects, "root": node_root, "report-root": report_root}
 
 
 # (id, argv with {bad} for the bad file, env var set to the bad file or None)
 def _cases(good: dict[str, Path]) -> list[tuple[list[str], str | None]]:
     steps, objects, root = str(good["steps"]), str(good["objects"]), str(good["root"])
+    tree = str(good["report-root"])
     return [
         (["plan", "{bad}", "--report", "{bad}"], None),
         (["plan", "{bad}"], None),
@@ -81,6 +84,9 @@ def _cases(good: dict[str, Path]) -> list[tuple[list[str], str | None]]:
         (["prepare", "--steps", "{bad}", "--dry-run"], None),
         (["prepare", "--steps", steps, "--dry-run", "--facts", "{bad}"], None),
         (["doctor", "--from", "{bad}"], None),
+        (["report", "--from", "{bad}"], None),
+        (["report", "--root", tree, "--spec", "{bad}"], None),
+        (["report", "--root", tree, "--bench", "{bad}"], None),
     ]
 
 
@@ -89,7 +95,7 @@ CASE_IDS = [
     "apply-$KUBECONFIG", "verify-from", "verify-kubeconfig", "verify-$KUBECONFIG",
     "bench-host-report", "bench-kubeconfig", "bench-$KUBECONFIG", "operator-nodes-kubeconfig",
     "operator-nodes-$KUBECONFIG", "operator-agent-kubeconfig", "prepare-plan", "prepare-steps",
-    "prepare-facts", "doctor-from",
+    "prepare-facts", "doctor-from", "report-from", "report-spec", "report-bench",
 ]
 
 

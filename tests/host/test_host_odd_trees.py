@@ -199,3 +199,17 @@ def test_host_random_damage_never_raises(tmp_path: Path, mode: str, seed: int) -
     assert report.model_validate(report.model_dump()) == report
     if mode in ("dir", "dangle"):
         assert report.problems
+
+
+def test_host_pci_paths_from_sys_devices_and_none_for_a_flattened_tree(gh200: Path) -> None:
+    report = discover(gh200)
+    nic = report.nic_by_pci("0000:01:00.0")
+    assert nic is not None and nic.pci_path == ["0000:00:00.0"]  # its root port
+    assert report.gpus[0].pci_path == ["0009:00:00.0"]
+    # a fixture that copies the function as a plain directory knows no root complex
+    link = gh200 / "sys/bus/pci/devices/0000:01:00.1"
+    target = link.resolve()
+    link.unlink()
+    shutil.copytree(target, link, symlinks=True)
+    flat = discover(gh200).nic_by_pci("0000:01:00.1")
+    assert flat is not None and flat.pci_path is None

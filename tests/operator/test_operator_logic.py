@@ -72,6 +72,10 @@ def test_report_hash_ignores_heartbeat_and_bounds_size(
     assert all(r.destination in ("0.0.0.0", "0.0.0.0/0", "default", "::/0", "::")
                for r in pruned.routes)
     assert pruned.routes, "the default route must survive pruning (plan excludes that NIC)"
+    # PCI paths only draw `dualnet report`'s tree: not carried in every node's status
+    assert any(n.pci_path for n in host.nics) and any(g.pci_path for g in host.gpus)
+    assert all(n.pci_path is None for n in pruned.nics)
+    assert all(g.pci_path is None for g in pruned.gpus)
 
 
 def test_should_publish() -> None:

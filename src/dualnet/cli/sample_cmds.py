@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from dualnet.cli.output import stdout
+
+if TYPE_CHECKING:
+    from dualnet.doctor import DoctorResult
+    from dualnet.host.models import HostReport
+    from dualnet.plan import Plan
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +36,7 @@ def sample(
     after the doctor, as a user should on a node that cannot carry RDMA yet."""
     from dualnet.cli.discover_cmds import discover_table
     from dualnet.cli.doctor_cmds import findings_table
-    from dualnet.doctor import DoctorOptions, doctor_result
+    from dualnet.doctor import doctor_result
     from dualnet.doctor.findings import Severity
     from dualnet.errors import UsageError
     from dualnet.host.discover import discover
@@ -39,6 +45,7 @@ def sample(
     from dualnet.plan import build_plan
     from dualnet.render import plan_markdown, render, validate_objects, write_kustomize
     from dualnet.render.writers import check_out_parent, write_file
+    from dualnet.report.inputs import doctor_options
     from dualnet.spec import load_spec
 
     if node not in SAMPLES:
@@ -54,10 +61,7 @@ def sample(
         spec = load_spec(spec_path) if spec_path.is_file() else None
         mode = Mode(spec.spec.mode) if spec is not None else None
         stdout.rule(f"[bold]2. doctor[/]  (mode {mode.value if mode else 'none chosen'})")
-        intent = DoctorOptions(mode=mode) if spec is None else DoctorOptions(
-            mode=mode, rdma_cni=spec.spec.rdma_cni, dpdk=mode is Mode.SRIOV_DPDK,
-            vfs=spec.spec.num_vfs)
-        verdict = doctor_result(report, intent)
+        verdict = doctor_result(report, doctor_options(spec))
         stdout.print(findings_table(verdict))
         # CNI findings (no Multus, missing plugins) are what the rendered components install;
         # any other error means the node cannot carry RDMA yet.
@@ -72,6 +76,7 @@ def sample(
                 else "this node has no bundled spec (gh200, dgx_h100_ib and roce_sriov have one)"
             )
             stdout.print(f"plan and render skipped: {why}", highlight=False)
+            _report(out, report, verdict, None, node)
             return
 
         stdout.rule(f"[bold]3. plan[/]  ({spec_path.name})")
@@ -96,6 +101,16 @@ def sample(
             f"{out / 'manifests'}[/] rehearses the NetworkAttachmentDefinition on real CNI plugins"
             " (root)."
         )
+        _report(out, report, verdict, plan, node)
+
+
+def _report(out: Path, report: HostReport, verdict: DoctorResult, plan: Plan | None,
+            node: str) -> None:
+    from dualnet.cli.report_cmds import write_report
+
+    path = write_report(out / "report.html", report, doctor=verdict, plan=plan,
+                        source=f"sample node {node}", stamp=False)
+    stdout.print(f"report (topology, pod network, findings) in [bold]{path}[/]")
 
 
 def _example_for(node: str) -> Path:

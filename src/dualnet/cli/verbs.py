@@ -61,6 +61,8 @@ VERBS: tuple[Verb, ...] = (
     Verb("operator", "operator_cmds", "The cluster side: operator, node agent, CRDs, per-node "
          "readiness."),
     Verb("agent", "operator_cmds", "The node agent (same as `dualnet operator agent`)."),
+    Verb("report", "report_cmds", "One self-contained HTML page: topology, pod network, "
+         "findings, benchmarks."),
     Verb("version", "version_cmds", "Print dualnet's version."),
 )
 

@@ -189,6 +189,11 @@ class _PciFn:
     numa: int | None
     entries: set[str] = field(default_factory=set)
 
+    @property
+    def pci_path(self) -> list[str] | None:
+        """The bridges above the function (root port first); None for a flattened fixture."""
+        return None if self.components[0] == "?" else list(self.components[1:-1])
+
 
 @dataclass
 class _Netdev:
@@ -333,7 +338,7 @@ class _Discovery:
                 operstate=first.operstate if first else None,
                 speed_mbps=first.speed if first else None, link_type=link_type,
                 numa_node=fn.numa, sriov_totalvfs=total, sriov_numvfs=numvfs,
-                vfs=[a for _, a in vfs], rdma_devices=rdma,
+                vfs=[a for _, a in vfs], rdma_devices=rdma, pci_path=fn.pci_path,
             ))
         for nic in out:
             if nic.is_vf and nic.pci_address in vf_index:
@@ -554,7 +559,7 @@ class _Discovery:
                     if "local_cpulist" in fn.entries else None)
             out.append(Gpu(index=i, pci_address=fn.address, vendor_id=fn.vendor,
                            device_id=fn.device, name=pciids.gpu_name(fn.vendor, fn.device),
-                           numa_node=fn.numa, local_cpulist=cpus))
+                           numa_node=fn.numa, local_cpulist=cpus, pci_path=fn.pci_path))
         return out
 
     def relation(self, a: str, b: str) -> PciRelation:

@@ -157,9 +157,10 @@ class RdmaDevice(Model):
 
 class Nic(Model):
     pci_address: str
-    pci_path: list[str] = Field(
-        default_factory=list,
-        description="bridges above the function, root first (`lspci -PP`), when printed",
+    pci_path: list[str] | None = Field(
+        default=None,
+        description="PCI bridges above the function, root port first, as `lspci -PP` prints "
+        "them: ['0000:00:01.0', '0000:01:00.0']; [] on the root bus; None when not known",
     )
     vendor_id: str = Field(description="lowercase hex, 4 digits, no 0x: '15b3'")
     device_id: str = Field(description="lowercase hex, 4 digits, no 0x: '1021'")
@@ -199,6 +200,11 @@ class Gpu(Model):
     name: str | None = None
     numa_node: int | None = None
     local_cpulist: str | None = None
+    pci_path: list[str] | None = Field(
+        default=None,
+        description="PCI bridges above the function, root port first, as `lspci -PP` prints "
+        "them: ['0000:00:01.0', '0000:01:00.0']; [] on the root bus; None when not known",
+    )
 
 
 class TopoEntry(Model):

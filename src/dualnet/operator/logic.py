@@ -157,6 +157,11 @@ def prune_facts(report: HostReport) -> HostReport:
     pruned.problems = pruned.problems[:5]
     if pruned.cni is not None:
         pruned.cni.conf_files = pruned.cni.conf_files[:10]
+    # PCI paths draw the report's topology tree; planning uses the relations already derived
+    for nic in pruned.nics:
+        nic.pci_path = None
+    for gpu in pruned.gpus:
+        gpu.pci_path = None
     return pruned
 
 

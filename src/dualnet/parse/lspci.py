@@ -160,7 +160,7 @@ def parse_lspci(text: str) -> LspciResult:
             pci_class=pci_class,
             model=model,
             is_vf="Virtual Function" in (model or m.group("rest")),
-            pci_path=path,
+            pci_path=path or None,  # no -PP path printed: not known
         )
         result.nics.append(current)
     skipped.check(devices)
