@@ -208,24 +208,19 @@ class Harness:
                                     patch_type=PatchType.APPLY, field_manager="someone-else")
 
     async def get(self, obj: dict[str, Any]) -> dict[str, Any] | None:
-        from lightkube.core.exceptions import ApiError
-
-        from dualnet.cluster.client import call_api
+        from dualnet.cluster.client import request
+        from dualnet.cluster.errors import NotFound
         from dualnet.cluster.resources import ResourceResolver, is_namespaced
 
         res = await ResourceResolver(self.client).resolve(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
         ns = (meta.get("namespace") or self.namespace) if is_namespaced(res) else None
-
-        async def _get() -> Any:
-            return await self.client.get(res, meta["name"], namespace=ns)
-
         try:
-            return dict((await call_api(self.client, "get", _get)).to_dict())
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            raise
+            found = await request(self.client, "get", self.client.get(res, meta["name"],
+                                                                      namespace=ns))
+        except NotFound:
+            return None
+        return dict(found.to_dict())
 
 
 @pytest.fixture()

@@ -11,18 +11,18 @@ dualnet-owned objects of the same network that were not rendered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from enum import StrEnum
 from typing import Any
 
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
 from lightkube.types import PatchType
 from pydantic import BaseModel, Field
 
 from dualnet import labels
 from dualnet.cluster import joint
-from dualnet.cluster.client import api_error_message, call_api
-from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.client import request, request_list
+from dualnet.cluster.errors import NotFound
 from dualnet.cluster.objects import (
     Obj,
     ObjectKey,
@@ -126,60 +126,40 @@ def _network_of(objects: list[Obj], network: str | None) -> str | None:
 
 
 async def _get(client: AsyncClient, res: ResourceType, key: ObjectKey) -> Obj | None:
-    async def _fetch() -> Any:
-        return await client.get(res, key.name, namespace=key.namespace)
-
     try:
-        return as_dict(await call_api(client, f"read {key}", _fetch))
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise ClusterError(f"reading {key} failed: {api_error_message(exc)}") from exc
+        return as_dict(await request(client, f"read {key}",
+                                     client.get(res, key.name, namespace=key.namespace)))
+    except NotFound:
+        return None
 
 
 async def _apply_one(
     client: AsyncClient, res: ResourceType, key: ObjectKey, body: Obj, dry_run: bool,
     *, crd_pending: bool = False,
 ) -> None:
-    async def _patch() -> Any:
-        return await client.patch(
-            res,
-            key.name,
-            body,
-            namespace=key.namespace,
-            patch_type=PatchType.APPLY,
-            field_manager=labels.FIELD_MANAGER,
-            # dualnet is the source of truth for the objects it owns (checked before this call)
-            force=True,
-            dry_run=dry_run,
-        )
-
     # A CRD applied earlier in this run takes a moment before the API serves its kind.
     attempts = CRD_WAIT_ATTEMPTS if crd_pending else 1
     for attempt in range(attempts):
         try:
-            await call_api(client, f"apply {key}", _patch)
+            await request(client, f"apply {key}", client.patch(
+                res, key.name, body, namespace=key.namespace, patch_type=PatchType.APPLY,
+                field_manager=labels.FIELD_MANAGER,
+                # dualnet is the source of truth for the objects it owns (checked before this)
+                force=True, dry_run=dry_run))
             return
-        except ApiError as exc:
-            if exc.status.code == 404 and attempt + 1 < attempts:
+        except NotFound as exc:
+            if attempt + 1 < attempts:
                 await asyncio.sleep(1.0)
                 continue
-            hint = (f"the cluster does not serve {key.kind} ({key.api_version}): install its "
-                    "CRD first (NetworkAttachmentDefinition: Multus)"
-                    if exc.status.code == 404 else None)
-            raise ClusterError(f"applying {key} failed: {api_error_message(exc)}",
-                               hint=hint) from exc
+            exc.hint = (f"the cluster does not serve {key.kind} ({key.api_version}): install "
+                        "its CRD first (NetworkAttachmentDefinition: Multus)")
+            raise
 
 
 async def _delete(client: AsyncClient, res: ResourceType, key: ObjectKey, dry_run: bool) -> None:
-    async def _del() -> Any:
-        return await client.delete(res, key.name, namespace=key.namespace, dry_run=dry_run)
-
-    try:
-        await call_api(client, f"delete {key}", _del)
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise ClusterError(f"pruning {key} failed: {api_error_message(exc)}") from exc
+    with contextlib.suppress(NotFound):
+        await request(client, f"prune {key}",
+                      client.delete(res, key.name, namespace=key.namespace, dry_run=dry_run))
 
 
 def _prune_resource(api_version: str, kind: str) -> ResourceType | None:
@@ -205,18 +185,11 @@ async def _prune(
             continue
         namespaced = is_namespaced(res)
 
-        async def _list(res: ResourceType = res, namespaced: bool = namespaced) -> list[Any]:
-            ns = "*" if namespaced else None
-            return [o async for o in client.list(res, namespace=ns, labels=selector)]
-
         try:
-            live = await call_api(client, f"list {kind}", _list)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                continue  # the CRD is not installed: nothing of that kind can exist
-            raise ClusterError(
-                f"listing {kind} for prune failed: {api_error_message(exc)}"
-            ) from exc
+            live = await request_list(client, f"list {kind} for prune", client.list(
+                res, namespace="*" if namespaced else None, labels=selector))
+        except NotFound:
+            continue  # the CRD is not installed: nothing of that kind can exist
         for item in live:
             obj = as_dict(item)
             own = obj_labels(obj)
@@ -353,17 +326,11 @@ async def _release_joint(
             continue
         namespaced = is_namespaced(res)
 
-        async def _list(res: ResourceType = res, namespaced: bool = namespaced) -> list[Any]:
-            ns = "*" if namespaced else None
-            return [o async for o in client.list(res, namespace=ns, labels=selector)]
-
         try:
-            live_objects = await call_api(client, f"list {kind}", _list)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                continue
-            raise ClusterError(
-                f"listing {kind} for prune failed: {api_error_message(exc)}") from exc
+            live_objects = await request_list(client, f"list {kind} for prune", client.list(
+                res, namespace="*" if namespaced else None, labels=selector))
+        except NotFound:
+            continue
         for item in live_objects:
             live = as_dict(item)
             meta = live.get("metadata") or {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,7 +12,7 @@ from lightkube import AsyncClient, ConfigError
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.core.exceptions import ApiError
 
-from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.errors import ApiRequestError, Unreachable, error_for
 from dualnet.errors import UsageError
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -90,29 +90,46 @@ def server_of(client: AsyncClient) -> str:
     return str(client.config.cluster.server)
 
 
-async def call_api(client: AsyncClient, what: str, fn: Callable[[], Awaitable[T]]) -> T:
-    """Run one API call; turn transport failures into a ClusterError naming the server."""
+async def request(client: AsyncClient, what: str, call: Awaitable[T]) -> T:
+    """Await one API call. Every failure becomes a typed ClusterError naming `what`:
+    NotFound / Conflict / Forbidden / Invalid / ApiRequestError for an error status, Unreachable
+    when the server gave no answer. `what` reads as a verb phrase: "read Node gpu-1"."""
     try:
-        return await fn()
-    except ApiError:
-        raise
+        return await call
+    except ApiError as exc:
+        raise _typed(exc, what) from exc
     except httpx2.HTTPStatusError as exc:
         # lightkube makes an ApiError only for an exact "application/json" content type; servers
         # that add "; charset=utf-8" (kmock, some proxies) would surface as a bare HTTP error.
         try:
             err = ApiError(request=exc.request, response=exc.response)
         except ValueError:
-            raise ClusterError(
-                f"the API at {server_of(client)} answered {exc.response.status_code} "
-                f"while trying to {what}"
-            ) from exc
-        raise err from exc
+            code = exc.response.status_code
+            raise error_for(code)(
+                f"{what} failed: the API at {server_of(client)} answered {code}",
+                code=code) from exc
+        raise _typed(err, what) from exc
     except httpx2.TransportError as exc:
-        raise ClusterError(
+        raise Unreachable(
             f"cannot reach the Kubernetes API at {server_of(client)} while trying to {what}: "
             f"{type(exc).__name__}: {exc}",
             hint="check --kubeconfig/--context, that the cluster is up, and the network path",
         ) from exc
+
+
+async def request_list(client: AsyncClient, what: str, items: AsyncIterable[T]) -> list[T]:
+    """`request` for a list call (lightkube lists are async iterators that page lazily)."""
+    async def _collect() -> list[T]:
+        return [item async for item in items]
+
+    return await request(client, what, _collect())
+
+
+def _typed(exc: ApiError, what: str) -> ApiRequestError:
+    status = exc.status
+    code = int(getattr(status, "code", None) or exc.response.status_code)
+    reason = str(getattr(status, "reason", None) or "")
+    return error_for(code)(f"{what} failed: {api_error_message(exc)}", code=code, reason=reason)
 
 
 def api_error_message(exc: ApiError) -> str:

@@ -8,11 +8,11 @@ fixed here so this layer does not import the operator (data flows one way).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_global_resource
 from lightkube.resources.core_v1 import Node
 from lightkube.types import PatchType
@@ -20,8 +20,8 @@ from lightkube.types import PatchType
 from dualnet import labels
 from dualnet.cluster import joint
 from dualnet.cluster.apply import Action, ApplyResult, apply_objects, release_joint
-from dualnet.cluster.client import api_error_message, call_api
-from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.client import request, request_list
+from dualnet.cluster.errors import ClusterError, Forbidden, NotFound
 from dualnet.cluster.objects import ObjectKey, as_dict, is_owned, kind_rank, obj_labels
 from dualnet.cluster.resources import ResourceResolver, is_namespaced
 
@@ -50,15 +50,10 @@ def merge_patch(old: Any, new: Any) -> Any:
 async def node_uid(client: AsyncClient, node: str) -> str | None:
     """The uid of Node `node`, or None when it does not exist or this identity may not read it
     (the NodeReport is then published without its owner reference)."""
-    async def _get() -> Any:
-        return await client.get(Node, node)
-
     try:
-        found = as_dict(await call_api(client, f"read Node {node}", _get))
-    except ApiError as exc:
-        if exc.status.code in (403, 404):
-            return None
-        raise ClusterError(f"reading Node {node} failed: {api_error_message(exc)}") from exc
+        found = as_dict(await request(client, f"read Node {node}", client.get(Node, node)))
+    except (NotFound, Forbidden):
+        return None
     uid = (found.get("metadata") or {}).get("uid")
     return str(uid) if uid else None
 
@@ -86,47 +81,27 @@ async def publish_node_report(client: AsyncClient, node: str, status: Mapping[st
         "status": dict(status),
     }
 
-    async def _apply() -> Any:
-        return await client.patch(NodeReportResource, node, body, patch_type=PatchType.APPLY,
-                                  field_manager=AGENT_FIELD_MANAGER, force=True)
-
-    async def _create() -> Any:
-        return await client.create(NodeReportResource.from_dict(body),
-                                    field_manager=AGENT_FIELD_MANAGER)
-
     try:
-        await call_api(client, f"publish NodeReport {node}", _apply)
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise ClusterError(f"publishing NodeReport {node} failed: "
-                               f"{api_error_message(exc)}") from exc
-        try:
-            await call_api(client, f"create NodeReport {node}", _create)
-        except ApiError as exc2:
-            raise ClusterError(f"creating NodeReport {node} failed: "
-                               f"{api_error_message(exc2)}") from exc2
+        await request(client, f"publish NodeReport {node}", client.patch(
+            NodeReportResource, node, body, patch_type=PatchType.APPLY,
+            field_manager=AGENT_FIELD_MANAGER, force=True))
+    except NotFound:
+        await request(client, f"create NodeReport {node}", client.create(
+            NodeReportResource.from_dict(body), field_manager=AGENT_FIELD_MANAGER))
 
 
 async def list_node_reports(client: AsyncClient) -> list[dict[str, Any]]:
-    async def _list() -> list[Any]:
-        return [r async for r in client.list(NodeReportResource)]
-
-    try:
-        return [as_dict(r) for r in await call_api(client, "list NodeReports", _list)]
-    except ApiError as exc:
-        raise ClusterError(f"listing NodeReports failed: {api_error_message(exc)}") from exc
+    found = await request_list(client, "list NodeReports", client.list(NodeReportResource))
+    return [as_dict(r) for r in found]
 
 
 async def list_training_networks(client: AsyncClient) -> list[dict[str, Any]]:
-    async def _list() -> list[Any]:
-        return [r async for r in client.list(TrainingNetworkResource)]
-
     try:
-        return [as_dict(r) for r in await call_api(client, "list TrainingNetworks", _list)]
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return []  # the CRD is not installed: no network to diagnose for
-        raise ClusterError(f"listing TrainingNetworks failed: {api_error_message(exc)}") from exc
+        found = await request_list(client, "list TrainingNetworks",
+                                   client.list(TrainingNetworkResource))
+    except NotFound:
+        return []  # the CRD is not installed: no network to diagnose for
+    return [as_dict(r) for r in found]
 
 
 async def patch_network_status(
@@ -140,18 +115,10 @@ async def patch_network_status(
     if isinstance(patch, dict):
         patch.pop("kopf", None)  # kopf's own bookkeeping, if a kopf version keeps it here
 
-    async def _patch() -> Any:
-        return await client.patch(TrainingNetworkResource.Status, name, {"status": patch},
-                                  patch_type=PatchType.MERGE,
-                                  field_manager=OPERATOR_FIELD_MANAGER)
-
-    try:
-        await call_api(client, f"patch TrainingNetwork {name} status", _patch)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return  # deleted meanwhile: nothing left to report on
-        raise ClusterError(f"updating status of TrainingNetwork {name} failed: "
-                           f"{api_error_message(exc)}") from exc
+    with contextlib.suppress(NotFound):  # deleted meanwhile: nothing left to report on
+        await request(client, f"update the status of TrainingNetwork {name}", client.patch(
+            TrainingNetworkResource.Status, name, {"status": patch}, patch_type=PatchType.MERGE,
+            field_manager=OPERATOR_FIELD_MANAGER))
 
 
 async def label_node_readiness(client: AsyncClient, node: str, value: str, reason: str) -> bool:
@@ -160,28 +127,17 @@ async def label_node_readiness(client: AsyncClient, node: str, value: str, reaso
     patch = {"metadata": {"labels": {labels.RDMA_READY: value},
                           "annotations": {READY_REASON_ANNOTATION: reason}}}
 
-    async def _patch() -> Any:
-        return await client.patch(Node, node, patch, patch_type=PatchType.MERGE,
-                                  field_manager=OPERATOR_FIELD_MANAGER)
-
     try:
-        await call_api(client, f"label node {node}", _patch)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return False
-        raise ClusterError(f"labelling node {node} failed: {api_error_message(exc)}") from exc
+        await request(client, f"label node {node}", client.patch(
+            Node, node, patch, patch_type=PatchType.MERGE, field_manager=OPERATOR_FIELD_MANAGER))
+    except NotFound:
+        return False
     return True
 
 
 async def list_node_labels(client: AsyncClient) -> dict[str, dict[str, str]]:
     """node name -> labels plus the readiness-reason annotation (under its annotation key)."""
-    async def _list() -> list[Any]:
-        return [n async for n in client.list(Node)]
-
-    try:
-        nodes = await call_api(client, "list nodes", _list)
-    except ApiError as exc:
-        raise ClusterError(f"listing nodes failed: {api_error_message(exc)}") from exc
+    nodes = await request_list(client, "list nodes", client.list(Node))
     out: dict[str, dict[str, str]] = {}
     for n in nodes:
         meta = as_dict(n).get("metadata") or {}
@@ -220,14 +176,9 @@ async def delete_owned(client: AsyncClient, network: str, refs: Iterable[OwnedRe
             continue  # the kind is no longer served: nothing of it can exist
         ns = ref.namespace if is_namespaced(res) else None
 
-        async def _get(res: Any = res, ns: str | None = ns, ref: OwnedRef = ref) -> Any:
-            return await client.get(res, ref.name, namespace=ns)
-
-        async def _delete(res: Any = res, ns: str | None = ns, ref: OwnedRef = ref) -> Any:
-            return await client.delete(res, ref.name, namespace=ns)
-
         try:
-            live = as_dict(await call_api(client, f"read {ref.kind} {ref.name}", _get))
+            live = as_dict(await request(client, f"read {ref.kind} {ref.name}",
+                                         client.get(res, ref.name, namespace=ns)))
             if is_owned(live) and joint.is_joint(live):
                 # every network's one config: only this network's entries go (joint.py)
                 if network in joint.owners(live):
@@ -237,11 +188,9 @@ async def delete_owned(client: AsyncClient, network: str, refs: Iterable[OwnedRe
                 continue
             if not is_owned(live) or obj_labels(live).get(labels.NETWORK) != network:
                 continue
-            await call_api(client, f"delete {ref.kind} {ref.name}", _delete)
+            await request(client, f"delete {ref.kind} {ref.name}",
+                          client.delete(res, ref.name, namespace=ns))
             deleted += 1
-        except ApiError as exc:
-            if exc.status.code == 404:
-                continue
-            raise ClusterError(f"deleting {ref.kind} {ref.name} failed: "
-                               f"{api_error_message(exc)}") from exc
+        except NotFound:
+            continue
     return deleted

@@ -4,17 +4,17 @@ the API; every decision about what the outputs mean lives in `dualnet.verify`.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
 from lightkube.types import CascadeType
 from pydantic import BaseModel
 
-from dualnet.cluster.client import api_error_message, call_api
-from dualnet.cluster.errors import ClusterError, WaitTimeoutError
+from dualnet.cluster.client import request, request_list
+from dualnet.cluster.errors import ClusterError, NotFound, WaitTimeoutError
 from dualnet.cluster.objects import Obj, as_dict
 from dualnet.cluster.resources import ResourceResolver
 
@@ -43,16 +43,11 @@ async def exec_in(
 ) -> ExecResult:
     """Run `command` (an argument list, never a shell string) in a pod; capture its output."""
 
-    async def _run() -> Any:
-        return await client.exec(pod, namespace=namespace, container=container, command=command,
-                                 stdout=True, stderr=True, timeout=timeout_s)
-
     try:
-        resp = await call_api(client, f"exec in pod {namespace}/{pod}", _run)
-    except ApiError as exc:
-        raise ClusterError(
-            f"exec {' '.join(command)} in {namespace}/{pod}: {api_error_message(exc)}"
-        ) from exc
+        resp = await request(client, f"exec {' '.join(command)} in {namespace}/{pod}",
+                             client.exec(pod, namespace=namespace, container=container,
+                                         command=command, stdout=True, stderr=True,
+                                         timeout=timeout_s))
     except TimeoutError as exc:
         raise ClusterError(f"exec {' '.join(command)} in {namespace}/{pod}: no answer in "
                            f"{timeout_s:g}s") from exc
@@ -61,40 +56,23 @@ async def exec_in(
 
 
 async def get_pod(client: AsyncClient, name: str, namespace: str) -> Obj | None:
-    async def _get() -> Any:
-        return await client.get(Pod, name, namespace=namespace)
-
     try:
-        return as_dict(await call_api(client, f"read pod {namespace}/{name}", _get))
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise ClusterError(f"reading pod {namespace}/{name}: {api_error_message(exc)}") from exc
+        return as_dict(await request(client, f"read pod {namespace}/{name}",
+                                     client.get(Pod, name, namespace=namespace)))
+    except NotFound:
+        return None
 
 
 async def create_pod(client: AsyncClient, pod: Obj) -> None:
     meta = pod["metadata"]
 
-    async def _create() -> Any:
-        return await client.create(Pod.from_dict(pod))
-
-    try:
-        await call_api(client, f"create pod {meta['name']}", _create)
-    except ApiError as exc:
-        raise ClusterError(f"creating pod {meta['name']}: {api_error_message(exc)}") from exc
+    await request(client, f"create pod {meta['name']}", client.create(Pod.from_dict(pod)))
 
 
 async def delete_pod(client: AsyncClient, name: str, namespace: str) -> None:
-    async def _delete() -> Any:
-        return await client.delete(Pod, name, namespace=namespace, grace_period=0)
-
-    try:
-        await call_api(client, f"delete pod {namespace}/{name}", _delete)
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise ClusterError(
-                f"deleting pod {namespace}/{name}: {api_error_message(exc)}"
-            ) from exc
+    with contextlib.suppress(NotFound):
+        await request(client, f"delete pod {namespace}/{name}",
+                      client.delete(Pod, name, namespace=namespace, grace_period=0))
 
 
 def pod_phase_problem(pod: Obj) -> str | None:
@@ -145,21 +123,16 @@ def pod_ip_and_node(pod: Obj) -> tuple[str | None, str | None]:
 
 
 async def list_pods(client: AsyncClient, namespace: str, labels: dict[str, str]) -> list[Obj]:
-    async def _list() -> list[Any]:
-        selector: dict[str, Any] = dict(labels)
-        return [p async for p in client.list(Pod, namespace=namespace, labels=selector)]
-
-    return [as_dict(p) for p in await call_api(client, "list pods", _list)]
+    selector: dict[str, Any] = dict(labels)
+    found = await request_list(client, "list pods",
+                               client.list(Pod, namespace=namespace, labels=selector))
+    return [as_dict(p) for p in found]
 
 
 async def pod_log(client: AsyncClient, name: str, namespace: str) -> str:
-    async def _log() -> list[str]:
-        return [line async for line in client.log(name, namespace=namespace)]
-
-    try:
-        return "".join(await call_api(client, f"read logs of {name}", _log))
-    except ApiError as exc:
-        raise ClusterError(f"reading logs of {name}: {api_error_message(exc)}") from exc
+    lines = await request_list(client, f"read logs of {name}",
+                               client.log(name, namespace=namespace))
+    return "".join(lines)
 
 
 async def delete_objects(client: AsyncClient, objects: list[Obj]) -> None:
@@ -169,13 +142,7 @@ async def delete_objects(client: AsyncClient, objects: list[Obj]) -> None:
         res = await resolver.resolve(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
 
-        async def _del(res: Any = res, meta: dict[str, Any] = meta) -> Any:
-            return await client.delete(res, meta["name"], namespace=meta.get("namespace"),
-                                       cascade=CascadeType.FOREGROUND)
-
-        try:
-            await call_api(client, f"delete {obj['kind']} {meta['name']}", _del)
-        except ApiError as exc:
-            if exc.status.code != 404:
-                raise ClusterError(f"deleting {obj['kind']} {meta['name']}: "
-                                   f"{api_error_message(exc)}") from exc
+        with contextlib.suppress(NotFound):
+            await request(client, f"delete {obj['kind']} {meta['name']}", client.delete(
+                res, meta["name"], namespace=meta.get("namespace"),
+                cascade=CascadeType.FOREGROUND))

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError, LoadResourceError
+from lightkube.core.exceptions import LoadResourceError
 from lightkube.core.resource import NamespacedResource
 from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
-from dualnet.cluster.client import call_api
-from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.client import request_list
+from dualnet.cluster.errors import ApiRequestError, ClusterError
 
 ResourceType = Any  # a lightkube resource class; lightkube's own unions do not help mypy here
 
@@ -95,12 +95,11 @@ class ResourceResolver:
         if self._crds is None:
             found: dict[tuple[str, str], CrdInfo] = {}
 
-            async def _list() -> list[Any]:
-                return [c async for c in self.client.list(CustomResourceDefinition)]
-
+            crds: list[Any]
             try:
-                crds = await call_api(self.client, "list CustomResourceDefinitions", _list)
-            except ApiError:
+                crds = await request_list(self.client, "list CustomResourceDefinitions",
+                                          self.client.list(CustomResourceDefinition))
+            except ApiRequestError:
                 crds = []  # no permission to read CRDs, or an emulator without them
             for crd in crds:
                 spec = crd.spec

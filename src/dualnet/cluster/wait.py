@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import DaemonSet
 from lightkube.resources.core_v1 import Node, Pod
 from pydantic import BaseModel, Field
@@ -22,8 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dualnet import labels
-from dualnet.cluster.client import api_error_message, call_api
-from dualnet.cluster.errors import ClusterError, WaitTimeoutError
+from dualnet.cluster.client import request, request_list
+from dualnet.cluster.errors import ApiRequestError, NotFound, WaitTimeoutError
 from dualnet.cluster.objects import Obj, as_dict
 from dualnet.cluster.resources import KNOWN_CRDS, NAD_API_VERSION, NAD_KIND, generic
 from dualnet.quantity import quantity_count
@@ -273,17 +272,12 @@ def _pod_state(pod: Obj) -> PodState:
 
 
 async def _logs(client: AsyncClient, pod: PodState, container: str) -> list[str]:
-    async def _read() -> list[str]:
-        return [
-            line.rstrip("\n")
-            async for line in client.log(pod.name, namespace=pod.namespace, container=container,
-                                         tail_lines=LOG_TAIL_LINES)
-        ]
-
     try:
-        return (await call_api(client, f"read logs of {pod.name}", _read))[-LOG_TAIL_LINES:]
-    except ApiError:
+        lines = await request_list(client, f"read logs of {pod.name}", client.log(
+            pod.name, namespace=pod.namespace, container=container, tail_lines=LOG_TAIL_LINES))
+    except ApiRequestError:
         return []
+    return [line.rstrip("\n") for line in lines][-LOG_TAIL_LINES:]
 
 
 async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = False) -> Snapshot:
@@ -292,14 +286,10 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
     for ref in target.daemonsets:
         state = DaemonSetState(ref=ref)
 
-        async def _get_ds(ref: Ref = ref) -> Any:
-            return await client.get(DaemonSet, ref.name, namespace=ref.namespace)
-
         try:
-            ds = as_dict(await call_api(client, f"read DaemonSet {ref}", _get_ds))
-        except ApiError as exc:
-            if exc.status.code != 404:
-                raise ClusterError(f"reading DaemonSet {ref}: {api_error_message(exc)}") from exc
+            ds = as_dict(await request(client, f"read DaemonSet {ref}",
+                                       client.get(DaemonSet, ref.name, namespace=ref.namespace)))
+        except NotFound:
             state.found = False
             snap.daemonsets.append(state)
             continue
@@ -312,14 +302,9 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
         if not state.rolled_out:
             selector = ((ds.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
 
-            async def _pods(ref: Ref = ref, selector: dict[str, str] = selector) -> list[Any]:
-                sel: dict[str, Any] = dict(selector)
-                return [p async for p in client.list(Pod, namespace=ref.namespace, labels=sel)]
-
-            try:
-                pods = await call_api(client, f"list pods of {ref}", _pods)
-            except ApiError as exc:
-                raise ClusterError(f"listing pods of {ref}: {api_error_message(exc)}") from exc
+            sel: dict[str, Any] = dict(selector)
+            pods = await request_list(client, f"list pods of {ref}",
+                                      client.list(Pod, namespace=ref.namespace, labels=sel))
             for pod in pods:
                 pod_d = as_dict(pod)
                 # the label selector again, client-side: a server may ignore it
@@ -334,13 +319,7 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
         snap.daemonsets.append(state)
 
     if target.resources:
-        async def _nodes() -> list[Any]:
-            return [n async for n in client.list(Node)]
-
-        try:
-            nodes = await call_api(client, "list nodes", _nodes)
-        except ApiError as exc:
-            raise ClusterError(f"listing nodes: {api_error_message(exc)}") from exc
+        nodes = await request_list(client, "list nodes", client.list(Node))
         for node in nodes:
             nd = as_dict(node)
             alloc = (nd.get("status") or {}).get("allocatable") or {}
@@ -350,15 +329,11 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
     if target.nads:
         nad_res = generic(NAD_API_VERSION, NAD_KIND, KNOWN_CRDS[(NAD_API_VERSION, NAD_KIND)])
         for ref in target.nads:
-            async def _get_nad(ref: Ref = ref) -> Any:
-                return await client.get(nad_res, ref.name, namespace=ref.namespace)
-
             try:
-                await call_api(client, f"read NAD {ref}", _get_nad)
+                await request(client, f"read NAD {ref}",
+                              client.get(nad_res, ref.name, namespace=ref.namespace))
                 snap.nads[str(ref)] = True
-            except ApiError as exc:
-                if exc.status.code != 404:
-                    raise ClusterError(f"reading NAD {ref}: {api_error_message(exc)}") from exc
+            except NotFound:
                 snap.nads[str(ref)] = False
                 snap.nad_crd_installed = await _nad_crd_installed(client)
     return snap
@@ -367,15 +342,14 @@ async def gather(client: AsyncClient, target: WaitTarget, *, with_logs: bool = F
 async def _nad_crd_installed(client: AsyncClient) -> bool | None:
     from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
-    async def _get() -> Any:
-        return await client.get(CustomResourceDefinition,
-                                "network-attachment-definitions.k8s.cni.cncf.io")
-
     try:
-        await call_api(client, "read the NAD CRD", _get)
+        await request(client, "read the NAD CRD", client.get(
+            CustomResourceDefinition, "network-attachment-definitions.k8s.cni.cncf.io"))
         return True
-    except ApiError as exc:
-        return False if exc.status.code == 404 else None
+    except NotFound:
+        return False
+    except ApiRequestError:
+        return None
 
 
 async def wait_ready(
