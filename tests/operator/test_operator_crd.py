@@ -18,7 +18,6 @@ from dualnet.operator import logic
 from dualnet.operator.agent import default_diagnose
 from dualnet.operator.crd import SchemaError, all_crds, structural, to_yaml
 from dualnet.operator.models import NodeReportStatus
-from dualnet.operator.reconciler import render_network
 from dualnet.render.validate import DEFAULT_K8S_VERSION
 from tests.operator.conftest import T0
 
@@ -151,84 +150,3 @@ def test_status_and_report_fit_their_schemas(hosts: Callable[[str], HostReport])
           "status": logic.status_dict(status)}
     jsonschema.validate(tn, to_jsonschema(_schema(crds["trainingnetworks.dualnet.io.yaml"])))
     assert NodeReportStatus.model_validate(body["status"]) == nr
-
-
-def _deploy_objects() -> list[dict[str, Any]]:
-    kust = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
-    out: list[dict[str, Any]] = []
-    for res in kust["resources"]:
-        out += [d for d in yaml.safe_load_all((DEPLOY / res).read_text()) if d]
-    return out
-
-
-def test_deploy_manifests_validate_against_kubernetes() -> None:
-    objs = _deploy_objects()
-    kinds = {o["kind"] for o in objs}
-    assert {"Deployment", "DaemonSet", "ClusterRole", "CustomResourceDefinition",
-            "ClusterKopfPeering", "ValidatingAdmissionPolicy"} <= kinds
-    for obj in objs:
-        if obj["apiVersion"].startswith(("dualnet.io", "kopf.dev")):
-            continue  # custom resources: their CRDs are checked above / are kopf's
-        kubernetes_validate.validate(obj, DEFAULT_K8S_VERSION, strict=True)
-
-
-def test_agent_mounts_host_read_only_without_privileges() -> None:
-    ds = next(o for o in _deploy_objects() if o["kind"] == "DaemonSet")
-    pod = ds["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    assert all(m["readOnly"] for m in container["volumeMounts"])
-    assert {"/host/sys", "/host/proc"} <= {m["mountPath"] for m in container["volumeMounts"]}
-    sc = container["securityContext"]
-    assert sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False
-    assert sc["capabilities"] == {"drop": ["ALL"]}
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert "hostPID" not in pod and "hostIPC" not in pod
-
-
-def _rules(kind: str, name: str) -> list[dict[str, Any]]:
-    return next(o["rules"] for o in _deploy_objects() if o["kind"] == kind
-                and o["metadata"]["name"] == name)
-
-
-def _allowed(rules: list[dict[str, Any]], group: str, resource: str, verb: str,
-             name: str | None = None) -> bool:
-    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"]
-               and (name is None or "resourceNames" not in r or name in r["resourceNames"])
-               for r in rules)
-
-
-def test_operator_rbac_covers_every_rendered_object_and_no_more(
-        hosts: Callable[[str], HostReport]) -> None:
-    cluster = _rules("ClusterRole", "dualnet-operator")
-    components = _rules("Role", "dualnet-operator-components")
-    fact = logic.prune_facts(hosts("gh200"))
-    checked: set[str] = set()
-    for example in sorted(EXAMPLES.glob("*.yaml")):
-        doc = yaml.safe_load(example.read_text())
-        try:
-            objs = render_network(doc["metadata"]["name"], doc["spec"], [fact])
-        except Exception:  # modes this sample node cannot carry (the plan refuses them)
-            continue
-        for obj in objs:
-            group = obj["apiVersion"].rpartition("/")[0]
-            plural = {"NetworkAttachmentDefinition": "network-attachment-definitions",
-                      "CustomResourceDefinition": "customresourcedefinitions"}.get(
-                obj["kind"], obj["kind"].lower() + "s")
-            ns = obj["metadata"].get("namespace")
-            rules = components if ns == "kube-system" else cluster
-            checked.add(obj["kind"])
-            for verb in ("get", "create", "patch"):
-                assert _allowed(rules, group, plural, verb), (example.name, obj["kind"], verb)
-            if obj["kind"] == "ClusterRole":
-                assert _allowed(cluster, group, "clusterroles", "escalate",
-                                obj["metadata"]["name"])
-    assert {"DaemonSet", "ClusterRole", "NetworkAttachmentDefinition",
-            "CustomResourceDefinition"} <= checked
-    # never: delete namespaces or CRDs, read secrets, touch pods
-    assert not _allowed(cluster, "", "namespaces", "delete")
-    assert not _allowed(cluster, "apiextensions.k8s.io", "customresourcedefinitions", "delete")
-    assert not any("secrets" in r["resources"] or "pods" in r["resources"] or "*" in r["verbs"]
-                   for r in cluster + components)
-    agent = _rules("ClusterRole", "dualnet-agent")
-    assert not _allowed(agent, "", "nodes", "patch")
-    assert _allowed(agent, "dualnet.io", "nodereports", "patch")

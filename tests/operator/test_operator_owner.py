@@ -57,12 +57,3 @@ async def test_node_report_without_readable_node_is_published_unowned_then_owned
     await _cycle(api, "gpu-9", hosts("gh200"), clock, state)
     assert len(writes(server)) == n_writes + 1
     assert server.objects[NR, None, "gpu-9"].raw["metadata"]["ownerReferences"][0]["uid"] == uid
-
-
-def test_agent_rbac_may_get_its_node_and_nothing_more_on_nodes() -> None:
-    from tests.operator.test_operator_crd import _allowed, _rules
-
-    agent = _rules("ClusterRole", "dualnet-agent")
-    assert _allowed(agent, "", "nodes", "get")
-    for verb in ("list", "watch", "patch", "update", "delete"):
-        assert not _allowed(agent, "", "nodes", verb), verb

@@ -57,7 +57,10 @@ def multus(plan: Plan) -> list[dict[str, Any]]:
     """multus-daemonset-thick.yml: RBAC, daemon config, DaemonSet (shim installed by init)."""
     img = image(plan.spec.spec.images, "multus")
     rules = [
-        {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["*"], "verbs": ["*"]},
+        # upstream grants "*" on the group; the thick daemon only reads NADs, and a wildcard
+        # could not be granted by the operator without `escalate` (issue 19 item 8)
+        {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"],
+         "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["pods", "pods/status"],
          "verbs": ["get", "list", "update", "watch"]},
         # DRA: newer Multus reads ResourceClaims for the resourceName lookup
@@ -264,7 +267,10 @@ def whereabouts(plan: Plan) -> list[dict[str, Any]]:
         {"apiGroups": ["whereabouts.cni.cncf.io"],
          "resources": ["ippools", "overlappingrangeipreservations"],
          "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
+        # upstream: verbs "*"; these are the verbs a lease lock uses, and what the operator can
+        # grant without `escalate`
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
         # get: the IP reconciler reads each allocation's pod (Pods().Get) before freeing it
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "get"]},
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]},
