@@ -90,6 +90,16 @@ async def publish_node_report(client: AsyncClient, node: str, status: Mapping[st
             NodeReportResource.from_dict(body), field_manager=AGENT_FIELD_MANAGER))
 
 
+async def get_node_report(client: AsyncClient, node: str) -> dict[str, Any] | None:
+    """NodeReport `node` as stored, or None when there is none (or this identity may not read
+    it)."""
+    try:
+        return as_dict(await request(client, f"read NodeReport {node}",
+                                     client.get(NodeReportResource, node)))
+    except (NotFound, Forbidden):
+        return None
+
+
 async def list_node_reports(client: AsyncClient) -> list[dict[str, Any]]:
     found = await request_list(client, "list NodeReports", client.list(NodeReportResource))
     return [as_dict(r) for r in found]

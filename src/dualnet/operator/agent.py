@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport
 from dualnet.modes import Mode
 from dualnet.operator import logic
-from dualnet.operator.models import NodeReportStatus
+from dualnet.operator.models import STALE_HEARTBEATS, NodeCondition, NodeReportStatus
 from dualnet.operator.reconciler import Clock, mode_of, utcnow
 
 log = logging.getLogger("dualnet.agent")
@@ -63,24 +63,46 @@ class AgentState:
     node_uid: str | None = None
     node_uid_read_at: datetime | None = None
     last_error: str | None = None  # the last cycle's publish failure; None after a good one
+    generation: int | None = None  # of the TrainingNetwork the mode came from
+    conditions: list[NodeCondition] = field(default_factory=list)  # as last published
+    seeded: bool = False  # own NodeReport read back once (keeps lastTransitionTime on restart)
 
 
 async def cluster_mode(client: AsyncClient) -> str | None:
     """The mode to diagnose for: that of the first TrainingNetwork by name (one per cluster is
     the common case; with several, the first one's mode decides the node's findings)."""
+    return (await cluster_network(client))[0]
+
+
+async def cluster_network(client: AsyncClient) -> tuple[str | None, int | None]:
+    """(mode, generation) of the first TrainingNetwork by name whose spec parses."""
     networks = sorted(await api.list_training_networks(client),
                       key=lambda n: str((n.get("metadata") or {}).get("name")))
     for net in networks:
-        name = str((net.get("metadata") or {}).get("name"))
-        mode = mode_of(name, net.get("spec") or {})
+        meta = net.get("metadata") or {}
+        mode = mode_of(str(meta.get("name")), net.get("spec") or {})
         if mode is not None:
-            return mode
-    return None
+            gen = meta.get("generation")
+            return mode, int(gen) if isinstance(gen, int) else None
+    return None, None
+
+
+def previous_conditions(state: AgentState, now: datetime,
+                        heartbeat_s: float) -> list[NodeCondition]:
+    """What the next conditions are compared with: the last published ones, except that after a
+    silence of three heartbeats the operator will have marked the report Stale, so Stale=False
+    is a transition again."""
+    if state.last_publish is not None and \
+            (now - state.last_publish).total_seconds() > STALE_HEARTBEATS * heartbeat_s:
+        return [c for c in state.conditions if c.type != "Stale"]
+    return list(state.conditions)
 
 
 def observe(config: AgentConfig, mode: str | None, now: datetime,
             discover: Discover = default_discover,
-            diagnose: Diagnose = default_diagnose) -> NodeReportStatus:
+            diagnose: Diagnose = default_diagnose,
+            previous: Sequence[NodeCondition] = (),
+            generation: int | None = None) -> NodeReportStatus:
     """One look at the node: discover + doctor -> the NodeReport status (pure but for reading
     the host tree)."""
     try:
@@ -91,9 +113,10 @@ def observe(config: AgentConfig, mode: str | None, now: datetime,
     except Exception as exc:  # the agent must report, not crash, whatever the host looks like
         log.exception("discovery on %s failed", config.node)
         return logic.failed_node_report(config.node, f"{type(exc).__name__}: {exc}", mode=mode,
-                                        now=now, agent_version=__version__)
+                                        now=now, agent_version=__version__, previous=previous)
     return logic.build_node_report(config.node, report, findings, mode=mode, now=now,
-                                   agent_version=__version__)
+                                   agent_version=__version__, previous=previous,
+                                   generation=generation)
 
 
 async def agent_cycle(
@@ -116,7 +139,7 @@ async def agent_cycle(
             (now - state.mode_read_at).total_seconds() >= config.heartbeat_s
         if due:
             try:
-                state.mode = await cluster_mode(client)
+                state.mode, state.generation = await cluster_network(client)
                 state.mode_read_at = now
             except ClusterError as exc:
                 log.warning("cannot read TrainingNetworks (%s); diagnosing without a mode",
@@ -133,7 +156,20 @@ async def agent_cycle(
             log.warning("cannot read Node %s (%s); its NodeReport has no owner reference "
                         "until it can", config.node, exc.message)
         state.node_uid_read_at = now
-    status = await asyncio.to_thread(observe, config, mode, now, discover, diagnose)
+    if not state.seeded:
+        state.seeded = True
+        try:
+            own = await api.get_node_report(client, config.node)
+        except ClusterError as exc:
+            own = None
+            log.warning("cannot read back NodeReport %s (%s); conditions start afresh",
+                        config.node, exc.message)
+        if own is not None:
+            state.conditions = logic.stored_conditions(own)
+    status = await asyncio.to_thread(
+        observe, config, mode, now, discover, diagnose,
+        previous_conditions(state, now, config.heartbeat_s),
+        state.generation if config.mode is None else None)
     decision = logic.should_publish(status.facts_hash, state.last_hash, state.last_publish, now,
                                     config.heartbeat_s)
     state.cycles += 1
@@ -142,6 +178,7 @@ async def agent_cycle(
             client, config.node, status.model_dump(mode="json", by_alias=True, exclude_none=True),
             owner_uid=state.node_uid)
         state.last_hash, state.last_publish = status.facts_hash, now
+        state.conditions = list(status.conditions)
         state.publishes += 1
         log.info("published NodeReport %s (%s): ready=%s reason=%s", config.node, decision.why,
                  status.ready, status.reason)

@@ -237,11 +237,13 @@ def crd_for_training_network(
     root = _root_schema(_spec_schema(spec_json_schema), status)
     cond = '.status.conditions[?(@.type=="{}")]'
     columns: list[dict[str, Any]] = [
-        {"name": "Ready", "type": "string", "jsonPath": cond.format("Ready") + ".status"},
-        {"name": "Reason", "type": "string", "jsonPath": cond.format("Ready") + ".reason"},
-        {"name": "Nodes-Ready", "type": "integer", "jsonPath": ".status.readyNodes"},
-        {"name": "Not-Ready", "type": "integer", "jsonPath": ".status.notReadyNodes"},
-        {"name": "Degraded", "type": "string", "jsonPath": cond.format("Degraded") + ".status",
+        {"name": "Matched", "type": "integer", "jsonPath": ".status.totalNodes",
+         "description": "nodes with a NodeReport"},
+        {"name": "Ready", "type": "integer", "jsonPath": ".status.readyNodes"},
+        {"name": "Progressing", "type": "string",
+         "jsonPath": cond.format("Progressing") + ".status"},
+        {"name": "Degraded", "type": "string", "jsonPath": cond.format("Degraded") + ".status"},
+        {"name": "Reason", "type": "string", "jsonPath": cond.format("Ready") + ".reason",
          "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]
@@ -253,12 +255,24 @@ def crd_for_node_report() -> dict[str, Any]:
     """The NodeReport CRD. No status subresource: the whole object is observed state that the
     node's agent writes in one server-side apply."""
     status = structural(NodeReportStatus.model_json_schema(by_alias=True))
+    # Conditions merge by type under server-side apply: the agent owns Ready/Degraded (and Stale
+    # when it publishes), the operator the Stale it sets when the agent goes silent.
+    status["properties"]["conditions"].update({"x-kubernetes-list-type": "map",
+                                               "x-kubernetes-list-map-keys": ["type"]})
     root = _root_schema(None, status)
+    cond = '.status.conditions[?(@.type=="{}")]'
     columns: list[dict[str, Any]] = [
-        {"name": "Ready", "type": "boolean", "jsonPath": ".status.ready"},
-        {"name": "Reason", "type": "string", "jsonPath": ".status.reason"},
+        {"name": "Node", "type": "string", "jsonPath": ".status.nodeName"},
+        {"name": "Ready", "type": "string", "jsonPath": cond.format("Ready") + ".status"},
+        {"name": "Reason", "type": "string", "jsonPath": cond.format("Ready") + ".reason"},
+        {"name": "Rails", "type": "string", "jsonPath": ".status.rails",
+         "description": "ACTIVE RDMA ports / RDMA ports"},
         {"name": "Mode", "type": "string", "jsonPath": ".status.mode"},
+        {"name": "NetNS", "type": "string", "jsonPath": ".status.facts.netnsMode"},
         {"name": "Heartbeat", "type": "date", "jsonPath": ".status.heartbeatTime"},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        {"name": "Stale", "type": "string", "jsonPath": cond.format("Stale") + ".status",
+         "priority": 1},
         {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
     ]
     return _crd(NODE_REPORT_KIND, NODE_REPORT_PLURAL, ["nr", "nodereport"], root, columns,

@@ -30,6 +30,7 @@ from dualnet.operator.models import (
     REASON_NO_REPORT,
     REASON_READY,
     Condition,
+    NodeCondition,
     NodeReportStatus,
     NotReadyNode,
     ObjectRef,
@@ -166,11 +167,69 @@ def prune_facts(report: HostReport) -> HostReport:
 
 
 def facts_hash(status: NodeReportStatus) -> str:
-    """Hash of everything but the heartbeat: equal hashes mean nothing worth publishing changed."""
+    """Hash of everything but the heartbeat and the conditions (derived from the rest, and
+    carrying times): equal hashes mean nothing worth publishing changed."""
     data = status.model_dump(mode="json", by_alias=True,
-                             exclude={"heartbeat_time", "facts_hash"})
+                             exclude={"heartbeat_time", "facts_hash", "conditions"})
     blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def rails(report: HostReport) -> tuple[int, int]:
+    """(ACTIVE RDMA ports, RDMA ports): the Rails column."""
+    ports = [p for d in report.rdma_devices for p in d.ports]
+    return sum(1 for p in ports if _active(p)), len(ports)
+
+
+def blocking_rule(findings: Sequence[FindingLike]) -> str | None:
+    """The doctor rule id that decides a not-ready verdict (what assess_node names)."""
+    blocking = sorted(f.id for f in findings if _severity(f) in BLOCKING_SEVERITIES)
+    return blocking[0] if blocking else None
+
+
+def next_condition(previous: Sequence[Any], type_: str, status: str, reason: str,
+                   message: str, now: datetime) -> tuple[str, str, str, str]:
+    """(status, reason, message, lastTransitionTime): the time is kept unless the status flips
+    (the API convention; it is what keeps an unchanged node from writing)."""
+    before = next((c for c in previous if c.type == type_), None)
+    since = before.last_transition_time if before is not None and before.status == status \
+        else rfc3339(now)
+    return status, reason, _truncate(message), since
+
+
+def node_conditions(
+    ready: bool, reason: str, message: str, findings: Sequence[FindingLike], *,
+    previous: Sequence[NodeCondition], now: datetime, generation: int | None,
+) -> list[NodeCondition]:
+    """The agent's conditions: Ready (the verdict), Degraded (warnings that do not block yet:
+    counters rising, a flapping carrier), Stale=False (it is publishing now)."""
+    warnings = sorted(f.id for f in findings if _severity(f) == "warning")
+    degraded = ("True", reason_from_finding_id(warnings[0]),
+                f"{len(warnings)} warning(s): {', '.join(warnings[:5])}") if warnings \
+        else ("False", "AsExpected", "no warning")
+    wanted = (
+        ("Ready", ("True" if ready else "False", reason, message)),
+        ("Degraded", degraded),
+        ("Stale", ("False", "HeartbeatFresh", "the agent is publishing")),
+    )
+    out = []
+    for type_, (st, rs, msg) in wanted:
+        st, rs, msg, since = next_condition(previous, type_, st, rs, msg, now)
+        out.append(NodeCondition.model_validate({
+            "type": type_, "status": st, "reason": rs, "message": msg,
+            "lastTransitionTime": since, "observedGeneration": generation}))
+    return out
+
+
+def stored_conditions(body: Mapping[str, Any]) -> list[NodeCondition]:
+    """The conditions of a NodeReport as the API returns it (unreadable entries dropped)."""
+    out: list[NodeCondition] = []
+    for item in ((body.get("status") or {}).get("conditions") or []):
+        try:
+            out.append(NodeCondition.model_validate(item))
+        except ValueError:
+            continue
+    return out
 
 
 def build_node_report(
@@ -181,9 +240,12 @@ def build_node_report(
     mode: str | None,
     now: datetime,
     agent_version: str | None = None,
+    previous: Sequence[NodeCondition] = (),
+    generation: int | None = None,
 ) -> NodeReportStatus:
     ready, reason, message = assess_node(report, findings)
     published = sorted(findings, key=lambda f: (_severity(f) not in BLOCKING_SEVERITIES, f.id))
+    up, total = rails(report)
     status = NodeReportStatus(
         node_name=node,
         ready=ready,
@@ -199,18 +261,27 @@ def build_node_report(
             for f in published[:MAX_FINDINGS]
         ],
         facts=prune_facts(report),
+        rule=blocking_rule(findings),
+        rails_ready=up,
+        rails_expected=total,
+        rails=f"{up}/{total}",
+        conditions=node_conditions(ready, reason, message, findings, previous=previous,
+                                   now=now, generation=generation),
     )
     status.facts_hash = facts_hash(status)
     return status
 
 
 def failed_node_report(node: str, error: str, *, mode: str | None, now: datetime,
-                       agent_version: str | None = None) -> NodeReportStatus:
+                       agent_version: str | None = None,
+                       previous: Sequence[NodeCondition] = ()) -> NodeReportStatus:
     """What the agent publishes when discovery itself fails: not ready, and why."""
     status = NodeReportStatus(
         node_name=node, ready=False, reason=REASON_DISCOVERY_FAILED,
         message=_truncate(error), mode=mode, heartbeat_time=rfc3339(now), facts_hash="",
         agent_version=agent_version, facts=HostReport(hostname=node, source="synthetic"),
+        conditions=node_conditions(False, REASON_DISCOVERY_FAILED, error, [],
+                                   previous=previous, now=now, generation=None),
     )
     status.facts_hash = facts_hash(status)
     return status
@@ -261,11 +332,10 @@ def _condition(
 ) -> Condition:
     """A condition that keeps its lastTransitionTime unless its status flips (the API convention,
     and what keeps an unchanged fleet from producing a new status on every pass)."""
-    before = next((c for c in previous if c.type == type_), None)
-    since = before.last_transition_time if before is not None and before.status == status \
-        else rfc3339(now)
+    status, reason, message, since = next_condition(previous, type_, status, reason, message,
+                                                    now)
     return Condition.model_validate({
-        "type": type_, "status": status, "reason": reason, "message": _truncate(message),
+        "type": type_, "status": status, "reason": reason, "message": message,
         "lastTransitionTime": since, "observedGeneration": generation,
     })
 
@@ -332,9 +402,19 @@ def compute_network_status(
     else:
         degraded_c = ("False", "AsExpected", "no node reports a problem")
 
+    if apply_error is not None:
+        progressing_c = ("False", apply_error_reason, "stopped: " + apply_error)
+    elif applied_c[0] != "True":
+        progressing_c = ("True", "Applying", "rendering and applying the network's objects")
+    elif total == 0:
+        progressing_c = ("True", "WaitingForNodeReports", "no node has reported yet")
+    else:
+        progressing_c = ("False", "Converged", f"applied; {total} node(s) reporting")
+
     conditions = [
         _condition(prev.conditions, t, s, r, m, now, generation)
-        for t, (s, r, m) in (("Ready", ready_c), ("Degraded", degraded_c), ("Applied", applied_c))
+        for t, (s, r, m) in (("Ready", ready_c), ("Progressing", progressing_c),
+                             ("Degraded", degraded_c), ("Applied", applied_c))
     ]
     return TrainingNetworkStatus(
         observed_generation=generation,

@@ -29,6 +29,10 @@ MAX_FINDINGS = 40
 MAX_GIDS_PER_PORT = 8
 MAX_MESSAGE = 512
 
+# A report is Stale after this many missed heartbeats (the agent publishes at least once per
+# heartbeat; one lost publication is tolerated).
+STALE_HEARTBEATS = 3
+
 # Reasons computed by the operator itself (the agent's reasons come from the doctor's findings).
 REASON_READY = "RdmaReady"
 REASON_AGENT_GONE = "AgentGone"
@@ -57,6 +61,21 @@ class ReportFinding(CrModel):
     fix: str | None = None
 
 
+class NodeCondition(CrModel):
+    """A NodeReport condition. Ready and Degraded come from the agent; Stale is False when the
+    agent publishes and set True by the operator when the heartbeat is overdue (only it can
+    tell). lastTransitionTime moves only when the status flips."""
+
+    type: Literal["Ready", "Degraded", "Stale"]
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str = ""
+    last_transition_time: str
+    observed_generation: int | None = Field(
+        default=None, description="generation of the TrainingNetwork whose mode the agent "
+        "diagnosed for (Stale: of this NodeReport)")
+
+
 class NodeReportStatus(CrModel):
     """What the agent on one node publishes: readiness with its reason, the findings behind it and
     the facts that matter (a pruned HostReport, so the operator can plan from it)."""
@@ -71,10 +90,16 @@ class NodeReportStatus(CrModel):
     agent_version: str | None = None
     findings: list[ReportFinding] = Field(default_factory=list, max_length=MAX_FINDINGS)
     facts: HostReport = Field(description="the node model, pruned to what planning needs")
+    rule: str | None = Field(default=None, description="the doctor rule id behind `reason` "
+                             "(the first blocking finding), when a rule decided it")
+    rails_ready: int = Field(default=0, description="RDMA ports that are ACTIVE")
+    rails_expected: int = Field(default=0, description="RDMA ports on the node")
+    rails: str = Field(default="0/0", description="rails_ready/rails_expected, for `kubectl get`")
+    conditions: list[NodeCondition] = Field(default_factory=list)
 
 
 class Condition(CrModel):
-    type: Literal["Ready", "Degraded", "Applied"]
+    type: Literal["Ready", "Progressing", "Degraded", "Applied"]
     status: Literal["True", "False", "Unknown"]
     reason: str
     message: str = ""
