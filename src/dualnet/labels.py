@@ -13,8 +13,12 @@ PART_OF = "app.kubernetes.io/part-of"
 NETWORK = "dualnet.io/network"  # name of the training network (spec metadata.name)
 ROLE = "dualnet.io/role"  # component | network | test-pod | gdr-test-pod | dpdk-pod | bench
 
-# Node labels written by the node agent (operator).
+# What the operator puts on Nodes: the readiness label, its reason, the opt-in taint, and the
+# TrainingNetwork annotation that opts a network into that taint.
 RDMA_READY = "dualnet.io/rdma-ready"
+RDMA_READY_REASON = "dualnet.io/rdma-ready-reason"  # annotation
+RDMA_UNREADY_TAINT = "dualnet.io/rdma-unready"
+TAINT_UNREADY_ANNOTATION = "dualnet.io/taint-unready"  # on a TrainingNetwork: "true" | "false"
 
 # Multus / NPWG
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"

@@ -19,7 +19,7 @@ from lightkube import AsyncClient
 
 from dualnet.cluster.client import make_client
 from dualnet.host.discover import discover
-from dualnet.host.models import HostReport
+from dualnet.host.models import HostReport, PhysState, PortState
 from dualnet.host.samples import gh200, no_mlx5_ib, no_rdma
 from dualnet.host.synthetic import build_tree
 from tests.cluster.conftest import ApiServerEmulator, record_apply, write_kubeconfig
@@ -157,13 +157,21 @@ def declare_resources(server: Any) -> None:
     server.resources["dualnet.io/v1alpha1/nodereports"] = info(
         kind="NodeReport", namespaced=False,
         verbs=["get", "list", "watch", "create", "update", "patch", "delete"])
-    server.resources["v1/nodes"] = info(kind="Node", namespaced=False,
+    server.resources["v1/nodes"] = info(kind="Node", namespaced=False, subresources=["status"],
                                         verbs=["get", "list", "watch", "patch"])
     # kopf waits until discovery shows namespaces (every real cluster serves them).
     server.resources["v1/namespaces"] = info(kind="Namespace", namespaced=False,
                                              verbs=["get", "list", "watch"])
     server.resources["apiextensions.k8s.io/v1/customresourcedefinitions"] = info(
-        kind="CustomResourceDefinition", namespaced=False, verbs=["get", "list", "watch"])
+        kind="CustomResourceDefinition", namespaced=False,
+        verbs=["get", "list", "watch", "create", "patch", "delete"])
+    # what the real renderer produces besides the kinds below
+    server.resources["v1/serviceaccounts"] = info(kind="ServiceAccount", namespaced=True)
+    server.resources["v1/events"] = info(kind="Event", namespaced=True)
+    server.resources["rbac.authorization.k8s.io/v1/clusterroles"] = info(
+        kind="ClusterRole", namespaced=False)
+    server.resources["rbac.authorization.k8s.io/v1/clusterrolebindings"] = info(
+        kind="ClusterRoleBinding", namespaced=False)
     server.resources["v1/configmaps"] = info(kind="ConfigMap", namespaced=True)
     server.resources["apps/v1/daemonsets"] = info(kind="DaemonSet", namespaced=True)
     server.resources["k8s.cni.cncf.io/v1/network-attachment-definitions"] = info(
@@ -202,7 +210,15 @@ _HOSTS: dict[str, HostReport] = {}
 
 
 def host(kind: str, tmp: Path) -> HostReport:
-    """A HostReport read by the real discover() from a synthetic sysfs tree (cached per kind)."""
+    """A HostReport read by the real discover() from a synthetic sysfs tree (cached per kind).
+    "gh200_port_down": the GH200 node after its one ACTIVE port went down (same hardware, so
+    the same plan)."""
+    if kind == "gh200_port_down":
+        down = host("gh200", tmp)
+        for dev in down.rdma_devices:
+            for port in dev.ports:
+                port.state, port.phys_state = PortState.DOWN, PhysState.DISABLED
+        return down
     if kind not in _HOSTS:
         samples: dict[str, Callable[[], Any]] = {
             "gh200": gh200, "no_mlx5_ib": no_mlx5_ib, "no_rdma": no_rdma}

@@ -9,7 +9,6 @@ Reconciler methods are driven directly so each step's API writes can be counted 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,7 +21,7 @@ from dualnet.cluster import fleet
 from dualnet.host.models import HostReport
 from dualnet.operator import logic
 from dualnet.operator.agent import AgentConfig, AgentState, agent_cycle, default_diagnose
-from dualnet.operator.reconciler import OperatorSettings, Reconciler
+from dualnet.operator.reconciler import OperatorSettings, Reconciler, render_network
 from tests.operator.conftest import Clock, add_node, writes
 
 TN = kmock.resource("dualnet.io/v1alpha1/trainingnetworks")
@@ -31,37 +30,10 @@ NODES = kmock.resource("v1/nodes")
 CM = kmock.resource("v1/configmaps")
 NAD = kmock.resource("k8s.cni.cncf.io/v1/network-attachment-definitions")
 DS = kmock.resource("apps/v1/daemonsets")
+EVENTS = kmock.resource("v1/events")
 
 SPEC: dict[str, Any] = {"mode": "shared-roce", "nics": {"netdevs": ["enp1s0f0np0"]},
                         "ipam": {"type": "whereabouts", "subnet": "192.168.50.0/24"}}
-
-
-def small_renderer(name: str, spec: Mapping[str, Any], hosts: list[HostReport]) -> list[Any]:
-    """Stands in for dualnet.render in these API tests (render is tested on its own): the same
-    shape of output, with content derived from the spec and the hosts so changes show."""
-    subnet = spec.get("ipam", {}).get("subnet", "none")
-    objs: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "ConfigMap",
-         "metadata": {"name": f"{name}-devices", "namespace": "kube-system",
-                      "labels": {labels.NETWORK: name}},
-         "data": {"hosts": ",".join(sorted(str(h.hostname) for h in hosts))}},
-        {"apiVersion": "apps/v1", "kind": "DaemonSet",
-         "metadata": {"name": f"{name}-dp", "namespace": "kube-system",
-                      "labels": {labels.NETWORK: name}},
-         "spec": {"selector": {"matchLabels": {"app": "dp"}},
-                  "template": {"metadata": {"labels": {"app": "dp"}},
-                               "spec": {"containers": [{"name": "dp", "image": "dp:1"}]}}}},
-        {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-         "metadata": {"name": name, "namespace": "default", "labels": {labels.NETWORK: name}},
-         "spec": {"config": json.dumps({"cniVersion": "0.3.1", "name": name,
-                                        "ipam": {"subnet": subnet}})}},
-    ]
-    if spec.get("mtu"):
-        objs.append({"apiVersion": "v1", "kind": "ConfigMap",
-                     "metadata": {"name": f"{name}-mtu", "namespace": "kube-system",
-                                  "labels": {labels.NETWORK: name}},
-                     "data": {"mtu": str(spec["mtu"])}})
-    return objs
 
 
 def add_network(server: Any, name: str, spec: Mapping[str, Any], generation: int = 1) -> None:
@@ -89,22 +61,33 @@ async def watch_sync(api: AsyncClient, rec: Reconciler) -> None:
     """Feed the FleetView what kopf's watches would deliver: the current reports and nodes."""
     for body in await fleet.list_node_reports(api):
         rec.fleet.ingest_report(body)
-    for name, found in (await fleet.list_node_labels(api)).items():
-        ann = {fleet.READY_REASON_ANNOTATION: found.pop(fleet.READY_REASON_ANNOTATION)} \
-            if fleet.READY_REASON_ANNOTATION in found else {}
-        rec.fleet.ingest_node({"metadata": {"name": name, "labels": found, "annotations": ann}})
+    for body in await fleet.list_nodes(api):
+        rec.fleet.ingest_node(body)
 
 
 def make_rec(api: AsyncClient, clock: Clock, debounce_s: float = 0.05) -> Reconciler:
     return Reconciler(api, settings=OperatorSettings(stale_after_s=360, debounce_s=debounce_s,
                                                      max_settle_s=10, resync_s=30),
-                      clock=clock, renderer=small_renderer)
+                      clock=clock)
 
 
 def node_label(server: Any, node: str) -> tuple[str | None, str | None]:
     meta = server.objects[NODES, None, node].raw["metadata"]
     return (meta.get("labels", {}).get(labels.RDMA_READY),
             meta.get("annotations", {}).get(fleet.READY_REASON_ANNOTATION))
+
+
+def node_condition(server: Any, node: str) -> dict[str, Any]:
+    conds = server.objects[NODES, None, node].raw.get("status", {}).get("conditions", [])
+    return dict(next(c for c in conds if c["type"] == logic.NODE_CONDITION))
+
+
+def node_taints(server: Any, node: str) -> list[dict[str, Any]]:
+    return list(server.objects[NODES, None, node].raw.get("spec", {}).get("taints") or [])
+
+
+def events(server: Any) -> list[dict[str, Any]]:
+    return [dict(o.raw) for key, o in server.objects.items() if key[0] == EVENTS]
 
 
 def cond(status: Mapping[str, Any], type_: str) -> dict[str, Any]:
@@ -121,7 +104,7 @@ def fleet2(server: Any) -> Any:
 async def test_create_applies_objects_status_and_labels_then_nothing(
         fleet2: Any, api: AsyncClient, clock: Clock, hosts: Callable[[str], HostReport]) -> None:
     server = fleet2
-    bad = hosts("no_mlx5_ib")
+    bad = hosts("gh200_port_down")
     await publish(api, "gpu-1", hosts("gh200"), clock)
     await publish(api, "gpu-2", bad, clock)
     add_network(server, "rdma", SPEC)
@@ -132,9 +115,12 @@ async def test_create_applies_objects_status_and_labels_then_nothing(
     await rec.reconcile_once("rdma", network(server, "rdma"))
     first = writes(server)[before:]
 
-    # 3 objects applied, 1 status patch, 2 node labels: nothing more.
-    assert rec.writes == {"apply": 3, "status": 1, "label": 2}
-    assert len(first) == 6
+    # What the real renderer gives, applied once; 1 status patch; per node one label patch and
+    # one condition; one Event for the broken node and one for the network turning Degraded.
+    rendered = render_network("rdma", SPEC, [logic.prune_facts(hosts("gh200"))])
+    assert rec.writes == {"apply": len(rendered), "status": 1, "label": 2, "condition": 2,
+                          "event": 2}
+    assert len(first) == len(rendered) + 7
     nad = server.objects[NAD, "default", "rdma"].raw
     assert nad["metadata"]["labels"][labels.MANAGED_BY] == "dualnet"
     assert nad["metadata"]["labels"][labels.NETWORK] == "rdma"
@@ -151,8 +137,7 @@ async def test_create_applies_objects_status_and_labels_then_nothing(
     assert cond(status, "Degraded")["reason"] == "NodesNotReady"
     assert status["observedGeneration"] == 1
     assert {(o["kind"], o["name"]) for o in status["applied"]} == {
-        ("ConfigMap", "rdma-devices"), ("DaemonSet", "rdma-dp"),
-        ("NetworkAttachmentDefinition", "rdma")}
+        (o["kind"], o["metadata"]["name"]) for o in rendered}
     assert node_label(server, "gpu-1") == ("true", "RdmaReady")
     assert node_label(server, "gpu-2") == ("false", expected[1])
 
@@ -168,26 +153,29 @@ async def test_update_reapplies_only_what_changed_and_prunes(
         fleet2: Any, api: AsyncClient, clock: Clock, hosts: Callable[[str], HostReport]) -> None:
     server = fleet2
     await publish(api, "gpu-1", hosts("gh200"), clock)
-    add_network(server, "rdma", {**SPEC, "mtu": 9000})
+    add_network(server, "rdma", SPEC)
     rec = make_rec(api, clock)
     await watch_sync(api, rec)
     await rec.reconcile_once("rdma", network(server, "rdma"))
-    assert (CM, "kube-system", "rdma-mtu") in server.objects
+    assert (DS, "kube-system", "whereabouts") in server.objects
 
-    # New generation: other subnet, no mtu -> the NAD is re-applied, the mtu ConfigMap pruned,
-    # the unchanged ConfigMap and DaemonSet are not written.
+    # New generation: host-local instead of whereabouts -> the NAD is re-applied, whereabouts'
+    # DaemonSet, ServiceAccount and RBAC pruned (its CRDs never: they hold the user's pools),
+    # Multus and the device plugin not written.
     server.objects[TN, None, "rdma"].patch(
         {"metadata": {"generation": 2},
-         "spec": {"ipam": {"subnet": "192.168.60.0/24"}, "mtu": None}})
+         "spec": {"ipam": {"type": "host-local", "subnet": "192.168.60.0/24"}}})
     mark = len(writes(server))
     await rec.reconcile_once("rdma", network(server, "rdma"))
     sent = writes(server)[mark:]
     paths = sorted((r.method.value, r.url.path) for r in sent)
     assert ("PATCH", "/apis/k8s.cni.cncf.io/v1/namespaces/default/"
             "network-attachment-definitions/rdma") in paths
-    assert ("DELETE", "/api/v1/namespaces/kube-system/configmaps/rdma-mtu") in paths
-    assert not any("rdma-dp" in p or "rdma-devices" in p for _, p in paths)
-    assert server.objects[CM, "kube-system", "rdma-mtu"].deleted
+    assert ("DELETE", "/apis/apps/v1/namespaces/kube-system/daemonsets/whereabouts") in paths
+    assert ("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterroles/whereabouts-cni") in paths
+    assert not any(m == "DELETE" and "customresourcedefinitions" in p for m, p in paths)
+    assert not any("multus" in p or "rdma-devices" in p for _, p in paths)
+    assert server.objects[DS, "kube-system", "whereabouts"].deleted
     nad = server.objects[NAD, "default", "rdma"].raw
     assert "192.168.60.0/24" in nad["spec"]["config"]
     assert network(server, "rdma")["status"]["observedGeneration"] == 2
@@ -213,15 +201,17 @@ async def test_delete_removes_owned_objects_and_nothing_else(
     stored = network(server, "rdma")
     fresh = make_rec(api, clock)
     deleted = await fresh.delete_network("rdma", stored["spec"], stored["status"]["applied"])
-    assert deleted == 3
-    assert fresh.writes["delete"] == 3
-    for key in ((CM, "kube-system", "rdma-devices"), (DS, "kube-system", "rdma-dp"),
-                (NAD, "default", "rdma")):
-        assert server.objects[key].deleted
+    # "other" renders the same components, so the last apply labelled them as its own: they
+    # stay; what is "rdma"'s alone (its NAD) goes.
+    assert deleted == fresh.writes["delete"] >= 1
+    assert server.objects[NAD, "default", "rdma"].deleted
     assert not server.objects[CM, "kube-system", "users-own"].deleted
-    for key in ((CM, "kube-system", "other-devices"), (DS, "kube-system", "other-dp"),
-                (NAD, "default", "other")):
-        assert not server.objects[key].deleted
+    assert not server.objects[NAD, "default", "other"].deleted
+    assert not server.objects[DS, "kube-system", "kube-multus-ds"].deleted
+    for ref in stored["status"]["applied"]:
+        if ref["kind"] == "CustomResourceDefinition":
+            assert not any(r.method.value == "DELETE" and ref["name"] in r.url.path
+                           for r in server)
     # NodeReports and node labels are the fleet's, not the network's: they stay.
     assert not server.objects[NR, None, "gpu-1"].deleted
 
@@ -250,7 +240,12 @@ async def test_agent_gone_turns_node_not_ready_once(
     await rec.reconcile_once("rdma", network(server, "rdma"))
     sent = writes(server)[mark:]
     assert rec.writes["status"] == 2 and rec.writes["label"] == 3
-    assert len(sent) == 2  # one status patch, one node label: nothing for the healthy node
+    # one status patch; for gpu-1 its label, condition, Stale on its report and one Event; one
+    # Event for the network turning Degraded: nothing for the healthy node
+    assert sorted(k for k in rec.writes.elements()) and len(sent) == 6
+    assert rec.writes["stale"] == 1
+    report = server.objects[NR, None, "gpu-1"].raw["status"]
+    assert next(c for c in report["conditions"] if c["type"] == "Stale")["status"] == "True"
     status = network(server, "rdma")["status"]
     assert status["notReady"][0]["node"] == "gpu-1"
     assert status["notReady"][0]["reason"] == "AgentGone"
@@ -269,33 +264,72 @@ async def test_agent_gone_turns_node_not_ready_once(
     assert node_label(server, "gpu-1") == ("true", "RdmaReady")
 
 
-async def test_report_turning_bad_flips_label_and_conditions(
+async def test_port_going_down_flips_condition_label_taint_and_emits_one_event(
         fleet2: Any, api: AsyncClient, clock: Clock, hosts: Callable[[str], HostReport]) -> None:
     server = fleet2
     state = await publish(api, "gpu-1", hosts("gh200"), clock)
     add_network(server, "rdma", SPEC)
+    server.objects[TN, None, "rdma"].patch(
+        {"metadata": {"annotations": {labels.TAINT_UNREADY_ANNOTATION: "true"}}})
     rec = make_rec(api, clock)
     await watch_sync(api, rec)
     await rec.reconcile_once("rdma", network(server, "rdma"))
     assert cond(network(server, "rdma")["status"], "Ready")["reason"] == "AllNodesReady"
+    assert node_condition(server, "gpu-1")["status"] == "True"
+    assert node_taints(server, "gpu-1") == []
+    assert events(server) == []  # a node first seen ready is no news
 
-    # mlx5_ib unloaded on the node: the agent sees it on its next look and publishes at once.
+    # The port goes down: the agent sees it on its next look (one interval) and publishes.
     clock.advance(30)
     mark = len(writes(server))
-    await publish(api, "gpu-1", hosts("no_mlx5_ib"), clock, state)
+    await publish(api, "gpu-1", hosts("gh200_port_down"), clock, state)
     assert len(writes(server)[mark:]) == 1  # the report itself
-    await watch_sync(api, rec)
-    await rec.reconcile_once("rdma", network(server, "rdma"))
-    status = network(server, "rdma")["status"]
     report = server.objects[NR, None, "gpu-1"].raw["status"]
-    assert report["ready"] is False
-    assert any(f["id"] == "rdma.mlx5_ib-missing" and f["fix"] for f in report["findings"])
+    assert report["ready"] is False and report["rule"] == "port.none-active"
+    assert report["rails"] == "0/2"
+    ready_c = next(c for c in report["conditions"] if c["type"] == "Ready")
+    assert (ready_c["status"], ready_c["lastTransitionTime"]) == ("False", logic.rfc3339(clock()))
+    for _ in range(3):  # several reconciles: one transition, one Event
+        await watch_sync(api, rec)
+        await rec.reconcile_once("rdma", network(server, "rdma"))
+    status = network(server, "rdma")["status"]
     assert cond(status, "Ready") | {"lastTransitionTime": None} == {
         "type": "Ready", "status": "False", "reason": "NoReadyNodes",
         "message": f"0/1 nodes ready: 1 {report['reason']}",
         "lastTransitionTime": None, "observedGeneration": 1}
-    assert cond(status, "Ready")["lastTransitionTime"] == logic.rfc3339(clock())
     assert node_label(server, "gpu-1") == ("false", report["reason"])
+    assert node_condition(server, "gpu-1") | {"lastTransitionTime": None,
+                                              "lastHeartbeatTime": None} == {
+        "type": "DualnetRDMAReady", "status": "False", "reason": report["reason"],
+        "message": report["message"], "lastTransitionTime": None, "lastHeartbeatTime": None}
+    assert node_taints(server, "gpu-1") == [{"key": labels.RDMA_UNREADY_TAINT,
+                                            "value": report["reason"], "effect": "NoSchedule"}]
+    node_events = [e for e in events(server) if e["involvedObject"]["kind"] == "Node"]
+    assert [(e["type"], e["reason"]) for e in node_events] == [("Warning", "port.none-active")]
+    net_events = [e for e in events(server) if e["involvedObject"]["kind"] == "TrainingNetwork"]
+    assert [(e["type"], e["reason"]) for e in net_events] == [("Warning", "port.none-active")]
+
+    # Back up: the taint goes, the condition flips back, one Normal Event.
+    clock.advance(30)
+    await publish(api, "gpu-1", hosts("gh200"), clock, state)
+    await watch_sync(api, rec)
+    await rec.reconcile_once("rdma", network(server, "rdma"))
+    assert node_taints(server, "gpu-1") == []
+    assert node_condition(server, "gpu-1")["status"] == "True"
+    node_events = [e for e in events(server) if e["involvedObject"]["kind"] == "Node"]
+    assert [e["type"] for e in node_events] == ["Warning", "Normal"]
+
+
+async def test_taint_is_off_unless_a_network_opts_in(
+        fleet2: Any, api: AsyncClient, clock: Clock, hosts: Callable[[str], HostReport]) -> None:
+    server = fleet2
+    await publish(api, "gpu-1", hosts("gh200_port_down"), clock)
+    add_network(server, "rdma", SPEC)
+    rec = make_rec(api, clock)
+    await watch_sync(api, rec)
+    await rec.reconcile_once("rdma", network(server, "rdma"))
+    assert node_label(server, "gpu-1")[0] == "false"
+    assert node_taints(server, "gpu-1") == []
 
 
 async def test_agent_publishes_on_change_or_heartbeat_only(
@@ -348,7 +382,8 @@ async def test_invalid_spec_and_no_reports_apply_nothing(
     assert rec.writes["apply"] == 0
     # the first report arrived: the waiting network now applies
     await rec.reconcile_once("empty", network(server, "empty"))
-    assert rec.writes["apply"] == 3
+    assert rec.writes["apply"] == len(render_network("empty", SPEC,
+                                                     [logic.prune_facts(hosts("gh200"))]))
     assert cond(network(server, "empty")["status"], "Applied")["status"] == "True"
 
 
@@ -374,7 +409,7 @@ async def test_burst_of_reports_gives_one_status_write(
     finally:
         stop.set()
         rec.fleet.poke()
-        await asyncio.wait_for(loop, 5)
+        await asyncio.wait_for(loop, 30)
     status = network(server, "rdma")["status"]
     assert status["readyNodes"] == 40
     assert first == 1

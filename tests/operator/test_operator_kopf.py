@@ -23,7 +23,7 @@ from dualnet.operator.handlers import FINALIZER, Runtime, run_operator
 from dualnet.operator.reconciler import OperatorSettings, Reconciler, utcnow
 from tests.cluster.conftest import write_kubeconfig
 from tests.operator.conftest import add_node
-from tests.operator.test_operator_kmock import NAD, SPEC, TN, small_renderer
+from tests.operator.test_operator_kmock import NAD, SPEC, TN
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -52,7 +52,7 @@ async def test_kopf_operator_end_to_end(
     await publish(api, "gpu-1", hosts("gh200"))
 
     rec = Reconciler(api, settings=OperatorSettings(debounce_s=0.05, max_settle_s=1,
-                                                    resync_s=1), renderer=small_renderer)
+                                                    resync_s=1))
     runtime = Runtime(reconciler=rec)
     stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()

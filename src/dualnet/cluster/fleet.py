@@ -9,12 +9,13 @@ fixed here so this layer does not import the operator (data flows one way).
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from lightkube import AsyncClient
 from lightkube.generic_resource import create_global_resource
-from lightkube.resources.core_v1 import Node
+from lightkube.resources.core_v1 import Event, Node
 from lightkube.types import PatchType
 
 from dualnet import labels
@@ -33,7 +34,7 @@ NodeReportResource: Any = create_global_resource(GROUP, VERSION, "NodeReport", "
 
 AGENT_FIELD_MANAGER = "dualnet-agent"
 OPERATOR_FIELD_MANAGER = "dualnet-operator"
-READY_REASON_ANNOTATION = "dualnet.io/rdma-ready-reason"
+READY_REASON_ANNOTATION = labels.RDMA_READY_REASON
 
 
 def merge_patch(old: Any, new: Any) -> Any:
@@ -143,6 +144,74 @@ async def label_node_readiness(client: AsyncClient, node: str, value: str, reaso
     except NotFound:
         return False
     return True
+
+
+async def patch_node(client: AsyncClient, node: str, patch: Mapping[str, Any]) -> bool:
+    """One JSON merge patch of a Node's metadata/spec (readiness label, its reason, taints).
+    False when the node is gone."""
+    try:
+        await request(client, f"update node {node}", client.patch(
+            Node, node, dict(patch), patch_type=PatchType.MERGE,
+            field_manager=OPERATOR_FIELD_MANAGER))
+    except NotFound:
+        return False
+    return True
+
+
+async def set_node_condition(client: AsyncClient, node: str,
+                             condition: Mapping[str, Any]) -> bool:
+    """Set one condition on the Node's status: a strategic merge patch, which merges
+    status.conditions by `type`, so the kubelet's own conditions are left as they are. False when
+    the node is gone."""
+    try:
+        await request(client, f"set condition {condition.get('type')} on node {node}",
+                      client.patch(Node.Status, node, {"status": {"conditions": [
+                          dict(condition)]}}, patch_type=PatchType.STRATEGIC,
+                          field_manager=OPERATOR_FIELD_MANAGER))
+    except NotFound:
+        return False
+    return True
+
+
+async def set_node_report_conditions(client: AsyncClient, node: str,
+                                     conditions: list[dict[str, Any]]) -> bool:
+    """Replace a NodeReport's status.conditions (merge patch: the list is replaced whole, so the
+    caller sends every condition). False when the report is gone."""
+    try:
+        await request(client, f"update conditions of NodeReport {node}", client.patch(
+            NodeReportResource, node, {"status": {"conditions": conditions}},
+            patch_type=PatchType.MERGE, field_manager=OPERATOR_FIELD_MANAGER))
+    except NotFound:
+        return False
+    return True
+
+
+EVENTS_NAMESPACE = "default"  # where Events about cluster-scoped objects live (as kubelet's)
+
+
+async def create_event(client: AsyncClient, *, kind: str, api_version: str, name: str,
+                       uid: str | None, type_: str, reason: str, message: str,
+                       time: str, component: str = OPERATOR_FIELD_MANAGER) -> None:
+    """Post one core/v1 Event about a cluster-scoped object (a Node, a TrainingNetwork)."""
+    involved: dict[str, Any] = {"kind": kind, "apiVersion": api_version, "name": name}
+    if uid:
+        involved["uid"] = uid
+    body = {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": f"{name}.{uuid.uuid4().hex[:16]}",
+                     "namespace": EVENTS_NAMESPACE},
+        "involvedObject": involved, "type": type_, "reason": reason[:128],
+        "message": message, "source": {"component": component},
+        "reportingComponent": f"dualnet.io/{component}", "reportingInstance": component,
+        "firstTimestamp": time, "lastTimestamp": time, "count": 1,
+    }
+    await request(client, f"post Event {reason} about {kind} {name}", client.create(
+        Event.from_dict(body)))
+
+
+async def list_nodes(client: AsyncClient) -> list[dict[str, Any]]:
+    """Every Node as the API returns it (what the operator's node watch delivers)."""
+    return [as_dict(n) for n in await request_list(client, "list nodes", client.list(Node))]
 
 
 async def list_node_labels(client: AsyncClient) -> dict[str, dict[str, str]]:

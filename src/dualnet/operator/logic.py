@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from dualnet import labels
 from dualnet.host.models import HostReport, PortState, RdmaPort
 from dualnet.operator.models import (
     MAX_FINDINGS,
@@ -501,3 +502,127 @@ def plan_hosts(reports: Mapping[str, NodeReportStatus]) -> tuple[list[str], list
             chosen[fp] = cand
     fps = sorted(chosen)
     return fps, [chosen[fp][2] for fp in fps]
+
+
+# ---------------------------------------------------------------- nodes: condition, taint, events
+
+NODE_CONDITION = "DualnetRDMAReady"
+TAINT_KEY = labels.RDMA_UNREADY_TAINT
+TAINT_EFFECT = "NoSchedule"
+
+
+@dataclass(frozen=True)
+class NodeVerdict:
+    """One node's effective readiness: `reason` is CamelCase (condition and label annotation),
+    `rule` the doctor rule id behind it (Event reason), or the operator's own reason."""
+
+    ready: bool
+    reason: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """What a Node carries now, as the watch last saw it."""
+
+    label: str | None = None
+    reason: str | None = None
+    taints: tuple[Mapping[str, Any], ...] = ()
+    condition: Mapping[str, Any] | None = None
+    uid: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeUpdate:
+    """The writes one node needs: a metadata/spec merge patch (label, reason annotation, taints),
+    the node condition (status subresource), and the Event of a transition; None where nothing
+    is to be written."""
+
+    node: str
+    patch: dict[str, Any] | None
+    condition: dict[str, Any] | None
+    event: tuple[str, str, str] | None  # (type Normal|Warning, reason = rule id, message)
+
+
+def node_verdict(report: NodeReportStatus | None, *, now: datetime,
+                 stale_after_s: float) -> NodeVerdict:
+    ok, reason, message = effective_readiness(report, now=now, stale_after_s=stale_after_s)
+    rule = report.rule if report is not None and report.rule and reason == report.reason \
+        and not ok else reason
+    return NodeVerdict(ok, reason, rule, message)
+
+
+def _without_ours(taints: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [dict(t) for t in taints if t.get("key") != TAINT_KEY]
+
+
+def node_update(node: str, verdict: NodeVerdict, current: NodeState, *, taint: bool,
+                now: datetime) -> NodeUpdate:
+    """Compare before write, per node (pure). The Event goes with a change of the condition's
+    status or reason, i.e. once per transition whatever the number of reconciles; a node seen
+    for the first time gets one only when it is not ready (a ready node is no news)."""
+    label = LABEL_TRUE if verdict.ready else LABEL_FALSE
+    patch: dict[str, Any] = {}
+    if (current.label, current.reason) != (label, verdict.reason):
+        patch["metadata"] = {"labels": {labels.RDMA_READY: label},
+                             "annotations": {labels.RDMA_READY_REASON: verdict.reason}}
+    want_taints = _without_ours(current.taints)
+    if taint and not verdict.ready:
+        want_taints.append({"key": TAINT_KEY, "value": verdict.reason, "effect": TAINT_EFFECT})
+    if want_taints != [dict(t) for t in current.taints]:
+        patch["spec"] = {"taints": want_taints}
+
+    status = "True" if verdict.ready else "False"
+    before = current.condition or {}
+    condition: dict[str, Any] | None = None
+    changed = before.get("status") != status or before.get("reason") != verdict.reason
+    if changed or before.get("message") != _truncate(verdict.message):
+        since = before.get("lastTransitionTime") if before.get("status") == status \
+            and before.get("lastTransitionTime") else rfc3339(now)
+        condition = {"type": NODE_CONDITION, "status": status, "reason": verdict.reason,
+                     "message": _truncate(verdict.message), "lastTransitionTime": since,
+                     "lastHeartbeatTime": rfc3339(now)}
+    event = None
+    if changed and (before or not verdict.ready):
+        event = ("Normal" if verdict.ready else "Warning", verdict.rule,
+                 _truncate(f"RDMA {'ready' if verdict.ready else 'not ready'}: "
+                           f"{verdict.message}", 1024))
+    return NodeUpdate(node, patch or None, condition, event)
+
+
+def network_event(previous: TrainingNetworkStatus | None,
+                  desired: TrainingNetworkStatus,
+                  rules: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """The Event of a TrainingNetwork whose Degraded condition flipped (once per flip): reason
+    is the rule id most of its not-ready nodes share (`rules`: node -> rule id)."""
+    def degraded(s: TrainingNetworkStatus | None) -> str | None:
+        c = next((c for c in (s.conditions if s else []) if c.type == "Degraded"), None)
+        return c.status if c else None
+
+    now, before = degraded(desired), degraded(previous)
+    if now == before or now is None or (before is None and now != "True"):
+        return None
+    cond = next(c for c in desired.conditions if c.type == "Degraded")
+    if now != "True":
+        return "Normal", cond.reason, cond.message
+    counts = Counter(rules.get(n.node, n.reason) for n in desired.not_ready)
+    top = min(counts.items(), key=lambda x: (-x[1], x[0]))[0] if counts else cond.reason
+    return "Warning", top, cond.message
+
+
+def stale_conditions(report: NodeReportStatus, *, now: datetime, stale_after_s: float,
+                     generation: int | None) -> list[NodeCondition] | None:
+    """The report's conditions with Stale=True when its heartbeat is overdue and it does not say
+    so yet; None when nothing is to be written."""
+    beat = parse_time(report.heartbeat_time)
+    overdue = beat is None or (now - beat).total_seconds() > stale_after_s
+    current = next((c for c in report.conditions if c.type == "Stale"), None)
+    if not overdue or (current is not None and current.status == "True"):
+        return None
+    age = "never" if beat is None else f"{int((now - beat).total_seconds())}s ago"
+    stale = NodeCondition.model_validate({
+        "type": "Stale", "status": "True", "reason": REASON_AGENT_GONE,
+        "message": f"last agent heartbeat {age} (limit {int(stale_after_s)}s)",
+        "lastTransitionTime": rfc3339(now), "observedGeneration": generation})
+    return [c for c in report.conditions if c.type != "Stale"] + [stale]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,6 +54,9 @@ class OperatorSettings:
     debounce_s: float = 2.0
     max_settle_s: float = 20.0
     resync_s: float = 30.0
+    # The cluster default of the dualnet.io/rdma-unready:NoSchedule taint; a TrainingNetwork's
+    # annotation dualnet.io/taint-unready ("true"/"false") overrides it for that network.
+    taint_unready: bool = False
 
 
 @dataclass
@@ -73,6 +77,9 @@ class FleetView:
 
     reports: dict[str, NodeReportStatus] = field(default_factory=dict)
     node_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the rest of what sync_nodes compares with: taints, the DualnetRDMAReady condition, uid
+    node_extra: dict[str, logic.NodeState] = field(default_factory=dict)
+    report_generations: dict[str, int] = field(default_factory=dict)
     invalid_reports: dict[str, str] = field(default_factory=dict)
     version: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -110,6 +117,9 @@ class FleetView:
             log.warning("NodeReport %s is not valid: %s", name, self.invalid_reports[name])
             return changed
         self.invalid_reports.pop(name, None)
+        gen = (body.get("metadata") or {}).get("generation")
+        if isinstance(gen, int):
+            self.report_generations[name] = gen
         before = self.reports.get(name)
         self.reports[name] = report
         # A heartbeat-only update changes nothing the status depends on (until it goes stale,
@@ -128,16 +138,30 @@ class FleetView:
         meta = body.get("metadata") or {}
         name = str(meta.get("name"))
         found = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-        reason = (meta.get("annotations") or {}).get(api.READY_REASON_ANNOTATION)
+        reason = (meta.get("annotations") or {}).get(labels.RDMA_READY_REASON)
         if reason is not None:
-            found[api.READY_REASON_ANNOTATION] = str(reason)
+            found[labels.RDMA_READY_REASON] = str(reason)
         new = name not in self.node_labels
         self.node_labels[name] = found
+        cond = next((c for c in ((body.get("status") or {}).get("conditions") or [])
+                     if c.get("type") == logic.NODE_CONDITION), None)
+        self.node_extra[name] = logic.NodeState(
+            taints=tuple((body.get("spec") or {}).get("taints") or []),
+            condition=dict(cond) if cond else None,
+            uid=str(meta["uid"]) if meta.get("uid") else None)
         if new and name in self.reports:
             self._bump()
 
     def forget_node(self, name: str) -> None:
         self.node_labels.pop(name, None)
+        self.node_extra.pop(name, None)
+
+    def node_state(self, name: str) -> logic.NodeState:
+        found = self.node_labels.get(name, {})
+        extra = self.node_extra.get(name, logic.NodeState())
+        return logic.NodeState(label=found.get(labels.RDMA_READY),
+                               reason=found.get(labels.RDMA_READY_REASON),
+                               taints=extra.taints, condition=extra.condition, uid=extra.uid)
 
 
 # What the operator keeps deployed: the components and the network. Test pods and benchmark jobs
@@ -202,6 +226,7 @@ class Reconciler:
         self.clock = clock
         self.renderer = renderer
         self.networks: dict[str, NetworkRecord] = {}
+        self.taints: dict[str, bool] = {}  # network -> its taint opt-in annotation, when set
         self.writes: Counter[str] = Counter()
         self._locks: dict[str, asyncio.Lock] = {}
         self._label_lock = asyncio.Lock()
@@ -340,47 +365,119 @@ class Reconciler:
         )
 
     async def sync_status(self, name: str, generation: int | None, mode: str | None,
-                          current: Mapping[str, Any] | None) -> bool:
-        """Patch the status only when it differs from what is stored. True when written."""
+                          current: Mapping[str, Any] | None, *, uid: str | None = None) -> bool:
+        """Patch the status only when it differs from what is stored. True when written. A flip
+        of its Degraded condition also posts one Event on the TrainingNetwork."""
         desired = self.desired_status(name, generation, mode, current)
         stored = {k: v for k, v in (current or {}).items() if k != "kopf"}
         if not logic.status_differs(stored, desired):
             return False
         await api.patch_network_status(self.client, name, logic.status_dict(desired), stored)
         self.writes["status"] += 1
+        try:
+            previous = TrainingNetworkStatus.model_validate(stored) if stored else None
+        except ValidationError:
+            previous = None
+        rules = {n.node: logic.node_verdict(self.fleet.reports.get(n.node), now=self.clock(),
+                                            stale_after_s=self.settings.stale_after_s).rule
+                 for n in desired.not_ready}
+        event = logic.network_event(previous, desired, rules)
+        if event is not None:
+            await self._event(TRAINING_NETWORK_KIND, API_VERSION, name, uid, event)
         return True
 
-    # ------------------------------------------------------------ labels
+    async def _event(self, kind: str, api_version: str, name: str, uid: str | None,
+                     event: tuple[str, str, str]) -> None:
+        type_, reason, message = event
+        try:
+            await api.create_event(self.client, kind=kind, api_version=api_version, name=name,
+                                   uid=uid, type_=type_, reason=reason, message=message,
+                                   time=logic.rfc3339(self.clock()))
+        except ClusterError as exc:  # an Event is a courtesy; the condition already says it
+            log.warning("cannot post Event %s about %s %s: %s", reason, kind, name, exc.message)
+            return
+        self.writes["event"] += 1
 
-    async def sync_labels(self) -> int:
-        """Set dualnet.io/rdma-ready (+ reason) where it differs from the node's; returns
-        writes. Serialised: several networks' loops may call it, and the second finds nothing."""
+    # ------------------------------------------------------------ nodes
+
+    def taint_enabled(self) -> bool:
+        """Taint unready nodes when some TrainingNetwork opts in (its annotation, else the
+        operator's default)."""
+        return any(self.taints.get(n, self.settings.taint_unready) for n in self.networks) \
+            if self.networks else False
+
+    async def sync_nodes(self) -> int:
+        """Per node whose state differs from what it carries: one merge patch (dualnet.io/rdma-
+        ready label, its reason, the opt-in taint), the DualnetRDMAReady condition, and one
+        Event per transition. Returns the writes. Serialised: several networks' loops may call
+        it, and the second finds nothing."""
         async with self._label_lock:
-            desired = logic.desired_labels(self.fleet.reports, now=self.clock(),
-                                           stale_after_s=self.settings.stale_after_s)
-            current = {node: (lab.get(labels.RDMA_READY), lab.get(api.READY_REASON_ANNOTATION))
-                       for node, lab in self.fleet.node_labels.items()}
-            changes = logic.label_changes(desired, current)
-            # A few patches in flight at once: a cold start labels every node, and one at a time
-            # that is N round trips; more than LABEL_CONCURRENCY would only queue at the server.
+            now = self.clock()
+            taint = self.taint_enabled()
+            updates = []
+            for node in sorted(self.fleet.reports):
+                if node not in self.fleet.node_labels:
+                    continue  # not known to exist (not watched yet, or deleted)
+                verdict = logic.node_verdict(self.fleet.reports[node], now=now,
+                                             stale_after_s=self.settings.stale_after_s)
+                update = logic.node_update(node, verdict, self.fleet.node_state(node),
+                                           taint=taint, now=now)
+                if update.patch or update.condition or update.event:
+                    updates.append(update)
+            # A few requests in flight at once: a cold start touches every node, and one at a
+            # time is N round trips; more than LABEL_CONCURRENCY would only queue at the server.
             gate = asyncio.Semaphore(LABEL_CONCURRENCY)
+            results = await asyncio.gather(*(self._write_node(u, gate) for u in updates))
+            return sum(results)
 
-            async def _one(node: str, value: str, reason: str) -> bool:
-                async with gate:
-                    ok = await api.label_node_readiness(self.client, node, value, reason)
-                if ok:
-                    self.fleet.node_labels[node] = {**self.fleet.node_labels.get(node, {}),
-                                                    labels.RDMA_READY: value,
-                                                    api.READY_REASON_ANNOTATION: reason}
-                else:
-                    self.fleet.forget_node(node)
-                return ok
+    async def _write_node(self, u: logic.NodeUpdate, gate: asyncio.Semaphore) -> int:
+        written = 0
+        async with gate:
+            if u.patch is not None:
+                if not await api.patch_node(self.client, u.node, u.patch):
+                    self.fleet.forget_node(u.node)
+                    return 0
+                self.writes["label"] += 1
+                written += 1
+                meta = u.patch.get("metadata") or {}
+                found = self.fleet.node_labels.setdefault(u.node, {})
+                found.update(meta.get("labels") or {})
+                found.update(meta.get("annotations") or {})
+                if "spec" in u.patch:
+                    extra = self.fleet.node_extra.get(u.node, logic.NodeState())
+                    self.fleet.node_extra[u.node] = dataclasses.replace(
+                        extra, taints=tuple(u.patch["spec"]["taints"]))
+            if u.condition is not None and \
+                    await api.set_node_condition(self.client, u.node, u.condition):
+                self.writes["condition"] += 1
+                written += 1
+                extra = self.fleet.node_extra.get(u.node, logic.NodeState())
+                self.fleet.node_extra[u.node] = dataclasses.replace(extra, condition=u.condition)
+        if u.event is not None:
+            await self._event("Node", "v1", u.node, self.fleet.node_state(u.node).uid, u.event)
+            written += 1
+        return written
 
-            results = await asyncio.gather(
-                *(_one(node, value, reason) for node, (value, reason) in sorted(changes.items())))
-            written = sum(results)
-            self.writes["label"] += written
-            return written
+    # the name this step had before it also set the condition, the taint and Events
+    sync_labels = sync_nodes
+
+    async def sync_stale(self) -> int:
+        """Mark Stale=True on the NodeReports whose heartbeat is overdue (the agent cannot say
+        so itself), once: the agent sets it back to False when it publishes again."""
+        now = self.clock()
+        written = 0
+        for node, report in sorted(self.fleet.reports.items()):
+            want = logic.stale_conditions(report, now=now,
+                                          stale_after_s=self.settings.stale_after_s,
+                                          generation=self.fleet.report_generations.get(node))
+            if want is None:
+                continue
+            body = [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in want]
+            if await api.set_node_report_conditions(self.client, node, body):
+                report.conditions = want
+                self.writes["stale"] += 1
+                written += 1
+        return written
 
     # ------------------------------------------------------------ one pass
 
@@ -395,8 +492,15 @@ class Reconciler:
                                          (body.get("status") or {}).get("applied") or ())
             except ClusterError as exc:
                 log.warning("applying TrainingNetwork %s failed: %s", name, exc.message)
-        await self.sync_status(name, generation, mode_of(name, spec), body.get("status"))
-        await self.sync_labels()
+        ann = meta.get("annotations") or {}
+        if labels.TAINT_UNREADY_ANNOTATION in ann:
+            self.taints[name] = str(ann[labels.TAINT_UNREADY_ANNOTATION]).lower() == "true"
+        else:
+            self.taints.pop(name, None)
+        await self.sync_status(name, generation, mode_of(name, spec), body.get("status"),
+                               uid=meta.get("uid"))
+        await self.sync_stale()
+        await self.sync_nodes()
 
     async def settle(self) -> None:
         """Debounce: wait until the fleet has been quiet for debounce_s (a burst of reports is
