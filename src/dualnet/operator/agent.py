@@ -25,7 +25,7 @@ from dualnet.doctor import diagnose
 from dualnet.host.discover import discover
 from dualnet.host.models import HostReport
 from dualnet.modes import Mode
-from dualnet.operator import logic
+from dualnet.operator import health, logic
 from dualnet.operator.models import STALE_HEARTBEATS, NodeCondition, NodeReportStatus
 from dualnet.operator.reconciler import Clock, mode_of, utcnow
 
@@ -50,6 +50,8 @@ class AgentConfig:
     interval_s: float = 30.0
     heartbeat_s: float = 120.0
     mode: str | None = None  # None: the mode of the cluster's TrainingNetwork (first by name)
+    thresholds: health.Thresholds = field(default_factory=health.Thresholds)
+    gpudirect: bool = False  # GPUDirect RDMA is asked: nvidia_peermem unloaded blocks
 
 
 @dataclass
@@ -66,6 +68,8 @@ class AgentState:
     generation: int | None = None  # of the TrainingNetwork the mode came from
     conditions: list[NodeCondition] = field(default_factory=list)  # as last published
     seeded: bool = False  # own NodeReport read back once (keeps lastTransitionTime on restart)
+    health: health.HealthSample | None = None  # the previous look, for what changed since
+    last_status: NodeReportStatus | None = None  # the last observation (metrics)
 
 
 async def cluster_mode(client: AsyncClient) -> str | None:
@@ -102,14 +106,20 @@ def observe(config: AgentConfig, mode: str | None, now: datetime,
             discover: Discover = default_discover,
             diagnose: Diagnose = default_diagnose,
             previous: Sequence[NodeCondition] = (),
-            generation: int | None = None) -> NodeReportStatus:
-    """One look at the node: discover + doctor -> the NodeReport status (pure but for reading
-    the host tree)."""
+            generation: int | None = None,
+            state: AgentState | None = None) -> NodeReportStatus:
+    """One look at the node: discover + doctor + what changed since the last look (health) ->
+    the NodeReport status (pure but for reading the host tree)."""
     try:
         report = discover(config.root)
         if report.hostname is None:
             report.hostname = config.node
-        findings = diagnose(report, mode)
+        findings = list(diagnose(report, mode))
+        if state is not None:
+            now_sample = health.sample(config.root, report)
+            findings += health.compare(state.health, now_sample, config.thresholds,
+                                       gpudirect=config.gpudirect)
+            state.health = now_sample
     except Exception as exc:  # the agent must report, not crash, whatever the host looks like
         log.exception("discovery on %s failed", config.node)
         return logic.failed_node_report(config.node, f"{type(exc).__name__}: {exc}", mode=mode,
@@ -169,7 +179,8 @@ async def agent_cycle(
     status = await asyncio.to_thread(
         observe, config, mode, now, discover, diagnose,
         previous_conditions(state, now, config.heartbeat_s),
-        state.generation if config.mode is None else None)
+        state.generation if config.mode is None else None, state)
+    state.last_status = status
     decision = logic.should_publish(status.facts_hash, state.last_hash, state.last_publish, now,
                                     config.heartbeat_s)
     state.cycles += 1
