@@ -99,10 +99,10 @@ def sample(root: Path, report: HostReport) -> HealthSample:
     carrier: dict[str, int] = {}
     net = root / "sys/class/net"
     if net.is_dir():
-        for dev in sorted(net.iterdir()):
-            value = _read_int(dev / "carrier_changes")
+        for link in sorted(net.iterdir()):
+            value = _read_int(link / "carrier_changes")
             if value is not None:
-                carrier[dev.name] = value
+                carrier[link.name] = value
     loaded = any(m.name in ("nvidia_peermem", "nv_peer_mem") for m in report.modules)
     return HealthSample(ports, v2, carrier, loaded)
 
