@@ -31,6 +31,39 @@ def _logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+_METRICS_PORT = typer.Option(None, "--metrics-port", help="serve Prometheus metrics on this port "
+                             "(/metrics); default: off")
+
+
+def _port(value: int) -> int:
+    if not 0 < value < 65536:
+        raise UsageError(f"--metrics-port {value}: not a TCP port (1-65535)")
+    return value
+
+
+def _thresholds(path: Path | None) -> Any:
+    from pydantic import ValidationError
+
+    from dualnet.operator.health import Thresholds
+
+    if path is None:
+        return Thresholds()
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        return Thresholds.model_validate(data)
+    except OSError as exc:
+        raise UsageError(f"--health-thresholds {path}: cannot read it ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--health-thresholds {path}: not YAML ({exc})") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise UsageError(f"--health-thresholds {path}: {field}: {first['msg']}",
+                         hint="allowed keys: " + ", ".join(Thresholds.model_fields)) from exc
+
+
 def _positive(value: float, flag: str) -> float:
     if value <= 0:
         raise UsageError(f"{flag} {value}: must be a positive number of seconds")
@@ -51,19 +84,31 @@ def run(
     resync: float = typer.Option(30.0, "--resync", help="status re-evaluation period (seconds)"),
     liveness: str | None = typer.Option(None, "--liveness", help="kopf liveness endpoint, e.g. "
                                         "http://0.0.0.0:8080/healthz"),
+    taint_unready: bool = typer.Option(
+        False, "--taint-unready", help="taint not-ready nodes dualnet.io/rdma-unready:"
+        "NoSchedule for every TrainingNetwork (a network's annotation dualnet.io/taint-unready "
+        "overrides it)"),
+    metrics_port: int | None = _METRICS_PORT,
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="log debug messages too"),
 ) -> None:
     """Run the operator: reconcile TrainingNetworks, keep their status and node labels true."""
     from dualnet.operator.handlers import Runtime, run_operator
+    from dualnet.operator.metrics import OperatorMetrics, serve
     from dualnet.operator.reconciler import OperatorSettings
 
     _logging(verbose)
     settings = OperatorSettings(stale_after_s=_positive(stale_after, "--stale-after"),
                                 debounce_s=_positive(debounce, "--debounce"),
-                                resync_s=_positive(resync, "--resync"))
+                                resync_s=_positive(resync, "--resync"),
+                                taint_unready=taint_unready)
     identity = os.environ.get("POD_NAME") or socket.gethostname()
-    runtime = Runtime(settings=settings, kubeconfig=kubeconfig, context=context)
+    metrics = None
+    if metrics_port is not None:
+        metrics = OperatorMetrics()
+        serve(metrics.registry, _port(metrics_port))
+    runtime = Runtime(settings=settings, kubeconfig=kubeconfig, context=context,
+                      metrics=metrics)
     asyncio.run(run_operator(runtime, standalone=standalone, identity=identity,
                              liveness_endpoint=liveness))
 
@@ -72,7 +117,9 @@ _NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-
 
 
 def _agent(node: str | None, root: Path, interval: float, heartbeat: float, mode: str | None,
-           once: bool, kubeconfig: Path | None, context: str | None, verbose: bool) -> None:
+           once: bool, kubeconfig: Path | None, context: str | None, verbose: bool,
+           metrics_port: int | None = None, thresholds: Path | None = None,
+           gpudirect: bool = False) -> None:
     from dualnet.cluster.client import make_client
     from dualnet.modes import Mode
     from dualnet.operator.agent import AgentConfig, run_agent
@@ -94,12 +141,20 @@ def _agent(node: str | None, root: Path, interval: float, heartbeat: float, mode
         raise UsageError(f"--root {root}: not a directory",
                          hint="mount the host's /sys read-only at /host/sys and pass --root /host")
     config = AgentConfig(node=name, root=root, interval_s=_positive(interval, "--interval"),
-                         heartbeat_s=_positive(heartbeat, "--heartbeat"), mode=mode)
+                         heartbeat_s=_positive(heartbeat, "--heartbeat"), mode=mode,
+                         thresholds=_thresholds(thresholds), gpudirect=gpudirect)
+    from dualnet.operator.metrics import AgentMetrics, serve
+
+    metrics = None
+    if metrics_port is not None:
+        metrics = AgentMetrics(name)
+        serve(metrics.registry, _port(metrics_port))
 
     async def _main() -> str | None:
         client = make_client(kubeconfig, context)
         try:
-            state = await run_agent(client, config, cycles=1 if once else None)
+            state = await run_agent(client, config, cycles=1 if once else None,
+                                    metrics=metrics)
         finally:
             await client.close()
         return state.last_error
@@ -118,6 +173,12 @@ _INTERVAL = typer.Option(30.0, "--interval", help="seconds between looks at the 
 _HEARTBEAT = typer.Option(120.0, "--heartbeat", help="publish at least this often (seconds)")
 _MODE = typer.Option(None, "--mode", help="mode to diagnose for (default: the cluster's "
                      "TrainingNetwork's)")
+_THRESHOLDS = typer.Option(None, "--health-thresholds", help="YAML file of health thresholds "
+                           "per agent interval (keys: warn_/block_ link_downed, symbol_error, "
+                           "carrier_changes); default: any rise warns, a link_downed rise "
+                           "blocks")
+_GPUDIRECT = typer.Option(False, "--gpudirect", help="GPUDirect RDMA is used on this node: "
+                          "nvidia_peermem unloaded makes it not ready")
 _ONCE = typer.Option(False, "--once", help="observe and publish once, then exit")
 
 
@@ -128,9 +189,13 @@ def agent(
     kubeconfig: Path | None = _KUBECONFIG, context: str | None = _CONTEXT,
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="log debug messages too"),
+    metrics_port: int | None = _METRICS_PORT,
+    health_thresholds: Path | None = _THRESHOLDS,
+    gpudirect: bool = _GPUDIRECT,
 ) -> None:
     """Run the node agent: discover + doctor this node, publish its NodeReport on change."""
-    _agent(node, root, interval, heartbeat, mode, once, kubeconfig, context, verbose)
+    _agent(node, root, interval, heartbeat, mode, once, kubeconfig, context, verbose,
+           metrics_port, health_thresholds, gpudirect)
 
 
 @operator_app.command("crds")

@@ -26,6 +26,7 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport
 from dualnet.modes import Mode
 from dualnet.operator import health, logic
+from dualnet.operator.metrics import AgentMetrics
 from dualnet.operator.models import STALE_HEARTBEATS, NodeCondition, NodeReportStatus
 from dualnet.operator.reconciler import Clock, mode_of, utcnow
 
@@ -137,6 +138,7 @@ async def agent_cycle(
     clock: Clock = utcnow,
     discover: Discover = default_discover,
     diagnose: Diagnose = default_diagnose,
+    metrics: AgentMetrics | None = None,
 ) -> logic.PublishDecision:
     """Observe once and publish if changed or a heartbeat is due."""
     now = clock()
@@ -191,6 +193,8 @@ async def agent_cycle(
         state.last_hash, state.last_publish = status.facts_hash, now
         state.conditions = list(status.conditions)
         state.publishes += 1
+        if metrics is not None:
+            metrics.publishes.labels(config.node, decision.why).inc()
         log.info("published NodeReport %s (%s): ready=%s reason=%s", config.node, decision.why,
                  status.ready, status.reason)
     return decision
@@ -204,14 +208,18 @@ async def run_agent(
     clock: Clock = utcnow,
     discover: Discover = default_discover,
     diagnose: Diagnose = default_diagnose,
+    metrics: AgentMetrics | None = None,
+    state: AgentState | None = None,
 ) -> AgentState:
     """Loop forever (or `cycles` times). API errors are logged and retried next cycle: an agent
     that cannot publish will show as AgentGone, which is the truth."""
-    state = AgentState()
+    state = state or AgentState()
+    if metrics is not None:
+        metrics.watch(lambda: (state.last_status, state.health))
     while cycles is None or state.cycles < cycles:
         try:
             await agent_cycle(client, config, state, clock=clock, discover=discover,
-                              diagnose=diagnose)
+                              diagnose=diagnose, metrics=metrics)
             state.last_error = None
         except ClusterError as exc:
             state.cycles += 1

@@ -25,6 +25,7 @@ import kopf
 
 from dualnet.cluster.client import make_client
 from dualnet.cluster.errors import ClusterError
+from dualnet.operator.metrics import OperatorMetrics
 from dualnet.operator.models import (
     GROUP,
     NODE_REPORT_PLURAL,
@@ -66,6 +67,7 @@ class Runtime:
     reconciler: Reconciler | None = None
     kubeconfig: Path | None = None
     context: str | None = None
+    metrics: OperatorMetrics | None = None
     _owns_client: bool = False
 
     @property
@@ -77,7 +79,7 @@ class Runtime:
     async def start(self) -> None:
         if self.reconciler is None:
             client = make_client(self.kubeconfig, self.context)
-            self.reconciler = Reconciler(client, settings=self.settings)
+            self.reconciler = Reconciler(client, settings=self.settings, metrics=self.metrics)
             self._owns_client = True
 
     async def stop(self) -> None:

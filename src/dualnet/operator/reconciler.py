@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from dualnet.cluster import fleet as api
 from dualnet.cluster.errors import ClusterError
 from dualnet.errors import DualnetError, UsageError
 from dualnet.operator import logic
+from dualnet.operator.metrics import FleetCollector, OperatorMetrics
 from dualnet.operator.models import (
     API_VERSION,
     TRAINING_NETWORK_KIND,
@@ -219,6 +221,7 @@ class Reconciler:
         clock: Clock = utcnow,
         renderer: Callable[[str, Mapping[str, Any], list[Any]], list[dict[str, Any]]]
         = render_network,
+        metrics: OperatorMetrics | None = None,
     ) -> None:
         self.client = client
         self.settings = settings or OperatorSettings()
@@ -227,6 +230,11 @@ class Reconciler:
         self.renderer = renderer
         self.networks: dict[str, NetworkRecord] = {}
         self.taints: dict[str, bool] = {}  # network -> its taint opt-in annotation, when set
+        self.modes: dict[str, str | None] = {}  # network -> its mode, as last reconciled
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.watch_fleet(FleetCollector(lambda: self.fleet.reports, lambda: self.modes,
+                                               self.clock, self.settings.stale_after_s))
         self.writes: Counter[str] = Counter()
         self._locks: dict[str, asyncio.Lock] = {}
         self._label_lock = asyncio.Lock()
@@ -482,7 +490,16 @@ class Reconciler:
     # ------------------------------------------------------------ one pass
 
     async def reconcile_once(self, name: str, body: Mapping[str, Any]) -> None:
-        """One pass for one network: re-apply if its inputs changed, then status, then labels."""
+        """One pass for one network: re-apply if its inputs changed, then status, then nodes."""
+        started = time.perf_counter()
+        try:
+            await self._reconcile_once(name, body)
+        finally:
+            if self.metrics is not None:
+                self.metrics.reconcile_duration.labels(name).observe(
+                    time.perf_counter() - started)
+
+    async def _reconcile_once(self, name: str, body: Mapping[str, Any]) -> None:
         meta = body.get("metadata") or {}
         spec = body.get("spec") or {}
         generation = meta.get("generation")
@@ -497,7 +514,8 @@ class Reconciler:
             self.taints[name] = str(ann[labels.TAINT_UNREADY_ANNOTATION]).lower() == "true"
         else:
             self.taints.pop(name, None)
-        await self.sync_status(name, generation, mode_of(name, spec), body.get("status"),
+        self.modes[name] = mode_of(name, spec)
+        await self.sync_status(name, generation, self.modes[name], body.get("status"),
                                uid=meta.get("uid"))
         await self.sync_stale()
         await self.sync_nodes()
