@@ -70,3 +70,20 @@ async def test_crds_command_prints_the_generated_crds() -> None:
     assert code == 0, err
     docs = [d for d in yaml.safe_load_all(out) if d]
     assert docs == list(all_crds().values())
+
+
+async def test_bad_health_thresholds_file_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "thresholds.yaml"
+    bad.write_text("warn_symbol_error: -3\n")
+    code, _, err = await run("agent", "--once", "--node", "gpu-7", "--root", str(tmp_path),
+                             "--health-thresholds", str(bad))
+    assert code == 2, err
+    assert "thresholds.yaml: warn_symbol_error" in err and "Traceback" not in err
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("warn_symbol_errors: 3\n")
+    code, _, err = await run("agent", "--once", "--node", "gpu-7", "--root", str(tmp_path),
+                             "--health-thresholds", str(typo))
+    assert code == 2 and "allowed keys" in err, err
+    code, _, err = await run("agent", "--once", "--node", "gpu-7", "--root", str(tmp_path),
+                             "--metrics-port", "70000")
+    assert code == 2 and "--metrics-port 70000" in err, err

@@ -5,7 +5,6 @@ privilege (read from the built output and checked against what the operator real
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -273,10 +272,60 @@ def test_agent_rbac_reads_its_node_and_writes_only_reports() -> None:
 
 
 @pytest.mark.parametrize("part", components(), ids=_rel)
-def test_every_component_builds_over_the_base(part: Path, tmp_path: Path,
-                                              hosts: Callable[[str], Any]) -> None:
+def test_every_component_builds_over_the_base(part: Path, tmp_path: Path) -> None:
     objs = build_with_components(tmp_path, DEPLOY / "base", [part])
     for obj in objs:
         if obj["apiVersion"].startswith(("dualnet.io", "kopf.dev", "monitoring.coreos.com")):
             continue
         kubernetes_validate.validate(obj, DEFAULT_K8S_VERSION, strict=True)
+
+
+def _command(objs: list[dict[str, Any]], kind: str, name: str) -> list[str]:
+    obj = next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+    return list(obj["spec"]["template"]["spec"]["containers"][0]["command"])
+
+
+def test_metrics_component_serves_both_and_monitors_them(tmp_path: Path) -> None:
+    objs = build_with_components(tmp_path, DEPLOY / "base", [DEPLOY / "components/metrics"])
+    assert "--metrics-port=8081" in _command(objs, "Deployment", "dualnet-operator")
+    assert "--metrics-port=9476" in _command(objs, "DaemonSet", "dualnet-agent")
+    services = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"}
+    monitors = [o for o in objs if o["kind"] == "ServiceMonitor"]
+    assert len(monitors) == 2
+    workloads = {o["metadata"]["name"]: o for o in objs if o["kind"] in ("Deployment",
+                                                                         "DaemonSet")}
+    for mon in monitors:
+        sel = mon["spec"]["selector"]["matchLabels"]
+        (svc,) = [s for s in services.values()
+                  if sel.items() <= s["metadata"]["labels"].items()]
+        port = mon["spec"]["endpoints"][0]["port"]
+        assert port in {p["name"] for p in svc["spec"]["ports"]}
+        pods = [w for w in workloads.values() if svc["spec"]["selector"].items() <=
+                w["spec"]["template"]["metadata"]["labels"].items()]
+        assert len(pods) == 1
+        container = pods[0]["spec"]["template"]["spec"]["containers"][0]
+        assert "metrics" in {p["name"] for p in container["ports"]}
+
+
+def test_taint_component_turns_the_cluster_default_on(tmp_path: Path) -> None:
+    assert "--taint-unready" not in _command(kustomize(DEPLOY / "base"), "Deployment",
+                                             "dualnet-operator")
+    objs = build_with_components(tmp_path, DEPLOY / "base",
+                                 [DEPLOY / "components/taint-unready"])
+    assert "--taint-unready" in _command(objs, "Deployment", "dualnet-operator")
+
+
+def test_agent_health_component_mounts_valid_thresholds(tmp_path: Path) -> None:
+    from dualnet.operator.health import Thresholds
+
+    objs = build_with_components(tmp_path, DEPLOY / "base", [DEPLOY / "components/agent-health"])
+    cm = next(o for o in objs if o["kind"] == "ConfigMap"
+              and o["metadata"]["name"].startswith("dualnet-agent-health"))
+    thresholds = Thresholds.model_validate(yaml.safe_load(cm["data"]["thresholds.yaml"]))
+    assert thresholds.block_symbol_error == 100
+    ds = next(o for o in objs if o["kind"] == "DaemonSet")
+    pod = ds["spec"]["template"]["spec"]
+    assert "--health-thresholds=/etc/dualnet/health/thresholds.yaml" in \
+        pod["containers"][0]["command"]
+    vol = next(v for v in pod["volumes"] if v["name"] == "health")
+    assert vol["configMap"]["name"] == cm["metadata"]["name"]  # the generated (hashed) name
