@@ -7,12 +7,17 @@ Phases:
   2. cold start: operator starts, TrainingNetwork created -> status converged, N labels set
   3. heartbeat round: every agent re-publishes with only the heartbeat changed -> no status or
      label write may follow
-  4. 5% of the nodes turn bad (mlx5_ib unloaded) -> converged again
-The reports are real: discover() over synthetic sysfs trees (GH200 and a node without mlx5_ib)
-and the real doctor. Times include kmock's own cost, which grows with the number of requests it
-has recorded (it matches each request against its history), so they are upper bounds.
+  4. 5% of the nodes lose their ACTIVE port -> converged again (status, labels, node conditions,
+     one Event per node); the time is measured from the last of those reports
+  5. the emulator floor: the same number of node PATCHes sent straight from one client, no
+     operator, so the emulator's own share of the times above shows
+The reports are real: discover() over synthetic sysfs trees (GH200, and the same node with its
+port down) and the real doctor. Peak memory is the process's (operator, emulator and simulated
+agents together): an upper bound of the operator's. Times include kmock's own cost, which grows
+with the number of requests it has recorded (it matches each request against its history), so
+they are upper bounds.
 
-Run: python -m benchmarks.bench_operator [--nodes N]
+Run: python -m benchmarks.bench_operator [--nodes N [N ...]]  (default: 1000 10000)
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import tempfile
 import time
 from collections import Counter
@@ -34,8 +40,8 @@ from tests.operator.conftest import OperatorApiServer, declare_resources
 from dualnet.cluster import fleet
 from dualnet.cluster.client import make_client
 from dualnet.host.discover import discover
-from dualnet.host.models import HostReport
-from dualnet.host.samples import gh200, no_mlx5_ib
+from dualnet.host.models import HostReport, PhysState, PortState
+from dualnet.host.samples import gh200
 from dualnet.host.synthetic import build_tree
 from dualnet.operator import logic
 from dualnet.operator.agent import default_diagnose
@@ -50,6 +56,8 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 def _kind_of(path: str) -> str:
     if "/nodereports" in path:
         return "nodereport"
+    if "/nodes/" in path and path.endswith("/status"):
+        return "node-condition"
     if path.endswith("/status"):
         return "tn-status"
     if "/trainingnetworks" in path:
@@ -97,9 +105,12 @@ async def _until(check: Callable[[], bool], timeout: float, log: WriteLog) -> fl
 
 async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
     reports: dict[str, HostReport] = {}
-    for name, desc in (("good", gh200), ("bad", no_mlx5_ib)):
-        build_tree(desc(), tmp / name)
-        reports[name] = discover(tmp / name)
+    build_tree(gh200(), tmp / "good")
+    reports["good"] = discover(tmp / "good")
+    reports["bad"] = reports["good"].model_copy(deep=True)
+    for dev in reports["bad"].rdma_devices:
+        for port in dev.ports:
+            port.state, port.phys_state = PortState.DOWN, PhysState.DISABLED
     rows: list[tuple[str, float, str]] = []
     tn_res = kmock.resource("dualnet.io/v1alpha1/trainingnetworks")
     node_res = kmock.resource("v1/nodes")
@@ -107,20 +118,20 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
         declare_resources(server)
         server.resources["v1/events"] = kmock.ResourceInfo(kind="Event", namespaced=True)
         for i in range(n):
-            server.objects[node_res, None, f"node-{i:04d}"] = {
+            server.objects[node_res, None, f"node-{i:05d}"] = {
                 "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": f"node-{i:04d}", "uid": f"uid-node-{i:04d}"}}
+                "metadata": {"name": f"node-{i:05d}", "uid": f"uid-node-{i:04d}"}}
         cfg = write_kubeconfig(tmp / "kubeconfig", str(server.url).rstrip("/"))
         os.environ["KUBECONFIG"] = str(cfg)
         api = make_client(cfg)
 
         async def publish(i: int, kind: str) -> None:
             host = reports[kind]
-            status = logic.build_node_report(f"node-{i:04d}", host,
+            status = logic.build_node_report(f"node-{i:05d}", host,
                                              default_diagnose(host, "shared-roce"),
                                              mode="shared-roce", now=utcnow())
             await fleet.publish_node_report(
-                api, f"node-{i:04d}", status.model_dump(mode="json", by_alias=True,
+                api, f"node-{i:05d}", status.model_dump(mode="json", by_alias=True,
                                                         exclude_none=True))
 
         log = WriteLog(server)
@@ -136,6 +147,7 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
                      f"{n} writes (one per node)"))
 
         # 2. operator cold start
+        rss_before = _peak_mib()
         rec = Reconciler(api, settings=OperatorSettings(debounce_s=0.5, max_settle_s=10,
                                                         resync_s=30))
         stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -151,18 +163,28 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             return dict(obj.raw.get("status") or {})
 
         def labelled(value: str, count: int) -> bool:
-            got = sum(1 for i in range(n) if server.objects[node_res, None, f"node-{i:04d}"]
+            got = sum(1 for i in range(n) if server.objects[node_res, None, f"node-{i:05d}"]
                       .raw["metadata"].get("labels", {}).get("dualnet.io/rdma-ready") == value)
             return got == count
 
+        def conditioned(value: str, count: int) -> bool:
+            got = 0
+            for i in range(n):
+                conds = server.objects[node_res, None, f"node-{i:05d}"].raw.get(
+                    "status", {}).get("conditions") or []
+                got += any(c.get("type") == "DualnetRDMAReady" and c.get("status") == value
+                           for c in conds)
+            return got == count
+
         try:
-            status_at = await _until(lambda: status().get("readyNodes") == n, 600, log)
-            await _until(lambda: labelled("true", n), 600, log)
+            status_at = await _until(lambda: status().get("readyNodes") == n, 1800, log)
+            await _until(lambda: labelled("true", n) and conditioned("True", n), 1800, log)
             took = time.perf_counter() - t0
             rows.append(("cold start: status converged", status_at, "(see next row)"))
             w = log.take()
-            rows.append(("cold start: status + labels converged", took,
-                         ", ".join(f"{v} {k}" for k, v in sorted(w.items()))))
+            rows.append(("cold start: status + labels + node conditions converged", took,
+                         ", ".join(f"{v} {k}" for k, v in sorted(w.items())) +
+                         f"; {took / n * 1000:.2f} ms per node"))
 
             # 3. heartbeat round: nothing but heartbeatTime changes
             await asyncio.sleep(1.1)  # heartbeat times are whole seconds
@@ -184,12 +206,36 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             t0 = time.perf_counter()
             for i in range(bad):
                 await publish(i, "bad")
+            last_report = time.perf_counter()
             await _until(lambda: status().get("notReadyNodes") == bad
-                         and labelled("false", bad), 120, log)
-            took = time.perf_counter() - t0
+                         and labelled("false", bad) and conditioned("False", bad), 300, log)
+            took = time.perf_counter() - last_report
             w = log.take()
-            rows.append((f"{bad} nodes turn bad -> converged", took,
-                         ", ".join(f"{v} {k}" for k, v in sorted(w.items()))))
+            per = ", ".join(f"{v / bad:.2f} {k}" for k, v in sorted(w.items())
+                            if k != "nodereport")
+            rows.append((f"{bad} nodes lose their port -> converged (after the last report)",
+                         took, ", ".join(f"{v} {k}" for k, v in sorted(w.items())) +
+                         f"; per changed node: {per}"))
+            rows.append(("peak memory of the process (MiB)", _peak_mib(), "operator + "
+                         f"emulator + agents; {_peak_mib() - rss_before:.0f} MiB more than "
+                         "before the operator started"))
+
+            # 5. emulator floor: n node patches from one client, 8 in flight, no operator
+            gate = asyncio.Semaphore(8)
+
+            async def _patch(i: int) -> None:
+                async with gate:
+                    await fleet.patch_node(api, f"node-{i:05d}",
+                                           {"metadata": {"labels": {"bench": "x"}}})
+                if i % 100 == 0:
+                    log.drain()
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(_patch(i) for i in range(n)))
+            floor = time.perf_counter() - t0
+            log.take()
+            rows.append((f"emulator floor: {n} node patches, no operator", floor,
+                         f"{floor / n * 1000:.2f} ms per patch"))
         finally:
             stop.set_result(None)
             await asyncio.wait_for(task, 60)
@@ -197,16 +243,23 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
     return rows
 
 
+def _peak_mib() -> float:
+    """Peak RSS of this process (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000])
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = asyncio.run(_run(args.nodes, Path(tmp)))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'phase':<{width}}  {'seconds':>8}  API writes")
-    for name, secs, writes in rows:
-        print(f"{name:<{width}}  {secs:>8.2f}  {writes}")
+    for n in args.nodes:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = asyncio.run(_run(n, Path(tmp)))
+        width = max(len(r[0]) for r in rows)
+        print(f"\n{n} nodes (load average at the end: {os.getloadavg()[0]:.1f})")
+        print(f"{'phase':<{width}}  {'seconds':>8}  API writes")
+        for name, secs, writes in rows:
+            print(f"{name:<{width}}  {secs:>8.2f}  {writes}", flush=True)
 
 
 if __name__ == "__main__":
