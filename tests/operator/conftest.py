@@ -6,6 +6,7 @@ controllable clock."""
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport, PhysState, PortState
 from dualnet.host.samples import gh200, no_mlx5_ib, no_rdma
 from dualnet.host.synthetic import build_tree
+from dualnet.operator.crd import all_crds
 from tests.cluster.conftest import ApiServerEmulator, record_apply, write_kubeconfig
 
 JSON_PATCH = "application/json-patch+json"
@@ -92,6 +94,51 @@ def _merge_from(old: Any, new: Any) -> Any:
     return copy.deepcopy(new)
 
 
+def _jsonpath(obj: Any, path: str) -> Any:
+    """The subset of Kubernetes JSONPath that printer columns use: `.a.b` and one filter
+    `[?(@.key=="value")]` on a list."""
+    cur: Any = obj
+    for part in re.findall(r'\.([A-Za-z0-9_]+)|\[\?\(@\.([A-Za-z0-9_]+)=="([^"]*)"\)\]', path):
+        field, key, value = part
+        if field:
+            cur = cur.get(field) if isinstance(cur, dict) else None
+        else:
+            cur = next((i for i in cur or [] if isinstance(i, dict) and i.get(key) == value),
+                       None)
+        if cur is None:
+            return None
+    return cur
+
+
+def _age(stamp: str | None) -> str:
+    if not stamp:
+        return "<unknown>"
+    secs = int((datetime.now(UTC) - datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+               .total_seconds())
+    return f"{secs}s" if secs < 120 else f"{secs // 60}m"
+
+
+def printer_table(crd: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """What kube-apiserver answers `kubectl get` (Accept: as=Table) for a custom resource: the
+    CRD's additionalPrinterColumns evaluated on each object, dates as ages."""
+    cols = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+    defs = [{"name": "Name", "type": "string", "format": "name", "description": "",
+             "priority": 0}] + [{"name": c["name"], "type": c["type"], "format": "",
+                                 "description": c.get("description", ""),
+                                 "priority": c.get("priority", 0)} for c in cols]
+    rows = []
+    for obj in objects:
+        cells: list[Any] = [obj["metadata"]["name"]]
+        for c in cols:
+            value = _jsonpath(obj, c["jsonPath"])
+            cells.append(_age(value) if c["type"] == "date" else value)
+        rows.append({"cells": cells, "object": {"kind": "PartialObjectMetadata",
+                                                "apiVersion": "meta.k8s.io/v1",
+                                                "metadata": obj["metadata"]}})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": "1"}, "columnDefinitions": defs, "rows": rows}
+
+
 class OperatorApiServer(ApiServerEmulator):
 
     """The cluster tests' emulator plus JSON patch (RFC 6902), which kopf uses for finalizers.
@@ -113,6 +160,13 @@ class OperatorApiServer(ApiServerEmulator):
 
     async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
         ctype = request.headers.get("Content-Type", "")
+        if (request.method.value == "GET" and request.name is None and request.resource
+                is not None and "as=Table" in request.headers.get("Accept", "")
+                and request.resource.group == "dualnet.io"):
+            crd = all_crds()[f"{request.resource.plural}.dualnet.io.yaml"]
+            objs = [dict(o.raw) for k, o in self.objects.items()
+                    if k[0] == request.resource and not o.deleted]
+            return aiohttp.web.json_response(printer_table(crd, objs))
         if request.method.value == "POST" and isinstance(request.data, dict):
             # A real server gives every object a uid; kopf keys its per-object memory by it.
             request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))

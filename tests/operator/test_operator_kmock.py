@@ -453,3 +453,42 @@ async def test_a_silent_agent_does_not_change_what_is_deployed(
     assert rec.writes["apply"] == applied
     assert network(server, "rdma")["status"]["notReadyReasons"] == {"AgentGone": 2}
     assert len(network(server, "rdma")["status"]["hardwareFingerprints"]) == 2
+
+
+async def test_kubectl_get_shows_the_printer_columns(
+        fleet2: Any, api: AsyncClient, clock: Clock, hosts: Callable[[str], HostReport],
+        tmp_path: Any) -> None:
+    """The real kubectl against the emulator, which answers its Table request from the CRD's
+    additionalPrinterColumns as kube-apiserver does."""
+    import shutil
+
+    from tests.cluster.conftest import write_kubeconfig
+    from tests.conftest import require
+
+    require(shutil.which("kubectl") is not None, "kubectl")
+    server = fleet2
+    await publish(api, "gpu-1", hosts("gh200"), clock)
+    await publish(api, "gpu-2", hosts("gh200_port_down"), clock)
+    add_network(server, "rdma", SPEC)
+    rec = make_rec(api, clock)
+    await watch_sync(api, rec)
+    await rec.reconcile_once("rdma", network(server, "rdma"))
+    cfg = write_kubeconfig(tmp_path / "kc", str(server.url).rstrip("/"))
+
+    async def kubectl(*args: str) -> list[list[str]]:
+        proc = await asyncio.create_subprocess_exec(
+            "kubectl", "--kubeconfig", str(cfg), *args, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        return [line.split() for line in out.decode().splitlines()]
+
+    head, *rows = await kubectl("get", "nodereports")
+    assert head == ["NAME", "NODE", "READY", "REASON", "RAILS", "MODE", "NETNS", "HEARTBEAT",
+                    "AGE"]
+    by_name = {r[0]: r for r in rows}
+    assert by_name["gpu-1"][1:6] == ["gpu-1", "True", "RdmaReady", "1/2", "shared-roce"]
+    assert by_name["gpu-2"][1:6] == ["gpu-2", "False", "NoneActive", "0/2", "shared-roce"]
+    head, *rows = await kubectl("get", "trainingnetworks")
+    assert head == ["NAME", "MATCHED", "READY", "PROGRESSING", "DEGRADED", "AGE"]
+    assert rows[0][:5] == ["rdma", "2", "1", "False", "True"]
