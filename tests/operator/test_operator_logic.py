@@ -156,3 +156,43 @@ def test_peering_priorities_differ_per_replica_and_are_stable() -> None:
     prios = [peering_priority(n) for n in names]
     assert len(set(prios)) == len(names)  # kopf pauses every replica on a tie
     assert peering_priority(names[0]) == prios[0]
+
+
+def test_node_update_writes_and_emits_only_on_a_transition() -> None:
+    from dualnet.operator.logic import NodeState, NodeVerdict, node_update
+
+    bad = NodeVerdict(False, "NoneActive", "port.none-active", "no RDMA port is ACTIVE")
+    good = NodeVerdict(True, "RdmaReady", "RdmaReady", "1 active RDMA port(s)")
+    first = node_update("n", good, NodeState(), taint=True, now=T0)
+    assert first.event is None and first.patch is not None and first.condition is not None
+    seen = NodeState(label="true", reason="RdmaReady", condition=first.condition)
+    assert node_update("n", good, seen, taint=True, now=T0 + timedelta(seconds=60)) == \
+        logic.NodeUpdate("n", None, None, None)
+    down = node_update("n", bad, seen, taint=True, now=T0 + timedelta(seconds=90))
+    assert down.event == ("Warning", "port.none-active", "RDMA not ready: no RDMA port is ACTIVE")
+    assert down.patch is not None and down.patch["spec"]["taints"] == [
+        {"key": "dualnet.io/rdma-unready", "value": "NoneActive", "effect": "NoSchedule"}]
+    assert down.condition is not None
+    assert down.condition["lastTransitionTime"] == logic.rfc3339(T0 + timedelta(seconds=90))
+    # the user's own taints are kept; without the opt-in ours is not added
+    other = {"key": "gpu", "value": "a100", "effect": "NoSchedule"}
+    kept = node_update("n", bad, NodeState(label="false", reason="NoneActive",
+                                           taints=(other,), condition=down.condition),
+                       taint=False, now=T0)
+    assert kept == logic.NodeUpdate("n", None, None, None)
+
+
+def test_stale_is_set_once_when_the_heartbeat_is_overdue(
+        hosts: Callable[[str], HostReport]) -> None:
+    report = logic.build_node_report("n", hosts("gh200"), [], mode=None, now=T0)
+    assert logic.stale_conditions(report, now=T0 + timedelta(seconds=300), stale_after_s=360,
+                                  generation=3) is None
+    stale = logic.stale_conditions(report, now=T0 + timedelta(seconds=400), stale_after_s=360,
+                                   generation=3)
+    assert stale is not None
+    cond = {c.type: c for c in stale}
+    assert (cond["Stale"].status, cond["Stale"].observed_generation) == ("True", 3)
+    assert cond["Ready"] == next(c for c in report.conditions if c.type == "Ready")
+    report.conditions = stale
+    assert logic.stale_conditions(report, now=T0 + timedelta(seconds=500), stale_after_s=360,
+                                  generation=3) is None

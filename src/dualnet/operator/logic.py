@@ -42,6 +42,7 @@ from dualnet.operator.models import (
 # Severities that make a node unable to carry training traffic. The doctor's own names are used
 # when they land; the synonyms keep this working whatever spelling it settles on.
 BLOCKING_SEVERITIES = frozenset({"error", "critical", "fatal", "fail", "failure"})
+HEALTH_PREFIX = "health."  # ids of dualnet.operator.health's findings
 
 # Kernel modules worth publishing: the RDMA, NIC and GPU stacks. A full lsmod is 100+ entries
 # that no rule downstream of the node needs.
@@ -126,7 +127,7 @@ def assess_node(report: HostReport, findings: Sequence[FindingLike]) -> tuple[bo
     Blocking findings win (they carry the precise cause and fix); then the two facts without which
     nothing works whatever the doctor says: an RDMA device, and a port that is ACTIVE."""
     blocking = sorted((f for f in findings if _severity(f) in BLOCKING_SEVERITIES),
-                      key=lambda f: f.id)
+                      key=lambda f: _reason_order(f.id))
     if blocking:
         first = blocking[0]
         more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
@@ -184,8 +185,15 @@ def rails(report: HostReport) -> tuple[int, int]:
 
 def blocking_rule(findings: Sequence[FindingLike]) -> str | None:
     """The doctor rule id that decides a not-ready verdict (what assess_node names)."""
-    blocking = sorted(f.id for f in findings if _severity(f) in BLOCKING_SEVERITIES)
+    blocking = sorted((f.id for f in findings if _severity(f) in BLOCKING_SEVERITIES),
+                      key=_reason_order)
     return blocking[0] if blocking else None
+
+
+def _reason_order(finding_id: str) -> tuple[bool, str]:
+    """The doctor's verdict on the state names the reason before a health finding about a
+    change (which lasts one interval): the reason then stays put when the change is over."""
+    return finding_id.startswith(HEALTH_PREFIX), finding_id
 
 
 def next_condition(previous: Sequence[Any], type_: str, status: str, reason: str,
