@@ -111,7 +111,7 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
     for dev in reports["bad"].rdma_devices:
         for port in dev.ports:
             port.state, port.phys_state = PortState.DOWN, PhysState.DISABLED
-    rows: list[tuple[str, float, str]] = []
+    rows = _Rows()
     tn_res = kmock.resource("dualnet.io/v1alpha1/trainingnetworks")
     node_res = kmock.resource("v1/nodes")
     async with OperatorApiServer() as server, kmock.Server(server):
@@ -241,6 +241,14 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             await asyncio.wait_for(task, 60)
             await api.close()
     return rows
+
+
+class _Rows(list[tuple[str, float, str]]):
+    """Rows, each also printed when measured (a long run shows its progress)."""
+
+    def append(self, row: tuple[str, float, str]) -> None:
+        super().append(row)
+        print(f"  {row[0]}: {row[1]:.2f} s  {row[2]}", flush=True)
 
 
 def _peak_mib() -> float:
