@@ -44,19 +44,14 @@ def _port(value: int) -> int:
 def _thresholds(path: Path | None) -> Any:
     from pydantic import ValidationError
 
+    from dualnet.inputs import load_mapping
     from dualnet.operator.health import Thresholds
 
     if path is None:
         return Thresholds()
-    import yaml
-
+    data = load_mapping(path, what="--health-thresholds", expect="a YAML mapping of thresholds")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
         return Thresholds.model_validate(data)
-    except OSError as exc:
-        raise UsageError(f"--health-thresholds {path}: cannot read it ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--health-thresholds {path}: not YAML ({exc})") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
