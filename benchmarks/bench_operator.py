@@ -28,6 +28,7 @@ import os
 import resource
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +47,7 @@ from dualnet.host.synthetic import build_tree
 from dualnet.operator import logic
 from dualnet.operator.agent import default_diagnose
 from dualnet.operator.handlers import Runtime, run_operator
-from dualnet.operator.reconciler import OperatorSettings, Reconciler, utcnow
+from dualnet.operator.reconciler import FleetView, OperatorSettings, Reconciler, utcnow
 
 SPEC = {"mode": "shared-roce", "nics": {"netdevs": ["enp1s0f0np0"]},
         "ipam": {"type": "whereabouts", "subnet": "192.168.50.0/24"}}
@@ -256,10 +257,57 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _operator_only(n: int, tmp: Path) -> list[tuple[str, float, str]]:
+    """The operator's own work for n nodes, without an API server: ingest n report events into
+    the FleetView (what the watch delivers), one pass of the pure decisions (TrainingNetwork
+    status, every node's verdict and update), and the FleetView's memory (tracemalloc: the
+    Python objects it holds)."""
+    build_tree(gh200(), tmp / "good")
+    host = discover(tmp / "good")
+    body = logic.build_node_report("x", host, default_diagnose(host, "shared-roce"),
+                                   mode="shared-roce", now=utcnow()).model_dump(
+        mode="json", by_alias=True, exclude_none=True)
+    rows: list[tuple[str, float, str]] = []
+    view = FleetView()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    t0 = time.perf_counter()
+    for i in range(n):
+        name = f"node-{i:05d}"
+        view.ingest_report({"metadata": {"name": name}, "status": {**body, "nodeName": name}})
+        view.ingest_node({"metadata": {"name": name, "uid": name}})
+    took = time.perf_counter() - t0
+    held = (tracemalloc.get_traced_memory()[0] - before) / 2**20
+    tracemalloc.stop()
+    rows.append((f"ingest {n} report + node events", took,
+                 f"{took / n * 1e6:.1f} us per node; FleetView holds {held:.1f} MiB "
+                 f"({held * 1024 / n:.1f} KiB per node)"))
+    now = utcnow()
+    t0 = time.perf_counter()
+    logic.compute_network_status(generation=1, nodes=view.reports.keys(), reports=view.reports,
+                                 now=now, stale_after_s=360, mode="shared-roce", previous=None,
+                                 applied=[], fingerprints=[])
+    for node, report in view.reports.items():
+        verdict = logic.node_verdict(report, now=now, stale_after_s=360)
+        logic.node_update(node, verdict, view.node_state(node), taint=True, now=now)
+    took = time.perf_counter() - t0
+    rows.append((f"one pass of the decisions over {n} nodes", took,
+                 f"{took / n * 1e6:.1f} us per node"))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--operator-only", action="store_true",
+                        help="only the operator's own per-node work and memory (no emulator)")
     args = parser.parse_args(argv)
+    if args.operator_only:
+        for n in args.nodes:
+            with tempfile.TemporaryDirectory() as tmp:
+                for name, secs, what in _operator_only(n, Path(tmp)):
+                    print(f"{n:>6} nodes  {name:<45} {secs:>7.3f} s  {what}", flush=True)
+        return
     for n in args.nodes:
         with tempfile.TemporaryDirectory() as tmp:
             rows = asyncio.run(_run(n, Path(tmp)))

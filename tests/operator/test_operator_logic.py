@@ -196,3 +196,29 @@ def test_stale_is_set_once_when_the_heartbeat_is_overdue(
     report.conditions = stale
     assert logic.stale_conditions(report, now=T0 + timedelta(seconds=500), stale_after_s=360,
                                   generation=3) is None
+
+
+def test_fleet_view_holds_one_facts_object_per_hardware_preferring_a_ready_node(
+        hosts: Callable[[str], HostReport]) -> None:
+    from dualnet.operator.reconciler import FleetView
+
+    def body(name: str, kind: str) -> dict[str, object]:
+        h = hosts(kind)
+        h.hostname = name
+        nr = logic.build_node_report(name, h, default_diagnose(h, "shared-roce"),
+                                     mode="shared-roce", now=T0)
+        return {"metadata": {"name": name},
+                "status": nr.model_dump(mode="json", by_alias=True, exclude_none=True)}
+
+    view = FleetView()
+    view.ingest_report(body("a-down", "gh200_port_down"))  # same hardware, not ready
+    view.ingest_report(body("b-up", "gh200"))
+    view.ingest_report(body("c-up", "gh200"))
+    r = view.reports
+    assert r["b-up"].facts is r["c-up"].facts  # shared, not copied
+    assert r["b-up"].facts.hostname == "b-up"  # a ready node's facts won over the first seen
+    _, planned = logic.plan_hosts(r)
+    assert len(planned) == 1 and planned[0].hostname == "b-up"
+    view.forget_report("b-up")
+    view.ingest_report(body("c-up", "gh200"))
+    assert view.reports["c-up"].facts.hostname == "c-up"

@@ -25,6 +25,7 @@ from dualnet import labels
 from dualnet.cluster import fleet as api
 from dualnet.cluster.errors import ClusterError
 from dualnet.errors import DualnetError, UsageError
+from dualnet.host.models import HostReport
 from dualnet.operator import logic
 from dualnet.operator.metrics import FleetCollector, OperatorMetrics
 from dualnet.operator.models import (
@@ -82,6 +83,8 @@ class FleetView:
     # the rest of what sync_nodes compares with: taints, the DualnetRDMAReady condition, uid
     node_extra: dict[str, logic.NodeState] = field(default_factory=dict)
     report_generations: dict[str, int] = field(default_factory=dict)
+    # hardware fingerprint -> (node holding it, that node ready?, its facts): see _share_facts
+    _facts: dict[str, tuple[str, bool, HostReport]] = field(default_factory=dict)
     invalid_reports: dict[str, str] = field(default_factory=dict)
     version: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -122,6 +125,7 @@ class FleetView:
         gen = (body.get("metadata") or {}).get("generation")
         if isinstance(gen, int):
             self.report_generations[name] = gen
+        self._share_facts(name, report)
         before = self.reports.get(name)
         self.reports[name] = report
         # A heartbeat-only update changes nothing the status depends on (until it goes stale,
@@ -132,9 +136,24 @@ class FleetView:
             self._bump()
         return changed
 
+    def _share_facts(self, name: str, report: NodeReportStatus) -> None:
+        """Nodes of equal hardware hold one facts object, that of a ready node where there is
+        one: the facts only feed the plan, which takes one node per hardware fingerprint (see
+        logic.plan_hosts), and they are most of a report's memory (10,000 nodes: 406 MiB held
+        per-node, see BENCHMARKS.md)."""
+        fp = logic.hardware_fingerprint(report.facts)
+        held = self._facts.get(fp)
+        if held is None or held[0] == name or (not held[1] and report.ready):
+            self._facts[fp] = (name, report.ready, report.facts)
+        else:
+            report.facts = held[2]
+
     def forget_report(self, name: str) -> None:
         if self.reports.pop(name, None) is not None:
             self._bump()
+        for fp, held in list(self._facts.items()):
+            if held[0] == name:
+                del self._facts[fp]
 
     def ingest_node(self, body: Mapping[str, Any]) -> None:
         meta = body.get("metadata") or {}
