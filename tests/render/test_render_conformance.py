@@ -82,11 +82,19 @@ LEFT_OUT = {
       for v in ("get", "list", "watch", "create", "update", "patch", "delete")},
     # the event recorder only creates and patches events
     ("whereabouts-cni", "", "events", "get"), ("whereabouts-cni", "events.k8s.io", "events", "get"),
+    # wildcards spelled out (issue 19 item 8): the operator can grant only what it holds, and
+    # holds no wildcard; Multus' thick daemon only reads NADs, a lease lock uses the verbs below
+    ("multus", "k8s.cni.cncf.io", "*", "*"), ("whereabouts-cni", "coordination.k8s.io",
+                                             "leases", "*"),
 }
 # ... and grants dualnet adds: Multus >= v4.2 resolves resourceName through DRA ResourceClaims.
 ADDED = {("multus", "resource.k8s.io", r, v)
          for r in ("resourceclaims", "resourceclaims/status", "resourceslices")
-         for v in ("get", "list")}
+         for v in ("get", "list")} | {
+    ("multus", "k8s.cni.cncf.io", "network-attachment-definitions", v)
+    for v in ("get", "list", "watch")} | {
+    ("whereabouts-cni", "coordination.k8s.io", "leases", v)
+    for v in ("get", "list", "watch", "create", "update", "patch", "delete")}
 
 
 # --- what is rendered -----------------------------------------------------------------------
