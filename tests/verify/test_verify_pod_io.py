@@ -75,7 +75,7 @@ async def test_exec_in_returns_output_and_exit_code(harness: Harness) -> None:  
 async def test_pod_log_reads_the_log(harness: Harness) -> None:  # noqa: F811
     harness.emulator.logs["launcher"] = ALL_REDUCE
     assert await pod_log(harness.client, "launcher", "default") == ALL_REDUCE
-    with pytest.raises(ClusterError, match="reading logs of nope"):
+    with pytest.raises(ClusterError, match="read logs of nope failed: 404"):
         await pod_log(harness.client, "nope", "default")
 
 
