@@ -239,6 +239,17 @@ class Machine:
         try:
             self.info.release = self._client.wait_ready(max(1.0, deadline - time.monotonic()))
         except agent_mod.AgentError as exc:
+            # a kernel that does not boot makes QEMU exit while the agent waits: say that, not
+            # the socket error it caused (which one the agent sees first is a race)
+            try:
+                code = self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+            if code is not None:
+                out = self._proc.stdout.read().decode(errors="replace") if self._proc.stdout \
+                    else ""
+                raise VmError(f"QEMU exited with {code}: "
+                              f"{out.strip()[-300:] or self._console_tail()}") from exc
             raise VmError(f"{exc}; console: {self._console_tail()}") from exc
 
     def _console_tail(self, lines: int = 8) -> str:
