@@ -35,7 +35,6 @@ class ResolvedNic(_Model):
     vf_device_id: str | None = Field(default=None, description="PCI device id of its VFs")
     holds_default_route: bool = False
     nearest_gpu: str | None = Field(default=None, description="'GPU0 (NODE)'")
-    roce_v2_gid_index: int | None = None
     eswitch_mode: Literal["legacy", "switchdev"] | None = Field(
         default=None, description="the PF's eswitch mode; None: not known"
     )
@@ -90,7 +89,3 @@ class Plan(_Model):
     def resource_name(self) -> str:
         """The extended resource pods request: `<prefix>/<name>`."""
         return f"{self.resource_prefix}/{self.resource_short_name}"
-
-    @property
-    def uses_shared_plugin(self) -> bool:
-        return self.shared_dp_config is not None
