@@ -19,8 +19,9 @@ PUBLIC: dict[str, set[str]] = {
     },
     "dualnet.host": {
         "SAMPLES", "Gid", "Gpu", "HostReport", "KernelModule", "LinkLayer", "ManagementInterface",
-        "Nic", "PciRelation", "PortState", "RdmaDevice", "RdmaPort", "ReadProblem", "build_sample",
-        "discover", "ibdev2netdev_text", "load_host_report", "show_gids_text", "topo_text",
+        "Nic", "NodeDescription", "PciRelation", "PortState", "RdmaDevice", "RdmaPort",
+        "ReadProblem", "build_sample", "build_tree", "discover", "ibdev2netdev_text",
+        "load_host_report", "show_gids_text", "topo_text",
     },
     "dualnet.doctor": {
         "RULES", "RULE_IDS", "DoctorOptions", "DoctorResult", "Finding", "Severity", "diagnose",
