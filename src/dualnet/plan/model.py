@@ -89,3 +89,7 @@ class Plan(_Model):
     def resource_name(self) -> str:
         """The extended resource pods request: `<prefix>/<name>`."""
         return f"{self.resource_prefix}/{self.resource_short_name}"
+
+    @property
+    def uses_shared_plugin(self) -> bool:
+        return self.shared_dp_config is not None
