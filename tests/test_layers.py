@@ -85,3 +85,74 @@ def test_imports_follow_the_layer_rules(path: Path) -> None:
                 f"{path.relative_to(SRC)} imports {module} {names}: only dualnet.cluster talks "
                 "to the Kubernetes API"
             )
+
+
+# --- the public surface -------------------------------------------------------------------------
+
+# The packages that declare the API a user may rely on (tests/test_public_api.py pins the names).
+PUBLIC_PACKAGES = ["", "host", "doctor", "plan", "render", "lab", "prepare"]
+NOT_API = {"TYPE_CHECKING", "annotations"}
+
+
+def _init(package: str) -> Path:
+    return SRC / package / "__init__.py" if package else SRC / "__init__.py"
+
+
+def _declared_all(tree: ast.Module) -> list[str] | None:
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                                 for t in node.targets)):
+            value = ast.literal_eval(node.value)
+            assert isinstance(value, list)
+            return [str(v) for v in value]
+    return None
+
+
+def _bound_at_top(tree: ast.Module) -> set[str]:
+    """Names a module binds at its top level (imports, defs, assignments), where `if` blocks
+    (the TYPE_CHECKING imports) count too."""
+    names: set[str] = set()
+    body: list[ast.stmt] = list(tree.body)
+    while body:
+        node = body.pop()
+        if isinstance(node, ast.If):
+            body.extend(node.body + node.orelse)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES, ids=lambda p: p or "dualnet")
+def test_a_public_package_exports_only_what_it_declares(package: str) -> None:
+    tree = ast.parse(_init(package).read_text(encoding="utf-8"))
+    declared = _declared_all(tree)
+    assert declared is not None, f"{_init(package).relative_to(SRC)} declares no __all__"
+    public = {n for n in _bound_at_top(tree) if not n.startswith("_")} - NOT_API
+    assert public == set(declared) - {"__version__"}, (
+        f"{_init(package).relative_to(SRC)} binds public names it does not export (or exports "
+        "names it does not bind): make them private or add them to __all__"
+    )
+
+
+CLI_SOURCES = sorted((SRC / "cli").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", CLI_SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_cli_uses_no_private_internals_of_lower_layers(path: Path) -> None:
+    exported = {p: set(_declared_all(ast.parse(_init(p).read_text(encoding="utf-8"))) or ())
+                for p in PUBLIC_PACKAGES if p}
+    for module, names in _imports(path):
+        parts = module.split(".")
+        if parts[0] != "dualnet" or len(parts) < 2 or parts[1] in ("cli", *VOCABULARY):
+            continue
+        where = f"{path.relative_to(SRC)} imports {module} {names}"
+        assert not any(p.startswith("_") for p in parts), f"{where}: a private module"
+        assert not any(n.startswith("_") for n in names), f"{where}: a private name"
+        if len(parts) == 2 and parts[1] in exported:
+            assert set(names) <= exported[parts[1]], f"{where}: not in its __all__"

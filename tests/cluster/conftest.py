@@ -150,17 +150,6 @@ async def api(kubeconfig: Path) -> AsyncIterator[AsyncClient]:
         await client.close()
 
 
-@pytest.fixture()
-async def e2e_client() -> AsyncIterator[AsyncClient]:
-    if not E2E_KUBECONFIG:
-        pytest.skip("set DUALNET_E2E_KUBECONFIG to run against a real cluster")
-    client = make_client(Path(E2E_KUBECONFIG))
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
 # --- one harness for both back ends -------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dualnet.lab import cni, conflist
-from dualnet.lab.models import CniError, CniResult
+from dualnet.lab.models import CniErrorResult, CniResult
 from dualnet.lab.rewrite import LAB_DEVICE, LAB_NIC, prepare, static_address_for
 from dualnet.lab.status import network_status
 from dualnet.lab.topology import pod_subnet
@@ -144,11 +144,11 @@ def test_run_plugin_env_is_clean_and_stderr_apart(tmp_path: Path) -> None:
 def test_run_plugin_error_object_and_garbage(tmp_path: Path) -> None:
     plugin = _fake_plugin(tmp_path, 'echo \'{"code":7,"msg":"bad","details":"why"}\'; exit 1\n')
     err = cni.run_plugin(plugin, "ADD", {"type": "fake"}, "", "net1", "c1")
-    assert isinstance(err, CniError)
+    assert isinstance(err, CniErrorResult)
     assert (err.code, err.msg, err.details) == (7, "bad", "why")
     plugin2 = _fake_plugin(tmp_path, "echo panic: oops >&2; exit 2\n")
     err2 = cni.run_plugin(plugin2, "DEL", {"type": "fake"}, "", "net1", "c1")
-    assert isinstance(err2, CniError) and err2.msg == "panic: oops" and err2.exit_code == 2
+    assert isinstance(err2, CniErrorResult) and err2.msg == "panic: oops" and err2.exit_code == 2
 
 
 def test_chain_injects_name_version_and_prev_result(tmp_path: Path) -> None:

@@ -14,11 +14,18 @@ def test_ib_hca_value_matches_names_exactly() -> None:
 
 
 def test_render_and_host_derivation_format_alike() -> None:
-    rendered = {e["name"]: e["value"] for e in nccl_env(plan_for("gh200-shared-roce"))}
-    derived = nccl_settings(gpu_node(), training_netdevs=["ens1f0np0"]).env
-    assert rendered["NCCL_IB_HCA"] == "=mlx5_0"
-    assert derived["NCCL_IB_HCA"] == "=mlx5_0:1"
-    assert rendered["NCCL_SOCKET_IFNAME"] == derived["NCCL_SOCKET_IFNAME"] == SOCKET_IFNAME
+    # One syntax, one formatter: `=` then exact `device[:port]` names, comma-separated. Render
+    # names the device (each node's pod sees the port the plan gives it), nccl-env adds the
+    # ACTIVE port it found on this node; both name the same devices in the same order.
+    plan = plan_for("gh200-shared-roce")
+    rendered = {e["name"]: e["value"] for e in nccl_env(plan)}
+    settings = nccl_settings(gpu_node(), training_netdevs=["ens1f0np0"])
+    assert plan.nccl_ib_hca and settings.hcas
+    assert rendered["NCCL_IB_HCA"] == ib_hca_value(plan.nccl_ib_hca)
+    assert settings.env["NCCL_IB_HCA"] == ib_hca_value(settings.hcas)
+    assert [h.partition(":")[0] for h in settings.hcas] == plan.nccl_ib_hca
+    assert all(h.partition(":")[2].isdigit() for h in settings.hcas)
+    assert rendered["NCCL_SOCKET_IFNAME"] == settings.env["NCCL_SOCKET_IFNAME"] == SOCKET_IFNAME
 
 
 def test_qos_knobs_come_only_from_the_spec() -> None:

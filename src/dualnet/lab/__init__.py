@@ -8,9 +8,19 @@ Modules: `nad` (load NAD YAML), `cni` (run one plugin), `conflist` (chains: ADD/
 
 from __future__ import annotations
 
-from dualnet.lab.models import CniError, CniResult, LabReport, NetworkAttachmentDefinition
+from dualnet.lab.cni import run_plugin
+from dualnet.lab.models import CniErrorResult, CniResult, LabReport, NetworkAttachmentDefinition
 from dualnet.lab.nad import load_nad, load_nads_text
 from dualnet.lab.run import annotation, run_lab
 
-__all__ = ["CniError", "CniResult", "LabReport", "NetworkAttachmentDefinition", "annotation",
-           "load_nad", "load_nads_text", "run_lab"]
+__all__ = [
+    "CniErrorResult",
+    "CniResult",
+    "LabReport",
+    "NetworkAttachmentDefinition",
+    "annotation",
+    "load_nad",
+    "load_nads_text",
+    "run_lab",
+    "run_plugin",
+]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dualnet.lab import where
-from dualnet.lab.models import CniError, CniResult
+from dualnet.lab.models import CniErrorResult, CniResult
 
 # env -i plus a PATH with /usr/sbin: bridge ipMasq, portmap and firewall shell out to iptables
 BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -42,7 +42,7 @@ def run_plugin(
     run_in_netns: str | None = None,
     *,
     timeout_s: float = 60.0,
-) -> CniResult | CniError:
+) -> CniResult | CniErrorResult:
     """Run `binary` with CNI_COMMAND=`command`; inside `run_in_netns` when given, because a
     plugin looks up its master/device and creates host-side objects in its own netns."""
     env = plugin_env(command, netns_path=netns_path, ifname=ifname, container_id=container_id,
@@ -56,11 +56,12 @@ def run_plugin(
         proc = where.current().run(argv, stdin=json.dumps(config).encode(), env=env,
                                    timeout_s=timeout_s)
     except OSError as exc:
-        return CniError(plugin=plugin, command=command, msg=f"cannot execute {binary}: {exc}",
-                        elapsed_ms=(time.perf_counter() - start) * 1000)
+        return CniErrorResult(plugin=plugin, command=command, msg=f"cannot execute {binary}: {exc}",
+                              elapsed_ms=(time.perf_counter() - start) * 1000)
     if proc.timed_out:
-        return CniError(plugin=plugin, command=command, msg=f"timed out after {timeout_s:g} s",
-                        elapsed_ms=(time.perf_counter() - start) * 1000)
+        return CniErrorResult(plugin=plugin, command=command,
+                              msg=f"timed out after {timeout_s:g} s",
+                              elapsed_ms=(time.perf_counter() - start) * 1000)
     elapsed = (time.perf_counter() - start) * 1000
     stdout = proc.out.strip()
     stderr = proc.err.strip()
@@ -75,13 +76,14 @@ def run_plugin(
                          result=parsed if isinstance(parsed, dict) else {},
                          stderr=stderr, elapsed_ms=elapsed)
     if isinstance(parsed, dict) and ("msg" in parsed or "code" in parsed):
-        return CniError(plugin=plugin, command=command, code=int(parsed.get("code", 999)),
-                        msg=str(parsed.get("msg", "")), details=str(parsed.get("details", "")),
-                        stderr=stderr, exit_code=proc.returncode, elapsed_ms=elapsed)
+        return CniErrorResult(plugin=plugin, command=command, code=int(parsed.get("code", 999)),
+                              msg=str(parsed.get("msg", "")),
+                              details=str(parsed.get("details", "")), stderr=stderr,
+                              exit_code=proc.returncode, elapsed_ms=elapsed)
     # no CNI error object: the best evidence is whatever the process printed
     msg = (stdout or stderr or f"exit status {proc.returncode}").splitlines()[-1]
-    return CniError(plugin=plugin, command=command, msg=msg, stderr=stderr,
-                    exit_code=proc.returncode, elapsed_ms=elapsed)
+    return CniErrorResult(plugin=plugin, command=command, msg=msg, stderr=stderr,
+                          exit_code=proc.returncode, elapsed_ms=elapsed)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dualnet.lab.cni import run_plugin, supports_check
-from dualnet.lab.models import CniError, CniResult
+from dualnet.lab.models import CniErrorResult, CniResult
 
 # keys the runtime copies from a conflist into every plugin object
 _INHERITED = ("cniVersion", "name")
@@ -46,12 +46,12 @@ class Attachment:
     cni_args: str = ""
     run_in_netns: str | None = None
 
-    def call(self, command: str, conf: dict[str, Any]) -> CniResult | CniError:
+    def call(self, command: str, conf: dict[str, Any]) -> CniResult | CniErrorResult:
         ptype = str(conf.get("type", ""))
         binary = self.bin_dir / ptype
         if not ptype or "/" in ptype or not binary.is_file():
-            return CniError(plugin=ptype or "?", command=command, code=50,
-                            msg=f"plugin binary {ptype!r} not found in {self.bin_dir}")
+            return CniErrorResult(plugin=ptype or "?", command=command, code=50,
+                                  msg=f"plugin binary {ptype!r} not found in {self.bin_dir}")
         return run_plugin(binary, command, conf, self.netns_path, self.ifname,
                           self.container_id, self.cni_args, self.run_in_netns)
 
@@ -59,8 +59,8 @@ class Attachment:
 @dataclass
 class ChainOutcome:
     result: dict[str, Any] | None = None
-    error: CniError | None = None
-    calls: list[CniResult | CniError] = field(default_factory=list)
+    error: CniErrorResult | None = None
+    calls: list[CniResult | CniErrorResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -77,7 +77,7 @@ def add(config: dict[str, Any], att: Attachment) -> ChainOutcome:
     for plugin in chain(config):
         res = att.call("ADD", with_prev(plugin, prev))
         out.calls.append(res)
-        if isinstance(res, CniError):
+        if isinstance(res, CniErrorResult):
             out.error = res
             return out
         prev = res.result
@@ -93,7 +93,7 @@ def check(config: dict[str, Any], att: Attachment, result: dict[str, Any]) -> Ch
     for plugin in chain(config):
         res = att.call("CHECK", with_prev(plugin, result))
         out.calls.append(res)
-        if isinstance(res, CniError):
+        if isinstance(res, CniErrorResult):
             out.error = res
             return out
     return out
@@ -107,6 +107,6 @@ def delete(config: dict[str, Any], att: Attachment,
     for plugin in reversed(chain(config)):
         res = att.call("DEL", with_prev(plugin, prev))
         out.calls.append(res)
-        if isinstance(res, CniError) and out.error is None:
+        if isinstance(res, CniErrorResult) and out.error is None:
             out.error = res
     return out

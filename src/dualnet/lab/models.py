@@ -24,10 +24,6 @@ class NetworkAttachmentDefinition(BaseModel):
         return "plugins" in self.config
 
     @property
-    def cni_name(self) -> str:
-        return str(self.config.get("name", self.name))
-
-    @property
     def cni_version(self) -> str:
         # a missing cniVersion means 0.2.0 per the CNI spec
         return str(self.config.get("cniVersion", "0.2.0"))
@@ -49,7 +45,7 @@ class CniResult(BaseModel):
     elapsed_ms: float = 0.0
 
 
-class CniError(BaseModel):
+class CniErrorResult(BaseModel):
     """A failed plugin call: the CNI error object (or what stood in for it) and stderr."""
 
     plugin: str
@@ -135,10 +131,6 @@ class LabReport(BaseModel):
     kept: bool = False
     machine: str = Field(default="", description="where it ran, when not on this machine "
                          "(`lab --vm`: kernel and accelerator)")
-
-    @property
-    def all_passed(self) -> bool:
-        return self.verdict == "pass"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

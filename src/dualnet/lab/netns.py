@@ -79,10 +79,6 @@ def link_up(name: str, netns: str) -> None:
     run_ip(["link", "set", name, "up"], netns=netns)
 
 
-def add_address(name: str, cidr: str, netns: str) -> None:
-    run_ip(["addr", "add", cidr, "dev", name], netns=netns)
-
-
 def links(netns: str) -> list[dict[str, Any]]:
     """`ip -j addr` of a namespace: links with their addresses."""
     out = run_ip(["-j", "addr", "show"], netns=netns)
@@ -101,12 +97,6 @@ def routes(netns: str) -> list[dict[str, Any]]:
     out = run_ip(["-j", "route", "show"], netns=netns)
     data: list[dict[str, Any]] = json.loads(out or "[]")
     return data
-
-
-def route_get(dst: str, netns: str) -> dict[str, Any] | None:
-    out = run_ip(["-j", "route", "get", dst], netns=netns, check=False)
-    data: list[dict[str, Any]] = json.loads(out or "[]") if out.strip() else []
-    return data[0] if data else None
 
 
 def operstate(name: str, netns: str) -> str:

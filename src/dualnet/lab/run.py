@@ -24,7 +24,7 @@ from dualnet.lab.conflist import Attachment, ChainOutcome, add, check, delete
 from dualnet.lab.host import preflight
 from dualnet.lab.models import (
     Check,
-    CniError,
+    CniErrorResult,
     LabReport,
     NetworkAttachmentDefinition,
     PodReport,
@@ -122,7 +122,7 @@ def _pod_config(lab: LabConfig, i: int) -> dict[str, Any]:
     return conf
 
 
-def explain(err: CniError, lab: LabConfig, topo: Topology) -> str:
+def explain(err: CniErrorResult, lab: LabConfig, topo: Topology) -> str:
     """The plugin's terse error plus the cause, where 1.1.1's words do not name it."""
     text = err.text()
     low = text.lower()
@@ -152,7 +152,7 @@ def _node_nics(topo: Topology) -> list[str]:
     return sorted(n for n in names if n not in skip and not n.startswith("veth"))
 
 
-def kernel_unsupported(err: CniError) -> str:
+def kernel_unsupported(err: CniErrorResult) -> str:
     """A verdict when the kernel lacks the link type (not a fault of the NAD), else ''."""
     if err.plugin in KERNEL_LINK_PLUGINS and "operation not supported" in err.msg.lower():
         return (f"{err.plugin} is not supported by this kernel ({KERNEL_LINK_PLUGINS[err.plugin]}"

@@ -5,5 +5,15 @@ from __future__ import annotations
 
 from dualnet.plan.build import build_plan
 from dualnet.plan.model import HostPlan, Plan, PlanWarning, ResolvedNic
+from dualnet.plan.nccl import NcclSettings, nccl_settings, pod_nccl_env
 
-__all__ = ["HostPlan", "Plan", "PlanWarning", "ResolvedNic", "build_plan"]
+__all__ = [
+    "HostPlan",
+    "NcclSettings",
+    "Plan",
+    "PlanWarning",
+    "ResolvedNic",
+    "build_plan",
+    "nccl_settings",
+    "pod_nccl_env",
+]

@@ -35,7 +35,6 @@ class ResolvedNic(_Model):
     vf_device_id: str | None = Field(default=None, description="PCI device id of its VFs")
     holds_default_route: bool = False
     nearest_gpu: str | None = Field(default=None, description="'GPU0 (NODE)'")
-    roce_v2_gid_index: int | None = None
     eswitch_mode: Literal["legacy", "switchdev"] | None = Field(
         default=None, description="the PF's eswitch mode; None: not known"
     )

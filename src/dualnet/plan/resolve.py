@@ -88,7 +88,6 @@ def resolve_nic(host: HostReport, nic: Nic) -> ResolvedNic:
         vf_device_id=_vf_device_id(host, nic),
         holds_default_route=netdev in default_route_interfaces(host),
         nearest_gpu=_nearest_gpu(host, dev.name if dev else None)[1],
-        roce_v2_gid_index=port.roce_v2_ipv4_gid_index if port is not None else None,
         eswitch_mode=esw.mode if (esw := host.eswitch(nic.pci_address)) is not None else None,
         vf_pci_addresses=list(nic.vfs),
     )
