@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from dualnet.doctor import doctor_result
+from dualnet.errors import UsageError
 from dualnet.host.models import Gpu, Nic, PciRelation
 from dualnet.modes import Mode
+from dualnet.render import render
+from dualnet.render.dra import PCIE_ROOT, check_dra_fits
 from dualnet.report import ReportInputs, report_html
 from dualnet.report.bench_view import bench_view
 from dualnet.report.charts import chart_svg
-from dualnet.errors import UsageError
-from dualnet.render import render
-from dualnet.render.dra import PCIE_ROOT, check_dra_fits
 from dualnet.report.podnet import DRA_ATTACHMENT, MODE_ATTACHMENT, pod_picture, pod_svg
 from dualnet.report.topology import (
     leaf_devices,
@@ -274,7 +274,7 @@ def test_dra_picture_refuses_what_render_refuses(samples_root: Path) -> None:
 
     inputs = sample_inputs("gh200", samples_root)  # shared-roce: no DRA driver shares a NIC
     assert inputs.plan is not None
-    with pytest.raises(UsageError, match="spec.mode: shared-roce"):
+    with pytest.raises(UsageError, match=r"spec\.mode: shared-roce"):
         gather(inputs.host, plan=inputs.plan, doctor=inputs.doctor, target="dra")
 
 
