@@ -228,7 +228,7 @@ def test_dra_picture_draws_the_claim_render_writes(node: str, samples_root: Path
     chips, links = _chips(svg), _links(svg)
     assert "resource" not in chips and "plugin" not in chips  # no device-plugin resource
     assert f"ResourceClaimTemplate {template_name}" in chips["claim"]
-    assert dc["metadata"]["name"] in chips["claim"] and dc["metadata"]["name"] in chips["driver"]
+    assert f"DeviceClass {dc['metadata']['name']}" in chips["driver"]
     assert devices["config"][0]["opaque"]["driver"] == "dra.net"
     assert "DRA driver dra.net" in chips["driver"] and "dranet" in chips["driver"]
     assert links[("net1", "port0")] == f"dranet moves {host.nics[0].netdev} into the pod"

@@ -142,26 +142,21 @@ def dra_claim(plan: Plan, host: HostPlan) -> DraClaim:
     if plan.mode in (Mode.SRIOV, Mode.IB_SRIOV):
         return DraClaim(
             dra_sriov.SRIOV_DRIVER, "dra-driver-sriov", dra_sriov.claim_template_name(plan),
-            dra_sriov.device_class_name(plan), f"vf ({dra_sriov.device_class_name(plan)})",
-            "none", "no GPU-VF constraint: the GPU comes from the NVIDIA device plugin "
-            "(nvidia.com/gpu: 1)",
+            dra_sriov.device_class_name(plan), "vf", "none",
+            "no GPU-VF constraint: nvidia.com/gpu from the device plugin",
             f"VfConfig ifName {dra_sriov.POD_IFNAME} · NAD {plan.name} · IPAM {ipam}")
     align = dra.gpu_alignment(host)
-    nic_names = ", ".join(f"{n.netdev} ({n.nearest_gpu or 'no GPU relation known'})"
-                          for n in host.nics)
     if align == "pcieRoot":
-        text = f"matchAttribute {dra.PCIE_ROOT}: GPU and NIC under one PCIe root"
+        text = f"matchAttribute {dra.PCIE_ROOT}: GPU and NIC under one root"
     elif align == "numaNode":
-        text = (f"NIC selected by {dra.DRANET_DRIVER} numaNode == {dra.claim_numa_node(host)}: "
-                "no GPU shares a PCIe root, no pcieRoot constraint")
+        text = (f"{dra.DRANET_DRIVER} numaNode == {dra.claim_numa_node(host)}: no GPU shares "
+                "the NIC's PCIe root")
     else:
-        text = "no alignment: neither PCIe topology nor NUMA node known"
+        text = "none: neither PCIe topology nor NUMA node known"
     address = dra.claim_addresses(plan).get((host.hostname, "gdr"))
     return DraClaim(
         dra.DRANET_DRIVER, "dranet", dra.template_name(plan, host, "gdr"),
-        dra.device_class_name(plan),
-        f"gpu ({dra.GPU_DEVICE_CLASS}) + nic ({dra.device_class_name(plan)})", align,
-        f"{text} · {nic_names}",
+        dra.device_class_name(plan), f"gpu ({dra.GPU_DEVICE_CLASS}) + nic", align, text,
         f"dranet NetworkConfig · {address or 'DHCP'} (dranet has no IPAM)")
 
 
@@ -193,7 +188,7 @@ def pod_picture(plan: Plan, host: HostPlan, report: HostReport | None = None, *,
         pod.append(Chip("resource", "limits", f"{plan.resource_name}: 1", "resource"))
     else:
         pod.append(Chip("claim", "ResourceClaim",
-                        f"from ResourceClaimTemplate {claim.template} · {claim.requests}",
+                        f"ResourceClaimTemplate {claim.template} · {claim.requests}",
                         "claim"))
         pod.append(Chip("align", f"alignment: {claim.alignment}", claim.align_text,
                         f"align align-{claim.alignment}"))
