@@ -172,6 +172,19 @@ def test_pod_picture_for_every_mode_is_drawn_from_the_plan(case: str) -> None:
         assert "/dev/infiniband" not in texts and "vfio" in texts
 
 
+def test_network_operator_picture_names_who_deploys_the_plugin() -> None:
+    from dualnet.render import nic_cluster_policy
+
+    plan = plan_for("gh200-shared-roce")
+    assert "rdmaSharedDevicePlugin" in nic_cluster_policy(plan)["spec"]
+    plain = _chips(pod_svg(pod_picture(plan, plan.hosts[0])))
+    operator = _chips(pod_svg(pod_picture(plan, plan.hosts[0], target="network-operator")))
+    assert "NicClusterPolicy" not in plain["plugin"]
+    assert "deployed by the NicClusterPolicy" in operator["plugin"]
+    assert {k: v for k, v in operator.items() if k != "plugin"} == {
+        k: v for k, v in plain.items() if k != "plugin"}
+
+
 def test_gh200_picture_shows_eth0_and_net1_on_one_wire(samples_root: Path) -> None:
     inputs = sample_inputs("gh200", samples_root)
     assert inputs.plan is not None

@@ -22,7 +22,7 @@ from typing import Literal
 from dualnet.host.models import HostReport
 from dualnet.modes import Mode
 from dualnet.plan.model import HostPlan, Plan, ResolvedNic
-from dualnet.render import dra, dra_sriov
+from dualnet.render import dra, dra_sriov, nic_cluster_policy
 from dualnet.report.svg import LINE_H, el, svg, text_width, tooltip
 
 
@@ -204,7 +204,10 @@ def pod_picture(plan: Plan, host: HostPlan, report: HostReport | None = None, *,
                                     mgmt))
     if claim is None:
         plugin = _DP[plan.uses_shared_plugin]
-        host_side.append(Chip("plugin", plugin, f"advertises {plan.resource_name}", "plugin"))
+        by = " · deployed by the NicClusterPolicy" if (
+            target == "network-operator" and _operator_deploys_plugin(plan)) else ""
+        host_side.append(Chip("plugin", plugin, f"advertises {plan.resource_name}{by}",
+                              "plugin"))
     else:
         host_side.append(Chip("driver", claim.project,
                               f"DRA driver {claim.driver} · DeviceClass {claim.device_class}",
@@ -232,6 +235,12 @@ def pod_picture(plan: Plan, host: HostPlan, report: HostReport | None = None, *,
             links.append(Link("align", "port0", f"{claim.alignment}: {first.nearest_gpu or '?'}",
                               f"link align align-{claim.alignment}"))
     return PodPicture(host.hostname, plan.mode, pod, host_side, links, target)
+
+
+def _operator_deploys_plugin(plan: Plan) -> bool:
+    """Whether `render --target network-operator`'s NicClusterPolicy carries the device plugin."""
+    spec = nic_cluster_policy(plan)["spec"]
+    return "rdmaSharedDevicePlugin" in spec or "sriovDevicePlugin" in spec
 
 
 def _port_chip(i: int, n: ResolvedNic, what: str, mgmt: str | None) -> Chip:
