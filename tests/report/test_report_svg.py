@@ -220,6 +220,12 @@ def test_dra_pictures_exist_for_exactly_the_modes_render_fits(case: str) -> None
             assert plan.mode not in DRA_ATTACHMENT
             return
     assert plan.mode in DRA_ATTACHMENT
+    templates = {o["metadata"]["name"] for o in render(plan, target="dra")
+                 if o["kind"] == "ResourceClaimTemplate"}
+    for host in plan.hosts:
+        chips = _chips(pod_svg(pod_picture(plan, host, target="dra")))
+        (drawn,) = [t for t in templates if f"ResourceClaimTemplate {t} " in chips["claim"]]
+        assert drawn and "DRA driver" in chips["driver"]
 
 
 @pytest.mark.parametrize("node", sorted(DRA_NODES))
