@@ -24,6 +24,10 @@ from dualnet.verify.perftest import parse_ib_write_bw
 
 OUTPUTS = Path(__file__).resolve().parents[1] / "verify" / "outputs"
 NODES = sorted(SAMPLES)
+# `render --target dra` on the bundled samples: the DRA render tests' own specs (host-device, a
+# mode dranet fits; dgx_h100_ib: GPU and HCA under one PCIe root, gh200: Grace, none shared)
+DRA_SPECS = Path(__file__).resolve().parents[1] / "render" / "dra"
+DRA_NODES = {"dgx_h100_ib": "dgx-host-device", "gh200": "gh200-host-device"}
 
 
 def sample_spec(node: str) -> Spec | None:
@@ -42,6 +46,15 @@ def sample_inputs(node: str, root: Path) -> ReportInputs:
     plan = build_plan(spec, [report]) if spec is not None else None
     return ReportInputs(host=report, doctor=doctor_result(report, doctor_options(spec)),
                         plan=plan, generated="2026-12-01 10:00 UTC", source=f"sample {node}")
+
+
+def dra_inputs(node: str, root: Path) -> ReportInputs:
+    """The sample node with its DRA spec, as `dualnet report --spec ... --target dra` takes it."""
+    report = sample_report(node, root)
+    spec = load_spec(DRA_SPECS / f"{DRA_NODES[node]}.yaml")
+    return ReportInputs(host=report, doctor=doctor_result(report, doctor_options(spec)),
+                        plan=build_plan(spec, [report]), generated="2026-12-01 10:00 UTC",
+                        source=f"sample {node}", target="dra")
 
 
 def fleet_bench(dgx: HostReport) -> BenchReport:

@@ -21,7 +21,14 @@ from dualnet.host.models import HostReport
 from dualnet.report import ReportInputs, report_html
 from dualnet.report.topology import leaf_devices
 from tests.conftest import require
-from tests.report.pages import NODES, fleet_bench, sample_inputs, sample_report
+from tests.report.pages import (
+    DRA_NODES,
+    NODES,
+    dra_inputs,
+    fleet_bench,
+    sample_inputs,
+    sample_report,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -178,6 +185,33 @@ def test_fleet_bench_page_in_chromium(browser: Any, tmp_path: Path, samples_root
     assert len(browser.find_elements(By.CSS_SELECTOR, "#bench-table tbody tr")) == 3
     assert requests_leaving(browser, url) == []
     _screenshot(browser, "report-fleet-bench", tmp_path)
+
+
+@pytest.mark.parametrize("node", sorted(DRA_NODES))
+def test_dra_page_draws_the_claim_in_chromium(node: str, browser: Any, tmp_path: Path,
+                                              samples_root: Path) -> None:
+    """`report --target dra`: the pod asks for a ResourceClaim (laid out, its wire to the DRA
+    driver drawn), the claim's alignment is shown, and no device-plugin resource is drawn."""
+    from selenium.webdriver.common.by import By
+
+    inputs = dra_inputs(node, samples_root)
+    url = _open(browser, _write(tmp_path, f"{node}-dra", inputs))
+    (pod,) = browser.find_elements(By.CSS_SELECTOR, 'svg.podnet[data-target="dra"]')
+    claim = pod.find_element(By.CSS_SELECTOR, 'g.chip.claim[data-key="claim"]')
+    assert claim.rect["width"] > 100 and claim.rect["height"] > 20
+    assert "ResourceClaimTemplate" in claim.text
+    assert claim.find_element(By.CSS_SELECTOR, "rect").value_of_css_property(
+        "stroke") == "rgb(26, 127, 55)"
+    driver = pod.find_element(By.CSS_SELECTOR, 'g.chip.driver[data-key="driver"]')
+    assert "DRA driver dra.net" in driver.text
+    wire = pod.find_element(By.CSS_SELECTOR, 'g.link.claim[data-from="claim"] path.wire')
+    assert wire.rect["width"] > 100
+    align = pod.find_element(By.CSS_SELECTOR, 'g.chip.align[data-key="align"]')
+    want = "pcieRoot" if node == "dgx_h100_ib" else "numaNode"
+    assert f"alignment: {want}" in align.text
+    assert not pod.find_elements(By.CSS_SELECTOR, 'g[data-key="resource"], g[data-key="plugin"]')
+    assert requests_leaving(browser, url) == []
+    _screenshot(browser, f"report-{node}-dra", tmp_path)
 
 
 def test_the_request_check_catches_a_page_that_loads_something(

@@ -11,7 +11,7 @@ import pytest
 from dualnet.host.samples import build_sample
 from tests.cli_run import run_cli
 from tests.gh200_report import GH200_OUTPUTS, outputs_dir
-from tests.report.pages import fleet_bench, sample_report
+from tests.report.pages import DRA_SPECS, fleet_bench, sample_report
 
 GH200_SPEC = Path(__file__).resolve().parents[2] / "src/dualnet/data/examples/gh200.yaml"
 
@@ -81,3 +81,36 @@ def test_root_and_from_together_is_a_usage_error(
     code, _, err = run_cli(capsys, "report", "--root", str(gh200_root), "--from",
                            str(tmp_path), "--out", str(tmp_path / "r.html"))
     assert code == 2 and "cannot be used together" in err
+
+
+def test_report_target_dra_draws_the_claim(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    root = build_sample("dgx_h100_ib", tmp_path / "dgx")
+    out = tmp_path / "r.html"
+    code, _, err = run_cli(capsys, "report", "--root", str(root), "--spec",
+                           str(DRA_SPECS / "dgx-host-device.yaml"), "--target", "dra",
+                           "--out", str(out))
+    assert code == 0, err
+    page = out.read_text()
+    assert 'data-target="dra"' in page and 'data-key="claim"' in page
+    assert "render target <b>dra</b>" in page
+    assert "alignment: pcieRoot" in page and 'data-key="resource"' not in page
+
+
+def test_report_target_dra_refuses_what_render_refuses(
+        tmp_path: Path, gh200_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.html"
+    code, _, err = run_cli(capsys, "report", "--root", str(gh200_root), "--spec",
+                           str(GH200_SPEC), "--target", "dra", "--out", str(out))
+    assert code == 2
+    flat = " ".join(err.split())
+    assert "--target dra: spec.mode: shared-roce" in flat and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_report_target_is_one_of_renders_targets(
+        tmp_path: Path, gh200_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "report", "--root", str(gh200_root), "--target", "helm",
+                           "--out", str(tmp_path / "r.html"))
+    assert code == 2
+    assert all(t in err for t in ("plain", "network-operator", "dra"))

@@ -16,12 +16,15 @@ from pathlib import Path
 import pytest
 
 from dualnet.doctor import doctor_result
+from dualnet.errors import UsageError
 from dualnet.host.models import Gpu, Nic, PciRelation
 from dualnet.modes import Mode
+from dualnet.render import render
+from dualnet.render.dra import PCIE_ROOT, check_dra_fits
 from dualnet.report import ReportInputs, report_html
 from dualnet.report.bench_view import bench_view
 from dualnet.report.charts import chart_svg
-from dualnet.report.podnet import MODE_ATTACHMENT, pod_picture, pod_svg
+from dualnet.report.podnet import DRA_ATTACHMENT, MODE_ATTACHMENT, pod_picture, pod_svg
 from dualnet.report.topology import (
     leaf_devices,
     relation_matrix_svg,
@@ -32,7 +35,9 @@ from dualnet.report.topology import (
 from tests.gh200_report import gh200_report
 from tests.render.cases import CASES, plan_for
 from tests.report.pages import (
+    DRA_NODES,
     NODES,
+    dra_inputs,
     fleet_bench,
     rdma_only_bench,
     sample_inputs,
@@ -167,6 +172,19 @@ def test_pod_picture_for_every_mode_is_drawn_from_the_plan(case: str) -> None:
         assert "/dev/infiniband" not in texts and "vfio" in texts
 
 
+def test_network_operator_picture_names_who_deploys_the_plugin() -> None:
+    from dualnet.render import nic_cluster_policy
+
+    plan = plan_for("gh200-shared-roce")
+    assert "rdmaSharedDevicePlugin" in nic_cluster_policy(plan)["spec"]
+    plain = _chips(pod_svg(pod_picture(plan, plan.hosts[0])))
+    operator = _chips(pod_svg(pod_picture(plan, plan.hosts[0], target="network-operator")))
+    assert "NicClusterPolicy" not in plain["plugin"]
+    assert "deployed by the NicClusterPolicy" in operator["plugin"]
+    assert {k: v for k, v in operator.items() if k != "plugin"} == {
+        k: v for k, v in plain.items() if k != "plugin"}
+
+
 def test_gh200_picture_shows_eth0_and_net1_on_one_wire(samples_root: Path) -> None:
     inputs = sample_inputs("gh200", samples_root)
     assert inputs.plan is not None
@@ -177,6 +195,106 @@ def test_gh200_picture_shows_eth0_and_net1_on_one_wire(samples_root: Path) -> No
     assert "Multus → flannel (same wire as net1)" in texts
     assert "macvlan child of enp1s0f0np0" in texts
     assert "enp1s0f0np0  ★ management" in texts
+
+
+# --- the pod network picture for `render --target dra` -------------------------------------
+
+
+def _chips(svg: ET.Element) -> dict[str, str]:
+    return {g.get("data-key", ""): " ".join(t.text or "" for t in g.iter("text"))
+            for g in svg.iter("g") if g.get("data-key")}
+
+
+def _links(svg: ET.Element) -> dict[tuple[str, str], str]:
+    return {(g.get("data-from", ""), g.get("data-to", "")): g.findtext("text") or ""
+            for g in svg.iter("g") if g.get("data-from")}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_dra_pictures_exist_for_exactly_the_modes_render_fits(case: str) -> None:
+    plan = plan_for(case)
+    try:
+        check_dra_fits(plan, "1.34")
+    except UsageError as exc:
+        if "spec.mode" in str(exc):
+            assert plan.mode not in DRA_ATTACHMENT
+            return
+    assert plan.mode in DRA_ATTACHMENT
+    templates = {o["metadata"]["name"] for o in render(plan, target="dra")
+                 if o["kind"] == "ResourceClaimTemplate"}
+    for host in plan.hosts:
+        chips = _chips(pod_svg(pod_picture(plan, host, target="dra")))
+        (drawn,) = [t for t in templates if f"ResourceClaimTemplate {t} " in chips["claim"]]
+        assert drawn and "DRA driver" in chips["driver"]
+
+
+@pytest.mark.parametrize("node", sorted(DRA_NODES))
+def test_dra_picture_draws_the_claim_render_writes(node: str, samples_root: Path) -> None:
+    """The claim, its template and class, the driver and the alignment are the ones in the
+    objects `render --target dra` writes for the same plan (not worked out again)."""
+    inputs = dra_inputs(node, samples_root)
+    assert inputs.plan is not None
+    host = inputs.plan.hosts[0]
+    svg = pod_svg(pod_picture(inputs.plan, host, inputs.host, target="dra"))
+    assert svg.get("data-target") == "dra"
+    objects = render(inputs.plan, target="dra")
+    (pod,) = [o for o in objects if o["kind"] == "Pod" and "gdr" in o["metadata"]["name"]]
+    template_name = pod["spec"]["resourceClaims"][0]["resourceClaimTemplateName"]
+    (template,) = [o for o in objects if o["kind"] == "ResourceClaimTemplate"
+                   and o["metadata"]["name"] == template_name]
+    devices = template["spec"]["spec"]["devices"]
+    (dc,) = [o for o in objects if o["kind"] == "DeviceClass"]
+    chips, links = _chips(svg), _links(svg)
+    assert "resource" not in chips and "plugin" not in chips  # no device-plugin resource
+    assert f"ResourceClaimTemplate {template_name}" in chips["claim"]
+    assert f"DeviceClass {dc['metadata']['name']}" in chips["driver"]
+    assert devices["config"][0]["opaque"]["driver"] == "dra.net"
+    assert "DRA driver dra.net" in chips["driver"] and "dranet" in chips["driver"]
+    assert links[("net1", "port0")] == f"dranet moves {host.nics[0].netdev} into the pod"
+    assert "Multus" not in links[("eth0", "mgmt")]  # dranet needs no Multus
+    address = devices["config"][0]["opaque"]["parameters"]["interface"]["addresses"][0]
+    assert address in chips["net1"]
+    assert ("claim", "driver") in links and ("align", "port0") in links
+    nic_cel = devices["requests"][-1]["exactly"]["selectors"][0]["cel"]["expression"]
+    if node == "dgx_h100_ib":
+        assert devices["constraints"] == [{"requests": ["gpu", "nic"],
+                                           "matchAttribute": PCIE_ROOT}]
+        assert "alignment: pcieRoot" in chips["align"] and PCIE_ROOT in chips["align"]
+        assert "numaNode" not in nic_cel
+    else:
+        assert "constraints" not in devices
+        numa = host.nics[0].numa_node
+        assert f"numaNode == {numa}" in nic_cel
+        assert "alignment: numaNode" in chips["align"]
+        assert f"numaNode == {numa}" in chips["align"]
+
+
+def test_sriov_dra_picture_hands_a_vf_through_the_nad() -> None:
+    plan = plan_for("sriov-rdma-cni-whereabouts")
+    host = plan.hosts[0]
+    svg = pod_svg(pod_picture(plan, host, target="dra"))
+    objects = render(plan, target="dra")
+    (template,) = [o for o in objects if o["kind"] == "ResourceClaimTemplate"]
+    (dc,) = [o for o in objects if o["kind"] == "DeviceClass"]
+    (nad,) = [o for o in objects if o["kind"] == "NetworkAttachmentDefinition"]
+    chips, links = _chips(svg), _links(svg)
+    assert f"ResourceClaimTemplate {template['metadata']['name']}" in chips["claim"]
+    driver = template["spec"]["spec"]["devices"]["config"][0]["opaque"]["driver"]
+    assert f"DRA driver {driver}" in chips["driver"] and dc["metadata"]["name"] in chips["driver"]
+    assert links[("net1", "port0")] == (f"SR-IOV DRA: a VF of {host.nics[0].netdev}, Multus "
+                                        f"attaches it via NAD {nad['metadata']['name']}")
+    assert links[("eth0", "mgmt")].startswith("Multus → ")
+    assert "alignment: none" in chips["align"] and ("align", "port0") not in links
+    assert "/dev/infiniband" in " ".join(chips.values())
+
+
+def test_dra_picture_refuses_what_render_refuses(samples_root: Path) -> None:
+    from dualnet.report.inputs import gather
+
+    inputs = sample_inputs("gh200", samples_root)  # shared-roce: no DRA driver shares a NIC
+    assert inputs.plan is not None
+    with pytest.raises(UsageError, match=r"spec\.mode: shared-roce"):
+        gather(inputs.host, plan=inputs.plan, doctor=inputs.doctor, target="dra")
 
 
 # --- benchmarks -------------------------------------------------------------------------------
@@ -271,17 +389,22 @@ def test_no_gpu_no_plan_no_bench_says_what_is_missing(samples_root: Path) -> Non
 # --- goldens ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("node", NODES)
-def test_svg_structure_matches_golden(node: str, samples_root: Path) -> None:
-    inputs = sample_inputs(node, samples_root)
+GOLDEN_CASES = [(node, "plain") for node in NODES] + [(n, "dra") for n in sorted(DRA_NODES)]
+
+
+@pytest.mark.parametrize(("node", "target"), GOLDEN_CASES)
+def test_svg_structure_matches_golden(node: str, target: str, samples_root: Path) -> None:
+    inputs = sample_inputs(node, samples_root) if target == "plain" else dra_inputs(
+        node, samples_root)
     parts = [topology_svg(inputs.host)]
     matrix = relation_matrix_svg(inputs.host)
     if matrix is not None:
         parts.append(matrix)
     if inputs.plan is not None:
-        parts += [pod_svg(pod_picture(inputs.plan, hp, inputs.host)) for hp in inputs.plan.hosts]
+        parts += [pod_svg(pod_picture(inputs.plan, hp, inputs.host, target=target))
+                  for hp in inputs.plan.hosts]
     text = "\n".join(line for p in parts for line in structure(p)) + "\n"
-    path = GOLDEN / f"{node}.svg.txt"
+    path = GOLDEN / (f"{node}.svg.txt" if target == "plain" else f"{node}.{target}.svg.txt")
     if UPDATE:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"missing golden {path}; run with DUALNET_UPDATE_GOLDENS=1"

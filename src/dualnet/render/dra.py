@@ -138,6 +138,12 @@ def gpu_alignment(hp: HostPlan) -> str:
     return "none"
 
 
+def claim_numa_node(hp: HostPlan) -> int | None:
+    """The NUMA node the GPUDirect claim's NIC selector asks for: set only where the alignment
+    is by NUMA node (no GPU shares a PCIe root with the NICs)."""
+    return hp.nics[0].numa_node if gpu_alignment(hp) == "numaNode" else None
+
+
 def claim_addresses(plan: Plan) -> dict[tuple[str, str], str]:
     """One address per (host, pod role) from the spec's IPAM, in host then ROLES order: the
     spec's static addresses as given, otherwise consecutive addresses of the subnet from its
@@ -233,8 +239,7 @@ def claim_template(plan: Plan, hp: HostPlan, role: str, address: str | None) -> 
                                                     "count": 1}})
         if align == "pcieRoot":
             constraints.append({"requests": ["gpu", "nic"], "matchAttribute": PCIE_ROOT})
-        elif align == "numaNode":
-            numa = hp.nics[0].numa_node
+        numa = claim_numa_node(hp)
     requests.append({"name": "nic", "exactly": {
         "deviceClassName": device_class_name(plan), "count": 1,
         "selectors": [_nic_selector(hp, numa)]}})
@@ -246,13 +251,15 @@ def claim_template(plan: Plan, hp: HostPlan, role: str, address: str | None) -> 
     return {
         "apiVersion": "resource.k8s.io/v1",
         "kind": "ResourceClaimTemplate",
-        "metadata": meta(plan, _template_name(plan, hp, role), "claim-template",
+        "metadata": meta(plan, template_name(plan, hp, role), "claim-template",
                          namespace=plan.namespace),
         "spec": {"spec": {"devices": devices}},
     }
 
 
-def _template_name(plan: Plan, hp: HostPlan, role: str) -> str:
+def template_name(plan: Plan, hp: HostPlan, role: str) -> str:
+    """The ResourceClaimTemplate of one node and pod role (`claim_template` and the pod that
+    names it; `dualnet report --target dra` draws it)."""
     kind = "nic" if role == "test" else "gpu-nic"
     return f"{base_name(plan)}-{kind}-{_host_suffix(hp)}"
 
@@ -280,7 +287,7 @@ def _pod(plan: Plan, hp: HostPlan, role: str) -> dict[str, Any]:
             # the claim template carries this node's addresses: the pod must run there
             "nodeSelector": {"kubernetes.io/hostname": hp.hostname},
             "resourceClaims": [{"name": claim,
-                                "resourceClaimTemplateName": _template_name(plan, hp, role)}],
+                                "resourceClaimTemplateName": template_name(plan, hp, role)}],
             "containers": [container],
         },
     }
@@ -343,7 +350,7 @@ def dra_plan_notes(plan: Plan) -> list[str]:
             why = f"GPU and NIC share a PCIe root ({nics}): matchAttribute {PCIE_ROOT}"
         elif align == "numaNode":
             why = (f"no GPU shares a PCIe root with {nics}: NIC selected by "
-                   f"dra.net numaNode == {hp.nics[0].numa_node}, no pcieRoot constraint")
+                   f"dra.net numaNode == {claim_numa_node(hp)}, no pcieRoot constraint")
         else:
             why = f"neither PCIe topology nor NUMA node known for {nics}: no alignment"
         notes.append(f"{hp.hostname}: {why}.")

@@ -102,11 +102,15 @@ def device_class(plan: Plan) -> dict[str, Any]:
     }
 
 
+def claim_template_name(plan: Plan) -> str:
+    return f"{base_name(plan)}-vf"
+
+
 def claim_template(plan: Plan) -> dict[str, Any]:
     return {
         "apiVersion": "resource.k8s.io/v1",
         "kind": "ResourceClaimTemplate",
-        "metadata": meta(plan, f"{base_name(plan)}-vf", "claim-template",
+        "metadata": meta(plan, claim_template_name(plan), "claim-template",
                          namespace=plan.namespace),
         "spec": {"spec": {"devices": {
             "requests": [{"name": "vf", "exactly": {
@@ -138,7 +142,7 @@ def _pod(plan: Plan, role: str) -> dict[str, Any]:
                          annotations={NETWORKS_ANNOTATION: plan.name}),
         "spec": {
             "resourceClaims": [{"name": "vf",
-                                "resourceClaimTemplateName": f"{base_name(plan)}-vf"}],
+                                "resourceClaimTemplateName": claim_template_name(plan)}],
             "containers": [container],
         },
     }

@@ -13,6 +13,9 @@ from dualnet.host.models import HostReport
 from dualnet.inputs import load_mapping, validation_problems
 from dualnet.modes import Mode
 from dualnet.plan import Plan, build_plan
+from dualnet.render.build import check_target
+from dualnet.render.dra import check_dra_fits
+from dualnet.render.validate import DEFAULT_K8S_VERSION
 from dualnet.report.page import ReportInputs
 from dualnet.spec import Spec
 from dualnet.verify.bench_models import BenchReport
@@ -43,11 +46,15 @@ def load_bench(path: Path) -> BenchReport:
 
 def gather(report: HostReport, *, spec: Spec | None = None, bench_paths: list[Path] | None = None,
            doctor: DoctorResult | None = None, plan: Plan | None = None, generated: str = "",
-           source: str = "") -> ReportInputs:
+           source: str = "", target: str = "plain") -> ReportInputs:
     """Everything the page shows: the doctor's verdict and the plan for `spec` unless the caller
-    already has them (`sample` does), and each bench result read."""
+    already has them (`sample` does), and each bench result read. `target` is the render target
+    the pod network picture shows; `dra` refuses (exit 2) what `render --target dra` refuses."""
+    check_target(target)
     verdict = doctor or doctor_result(report, doctor_options(spec))
     the_plan = plan or (build_plan(spec, [report]) if spec is not None else None)
+    if target == "dra" and the_plan is not None:
+        check_dra_fits(the_plan, DEFAULT_K8S_VERSION)
     return ReportInputs(host=report, doctor=verdict, plan=the_plan,
                         benches=[load_bench(p) for p in bench_paths or []],
-                        generated=generated, source=source)
+                        generated=generated, source=source, target=target)

@@ -47,6 +47,7 @@ class ReportInputs:
     benches: list[BenchReport] = field(default_factory=list)
     generated: str = ""  # when it was made, as the page shows it (the caller's clock)
     source: str = ""  # how the facts were read: "--root /", "--from DIR", "sample gh200"
+    target: str = "plain"  # the render target the pod network picture shows (render.TARGETS)
 
 
 def _asset(name: str) -> str:
@@ -77,7 +78,8 @@ def report_html(inputs: ReportInputs) -> str:
     if plan is not None:
         for hp in plan.hosts:
             facts = host if hp.hostname == (host.hostname or hp.hostname) else None
-            pictures.append(Markup(to_string(pod_svg(pod_picture(plan, hp, facts)))))
+            pictures.append(Markup(to_string(pod_svg(pod_picture(plan, hp, facts,
+                                                                       target=inputs.target)))))
     steps = [] if plan is None else [
         (hp.hostname, st.kind, st.why, "\n".join(step_commands(st, hp.arch)))
         for hp in plan.hosts for st in hp.steps]
@@ -92,7 +94,7 @@ def report_html(inputs: ReportInputs) -> str:
         topology=Markup(to_string(topology_svg(host))),
         matrix=Markup(to_string(matrix)) if matrix is not None else None,
         relations=[(r.value, RELATION_MEANING[r]) for r in RELATIONS],
-        rdma_ports=rdma_ports, pictures=pictures, steps=steps,
+        rdma_ports=rdma_ports, pictures=pictures, steps=steps, target=inputs.target,
         charts=[Markup(to_string(chart_svg(c))) for c in bench.charts],
         missing=bench.missing, bench_notes=bench.notes,
         bench_rows=[row for b in inputs.benches for row in bench_rows(b)],
