@@ -3,6 +3,7 @@ fixture trees for sysfs."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -176,7 +177,9 @@ def test_failed_safety_discovery_fails_closed(tmp_path: Path,
     def broken(root: Path) -> None:
         raise RuntimeError("sysfs walk broke")
 
-    monkeypatch.setattr("dualnet.host.discover.discover", broken)
+    # the module by its sys.modules entry: `dualnet.host.discover` as an attribute path is the
+    # public function that dualnet.host exports, not the module
+    monkeypatch.setattr(importlib.import_module("dualnet.host.discover"), "discover", broken)
     monkeypatch.setattr("os.geteuid", lambda: 0)
     ran: list[list[str]] = []
     monkeypatch.setattr("subprocess.run", lambda argv, *a, **k: ran.append(argv))
