@@ -94,7 +94,8 @@ PHYS_WORDS = {
     "phy test": PhysState.PHY_TEST, "nop": PhysState.NOP,
 }
 ZERO_GID = b"0000:0000:0000:0000:0000:0000:0000:0000"
-_NUM_RE = re.compile(r"(\d+)")
+# ASCII digits only: `\d` and str.isdigit() also take "²" or "٣", which int() refuses or reads
+_NUM_RE = re.compile(r"([0-9]+)")
 # the kernel's GID format (8 groups of 4 lowercase hex digits): anything else in a gids/<i>
 # file is a broken tree, reported as a problem rather than passed on to show-gids and NCCL
 _GID_TEXT = re.compile(r"[0-9a-f]{4}(?::[0-9a-f]{4}){7}")
@@ -111,9 +112,14 @@ def sysfs_rate_gbps(text: str | None) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def natural_key(name: str) -> list[int | str]:
-    """mlx5_2 before mlx5_10."""
-    return [int(p) if p.isdigit() else p for p in _NUM_RE.split(name)]
+def natural_key(name: str) -> list[tuple[int, str] | str]:
+    """mlx5_2 before mlx5_10.
+
+    A digit run sorts as (its length without leading zeros, its digits): numeric order without
+    int(), which refuses runs over sys.int_max_str_digits (a tool output can hold one in a name).
+    re.split with one group alternates text and digit runs, so every position holds one type."""
+    return [(len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p
+            for i, p in enumerate(_NUM_RE.split(name))]
 
 
 class _Reader:
