@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dualnet.host.discover import natural_key
+from dualnet.host.switchdev import parse_port_name
+from dualnet.names import small_int
 from dualnet.parse.from_dir import pci_from_ifname
 from tests.cli_run import run_cli
 from tests.gh200_report import CORPUS, GH200_OUTPUTS
@@ -92,3 +94,19 @@ def test_natural_key_takes_long_runs_and_unicode_digits() -> None:
 ])
 def test_pci_from_ifname_refuses_odd_digits(name: str) -> None:
     assert pci_from_ifname(name) is None
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("0", 0), ("7", 7), ("123456789", 123456789), ("1234567890", None), ("", None), ("²", None),
+    ("٣", None), ("9" * 5000, None), ("-1", None), (" 1", None),
+])
+def test_small_int_takes_only_short_ascii_digit_runs(text: str, value: int | None) -> None:
+    assert small_int(text) == value
+
+
+@pytest.mark.parametrize("port_name", [
+    "pf0vf" + "9" * 5000, "pf" + "1" * 4400, "p" + "0" * 5000, "c" + "9" * 5000 + "pf0", "pf٣vf0",
+])
+def test_representor_port_name_with_odd_digits_is_not_devlinks(port_name: str) -> None:
+    # ip -d link's `portname` reaches this from a --from folder; the old \d+ groups fed int()
+    assert parse_port_name("eth9", port_name) is None

@@ -73,7 +73,7 @@ from dualnet.host.switchdev import (
     read_scalable_functions,
 )
 from dualnet.host.vpd import Vpd, parse_vpd
-from dualnet.names import is_ifname, is_pci_address
+from dualnet.names import is_ifname, is_pci_address, small_int
 
 _VPD_MAX = 32768  # the PCI VPD address space is 15 bits
 
@@ -321,7 +321,7 @@ class _Discovery:
                     if target is None:
                         r.problem(os.path.join(p, e), "dangling symlink")
                         continue
-                    idx = int(e[6:]) if e[6:].isdigit() else -1
+                    idx = -1 if (vf_n := small_int(e[6:])) is None else vf_n
                     vfs.append((idx, target))
                     vf_index[target] = idx
             vfs.sort()
@@ -397,8 +397,8 @@ class _Discovery:
             )
             ports_dir = os.path.join(d, "ports")
             for pn in sorted(r.listdir(ports_dir, required=True), key=natural_key):
-                if pn.isdigit():
-                    dev.ports.append(self._port(int(pn), os.path.join(ports_dir, pn), nic))
+                if (port := small_int(pn)) is not None:
+                    dev.ports.append(self._port(port, os.path.join(ports_dir, pn), nic))
             if not dev.netdevs:
                 dev.netdevs = sorted({p.netdev for p in dev.ports if p.netdev}, key=natural_key)
             out.append(dev)
@@ -494,7 +494,7 @@ class _Discovery:
                     continue
                 if raw[:39] == ZERO_GID or not raw.strip():
                     continue
-                if name.isdigit():
+                if small_int(name) is not None:
                     gid = raw.decode("ascii", "replace").strip()
                     if _GID_TEXT.fullmatch(gid) is None:
                         r.problem(os.path.join(gdir, name), f"not a GID: {gid[:40]!r}")
@@ -689,7 +689,7 @@ def _memlock(d: _Discovery) -> int | None:
             soft = line[len("Max locked memory"):].split()[0]
             if soft == "unlimited":
                 return -1
-            return int(soft) // 1024 if soft.isdigit() else None
+            return None if (b := small_int(soft, max_digits=20)) is None else b // 1024
     return None
 
 
