@@ -8,6 +8,8 @@ link follows its representor. These rules read `report.eswitches` / `report.repr
 
 from __future__ import annotations
 
+from shlex import quote
+
 from dualnet.doctor.context import SRIOV_MODES, DoctorOptions, node_subject
 from dualnet.doctor.findings import Finding, Severity
 from dualnet.host.models import Eswitch, HostReport, NetnsMode, Nic, Representor
@@ -82,7 +84,7 @@ def rule_representors(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             "pf": esw.pf_pci_address, "vfs": list(nic.vfs), "vfs_without_representor": missing,
             "representors_down": down, "vfs_unbound": unbound,
         }
-        fix = [f"ip link set {n} up" for n in down]
+        fix = [f"ip link set {quote(n)} up" for n in down]
         fix += [f"echo {vf} > /sys/bus/pci/drivers/mlx5_core/bind" for vf in unbound]
         if missing:
             fix += ["# representors are made when the eswitch switches; redo it in order:",
@@ -177,8 +179,8 @@ def rule_offload(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             "(tc rules are not pushed to the NIC)."
             + ("" if known else " It is an ethtool feature: sysfs does not show it, so "
                "discovery could not check it."),
-            fix=[f"ethtool -k {uplink} | grep hw-tc-offload",
-                 f"ethtool -K {uplink} hw-tc-offload on",
+            fix=[f"ethtool -k {quote(uplink)} | grep hw-tc-offload",
+                 f"ethtool -K {quote(uplink)} hw-tc-offload on",
                  "ovs-vsctl set Open_vSwitch . other_config:hw-offload=true   # then restart OVS"],
         ))
     return out
