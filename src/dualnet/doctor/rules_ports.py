@@ -108,7 +108,7 @@ def rule_ports(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                     why="An IB port becomes ACTIVE only after a subnet manager assigns it a LID; "
                     "until then it carries no traffic.",
                     fix=[
-                        f"ibstat {dev.name} {port.number}",
+                        f"ibstat {quote(dev.name)} {port.number}",
                         "# run a subnet manager on the fabric (managed switch or UFM), or on one "
                         "host:",
                         "systemctl enable --now opensm",
@@ -335,10 +335,11 @@ def rule_roce_gids(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 "or are stuck in one L2 domain. An empty table usually means RoCE is disabled "
                 "on the function.",
                 fix=[
-                    f"devlink dev param show pci/{pci} name enable_roce",
-                    f"devlink dev param set pci/{pci} name enable_roce value true cmode driverinit",
-                    f"devlink dev reload pci/{pci}",
-                    f"dualnet show-gids {dev.name}",
+                    f"devlink dev param show {quote(f'pci/{pci}')} name enable_roce",
+                    f"devlink dev param set {quote(f'pci/{pci}')} name enable_roce value true "
+                    "cmode driverinit",
+                    f"devlink dev reload {quote(f'pci/{pci}')}",
+                    f"dualnet show-gids {quote(dev.name)}",
                 ],
             )
         )
@@ -361,7 +362,8 @@ def _no_ipv4_gid(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> Finding
         why="A GID with the interface's IPv4 address appears only when the netdev has one. "
         "Pods get theirs from their own net1 address (macvlan adds it to the shared "
         "device's table), but host-side tests (ib_write_bw between hosts) need one here.",
-        fix=[f"ip addr add <address>/<prefix> dev {netdev}", f"dualnet show-gids {dev.name}"],
+        fix=[f"ip addr add <address>/<prefix> dev {quote(netdev)}",
+             f"dualnet show-gids {quote(dev.name)}"],
     )
 
 

@@ -87,7 +87,7 @@ def rule_sriov(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             "sriov_numvfs": numvfs,
             "asked": opts.vfs,
         }
-        sysfs = f"/sys/bus/pci/devices/{pf.pci_address}/sriov_numvfs"
+        sysfs = quote(f"/sys/bus/pci/devices/{pf.pci_address}/sriov_numvfs")
         if total == 0:
             fix = [f"mlxconfig -d {pf.pci_address} set SRIOV_EN=1 NUM_OF_VFS={opts.vfs or 16}"]
             if pf.vendor_id != MELLANOX_VENDOR:
