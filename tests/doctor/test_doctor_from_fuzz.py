@@ -29,8 +29,8 @@ OTHER_OUTPUTS = {
 }
 FOLDERS = [GH200_OUTPUTS, OTHER_OUTPUTS]
 
-# device and interface names as the captures hold them: mlx5_0, enp1s0f0np0, ibp59s0, eth2, ...
-NAME = re.compile(r"\b(?:mlx[45]_|en[A-Za-z]|ib[ps]|eth|net|rxe|p[0-9])[A-Za-z0-9_]*[0-9]\b")
+# device, interface and port names as the captures hold them: mlx5_0, enp1s0f0np0, ibp59s0, pf0vf1
+NAME = re.compile(r"\b(?:mlx[45]_|en[A-Za-z]|ib[ps]|eth|net|rxe|pf|p[0-9])[A-Za-z0-9_]*[0-9]\b")
 DIGIT_RUN = re.compile(r"[0-9]+")
 ODD_DIGITS = st.sampled_from([
     "9" * 5000, "0" * 4400 + "1", "1" * 4301, "²", "¹²", "٣", "٣" * 5000, "\U0001d7d8",
