@@ -24,6 +24,15 @@ _MODULE = re.compile(r"^[A-Za-z0-9_-]{1,55}$")
 _SHARED_DP_RESOURCE = re.compile(r"^[a-zA-Z0-9_]+$")
 _SRIOV_DP_RESOURCE = re.compile(r"^[a-zA-Z0-9_-]+$")
 
+def small_int(text: str, max_digits: int = 9) -> int | None:
+    """`text` as a non-negative int when it is 1 to `max_digits` ASCII digits, else None.
+
+    For numbers read out of names and tool outputs (an index, a port, a NUMA node): str.isdigit()
+    and a regex's `\\d` also take "²" (which int() refuses) and "٣" (which it reads as 3), and
+    int() refuses runs over 4300 digits; none of those is a number the kernel prints."""
+    ok = 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+    return int(text) if ok else None
+
 
 def ifname_problem(name: str) -> str | None:
     """What makes `name` a netdev name the kernel refuses (net/core/dev.c dev_valid_name), or

@@ -11,7 +11,9 @@ from dualnet.spec import load_spec
 from tests.plan.hosts import gh200, gpu_node
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
+# The golden inputs: copies of the examples as they stood when the goldens were made, planned
+# against the test hosts in tests/plan/hosts.py (examples/ itself now targets bundled samples).
+EXAMPLES = Path(__file__).resolve().parent / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 CASES: dict[str, Callable[[], list[HostReport]]] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 from dualnet.doctor.context import (
     ETHERNET_MODES,
     INFINIBAND_MODES,
@@ -43,19 +45,19 @@ def _down_fix(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> list[str]:
     ll = port_link_layer(report, dev, port)
     fix: list[str] = []
     if ll is LinkLayer.INFINIBAND:
-        fix.append(f"ibstat {dev.name} {port.number}")
+        fix.append(f"ibstat {quote(dev.name)} {port.number}")
         if port.phys_state is PhysState.POLLING:
             fix.append("# check the cable and the switch port: POLLING means no link partner")
         if port.phys_state is PhysState.DISABLED and netdev:
-            fix.append(f"ip link set dev {netdev} up")
+            fix.append(f"ip link set dev {quote(netdev)} up")
         return fix
     if netdev:
         # RoCE port state follows its netdev: DISABLED is an admin-down netdev, POLLING no link.
-        fix.append(f"ip link set dev {netdev} up")
-        fix.append(f"ethtool {netdev} | grep -e Speed -e 'Link detected'")
+        fix.append(f"ip link set dev {quote(netdev)} up")
+        fix.append(f"ethtool {quote(netdev)} | grep -e Speed -e 'Link detected'")
     if port.phys_state is PhysState.POLLING or port.phys_state is PhysState.DISABLED:
         fix.append("# check the cable and the switch port if the link stays down")
-    fix.append(f"rdma link show {dev.name}/{port.number}")
+    fix.append(f"rdma link show {quote(f'{dev.name}/{port.number}')}")
     return fix
 
 
@@ -106,7 +108,7 @@ def rule_ports(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                     why="An IB port becomes ACTIVE only after a subnet manager assigns it a LID; "
                     "until then it carries no traffic.",
                     fix=[
-                        f"ibstat {dev.name} {port.number}",
+                        f"ibstat {quote(dev.name)} {port.number}",
                         "# run a subnet manager on the fabric (managed switch or UFM), or on one "
                         "host:",
                         "systemctl enable --now opensm",
@@ -157,7 +159,7 @@ def rule_ports(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                     ]
                 },
                 why="With every port down there is no RDMA path off this node at all.",
-                fix=[f"rdma link show {port_name(d, p)}" for d, p in judged[:4]],
+                fix=[f"rdma link show {quote(port_name(d, p))}" for d, p in judged[:4]],
             )
         )
     return out
@@ -194,7 +196,8 @@ def rule_management_port(report: HostReport, opts: DoctorOptions) -> list[Findin
             " Mode host-device moves the whole netdev into a pod: doing that to the "
             "management interface takes the node off the network."
         )
-    fix = [f"ip link set dev {n} up" for d, p in inactive_pf_ports if (n := port_netdev(d, p))]
+    fix = [f"ip link set dev {quote(n)} up"
+           for d, p in inactive_pf_ports if (n := port_netdev(d, p))]
     fix.append("# cable a second port (or NIC) for training and use it as the secondary network")
     if host_device:
         fix.append("# or use --mode shared-roce (macvlan keeps the port on the host)")
@@ -282,7 +285,8 @@ def rule_roce_mtu(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                     "state": str(port.state),
                 },
                 why=why,
-                fix=[f"ip link set dev {target} mtu 9000", f"ibv_devinfo -d {dev.name}"],
+                fix=[f"ip link set dev {quote(target)} mtu 9000",
+                     f"ibv_devinfo -d {quote(dev.name)}"],
                 persist=[
                     f"/etc/netplan/*.yaml: network.ethernets.{target}.mtu: 9000   # netplan apply",
                     f"nmcli connection modify {target} 802-3-ethernet.mtu 9000   # NetworkManager",
@@ -331,10 +335,11 @@ def rule_roce_gids(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 "or are stuck in one L2 domain. An empty table usually means RoCE is disabled "
                 "on the function.",
                 fix=[
-                    f"devlink dev param show pci/{pci} name enable_roce",
-                    f"devlink dev param set pci/{pci} name enable_roce value true cmode driverinit",
-                    f"devlink dev reload pci/{pci}",
-                    f"dualnet show-gids {dev.name}",
+                    f"devlink dev param show {quote(f'pci/{pci}')} name enable_roce",
+                    f"devlink dev param set {quote(f'pci/{pci}')} name enable_roce value true "
+                    "cmode driverinit",
+                    f"devlink dev reload {quote(f'pci/{pci}')}",
+                    f"dualnet show-gids {quote(dev.name)}",
                 ],
             )
         )
@@ -357,7 +362,8 @@ def _no_ipv4_gid(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> Finding
         why="A GID with the interface's IPv4 address appears only when the netdev has one. "
         "Pods get theirs from their own net1 address (macvlan adds it to the shared "
         "device's table), but host-side tests (ib_write_bw between hosts) need one here.",
-        fix=[f"ip addr add <address>/<prefix> dev {netdev}", f"dualnet show-gids {dev.name}"],
+        fix=[f"ip addr add <address>/<prefix> dev {quote(netdev)}",
+             f"dualnet show-gids {quote(dev.name)}"],
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 from dualnet.doctor.context import (
     MELLANOX_VENDOR,
     DoctorOptions,
@@ -85,7 +87,7 @@ def rule_sriov(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             "sriov_numvfs": numvfs,
             "asked": opts.vfs,
         }
-        sysfs = f"/sys/bus/pci/devices/{pf.pci_address}/sriov_numvfs"
+        sysfs = quote(f"/sys/bus/pci/devices/{pf.pci_address}/sriov_numvfs")
         if total == 0:
             fix = [f"mlxconfig -d {pf.pci_address} set SRIOV_EN=1 NUM_OF_VFS={opts.vfs or 16}"]
             if pf.vendor_id != MELLANOX_VENDOR:
@@ -135,7 +137,8 @@ def rule_sriov(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                     evidence=ev,
                     why="The SR-IOV device plugin only advertises VFs that exist; with none, "
                     "pods asking for the VF resource stay Pending.",
-                    fix=[f"echo {want} > {sysfs}", f"ip link show {pf.netdev or ''}".strip()],
+                    fix=[f"echo {want} > {sysfs}",
+                         f"ip link show {quote(pf.netdev) if pf.netdev else ''}".strip()],
                     persist=_persist_vfs(pf, want),
                 )
             )

@@ -8,6 +8,8 @@ link follows its representor. These rules read `report.eswitches` / `report.repr
 
 from __future__ import annotations
 
+from shlex import quote
+
 from dualnet.doctor.context import SRIOV_MODES, DoctorOptions, node_subject
 from dualnet.doctor.findings import Finding, Severity
 from dualnet.host.models import Eswitch, HostReport, NetnsMode, Nic, Representor
@@ -58,9 +60,9 @@ def rule_sriov_on_switchdev(report: HostReport, opts: DoctorOptions) -> list[Fin
                 "`pciAddresses`), never by representor names:",
                 f"# VFs of {esw.pf_pci_address}: {', '.join(nic.vfs) or 'none enabled'}",
                 "# or, without OVS offload, return the eswitch to legacy (VFs unbound first):",
-                *[f"echo {vf} > /sys/bus/pci/drivers/mlx5_core/unbind" for vf in nic.vfs],
-                f"devlink dev eswitch set pci/{esw.pf_pci_address} mode legacy",
-                *[f"echo {vf} > /sys/bus/pci/drivers/mlx5_core/bind" for vf in nic.vfs],
+                *[f"echo {quote(vf)} > /sys/bus/pci/drivers/mlx5_core/unbind" for vf in nic.vfs],
+                f"devlink dev eswitch set {quote(f'pci/{esw.pf_pci_address}')} mode legacy",
+                *[f"echo {quote(vf)} > /sys/bus/pci/drivers/mlx5_core/bind" for vf in nic.vfs],
             ],
         ))
     return out
@@ -82,11 +84,11 @@ def rule_representors(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             "pf": esw.pf_pci_address, "vfs": list(nic.vfs), "vfs_without_representor": missing,
             "representors_down": down, "vfs_unbound": unbound,
         }
-        fix = [f"ip link set {n} up" for n in down]
-        fix += [f"echo {vf} > /sys/bus/pci/drivers/mlx5_core/bind" for vf in unbound]
+        fix = [f"ip link set {quote(n)} up" for n in down]
+        fix += [f"echo {quote(vf)} > /sys/bus/pci/drivers/mlx5_core/bind" for vf in unbound]
         if missing:
             fix += ["# representors are made when the eswitch switches; redo it in order:",
-                    f"devlink dev eswitch set pci/{esw.pf_pci_address} mode legacy",
+                    f"devlink dev eswitch set {quote(f'pci/{esw.pf_pci_address}')} mode legacy",
                     *switchdev_steps(esw.pf_pci_address, list(nic.vfs), len(nic.vfs))]
         out.append(Finding(
             id="switchdev.vfs-without-representors-up",
@@ -129,7 +131,7 @@ def rule_rdma_namespaces(report: HostReport, opts: DoctorOptions) -> list[Findin
             "namespace; the VF's RDMA device exists only when the VF was rebound after the "
             "eswitch switch. The RDMA subsystem's netns mode must be exclusive before VFs are "
             "created (ib_core netns_mode=0 at module load).",
-            fix=[*(f"echo {vf} > /sys/bus/pci/drivers/mlx5_core/bind" for vf in no_rdma),
+            fix=[*(f"echo {quote(vf)} > /sys/bus/pci/drivers/mlx5_core/bind" for vf in no_rdma),
                  *(f"ls /sys/bus/pci/devices/{vf}/infiniband/" for vf in nic.vfs[:4]),
                  "rdma system show   # netns exclusive"],
         ))
@@ -177,8 +179,8 @@ def rule_offload(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             "(tc rules are not pushed to the NIC)."
             + ("" if known else " It is an ethtool feature: sysfs does not show it, so "
                "discovery could not check it."),
-            fix=[f"ethtool -k {uplink} | grep hw-tc-offload",
-                 f"ethtool -K {uplink} hw-tc-offload on",
+            fix=[f"ethtool -k {quote(uplink)} | grep hw-tc-offload",
+                 f"ethtool -K {quote(uplink)} hw-tc-offload on",
                  "ovs-vsctl set Open_vSwitch . other_config:hw-offload=true   # then restart OVS"],
         ))
     return out

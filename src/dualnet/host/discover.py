@@ -73,7 +73,7 @@ from dualnet.host.switchdev import (
     read_scalable_functions,
 )
 from dualnet.host.vpd import Vpd, parse_vpd
-from dualnet.names import is_ifname, is_pci_address
+from dualnet.names import is_ifname, is_pci_address, small_int
 
 _VPD_MAX = 32768  # the PCI VPD address space is 15 bits
 
@@ -94,7 +94,8 @@ PHYS_WORDS = {
     "phy test": PhysState.PHY_TEST, "nop": PhysState.NOP,
 }
 ZERO_GID = b"0000:0000:0000:0000:0000:0000:0000:0000"
-_NUM_RE = re.compile(r"(\d+)")
+# ASCII digits only: `\d` and str.isdigit() also take "²" or "٣", which int() refuses or reads
+_NUM_RE = re.compile(r"([0-9]+)")
 # the kernel's GID format (8 groups of 4 lowercase hex digits): anything else in a gids/<i>
 # file is a broken tree, reported as a problem rather than passed on to show-gids and NCCL
 _GID_TEXT = re.compile(r"[0-9a-f]{4}(?::[0-9a-f]{4}){7}")
@@ -111,9 +112,14 @@ def sysfs_rate_gbps(text: str | None) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def natural_key(name: str) -> list[int | str]:
-    """mlx5_2 before mlx5_10."""
-    return [int(p) if p.isdigit() else p for p in _NUM_RE.split(name)]
+def natural_key(name: str) -> list[tuple[int, str] | str]:
+    """mlx5_2 before mlx5_10.
+
+    A digit run sorts as (its length without leading zeros, its digits): numeric order without
+    int(), which refuses runs over sys.int_max_str_digits (a tool output can hold one in a name).
+    re.split with one group alternates text and digit runs, so every position holds one type."""
+    return [(len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p
+            for i, p in enumerate(_NUM_RE.split(name))]
 
 
 class _Reader:
@@ -315,7 +321,7 @@ class _Discovery:
                     if target is None:
                         r.problem(os.path.join(p, e), "dangling symlink")
                         continue
-                    idx = int(e[6:]) if e[6:].isdigit() else -1
+                    idx = -1 if (vf_n := small_int(e[6:])) is None else vf_n
                     vfs.append((idx, target))
                     vf_index[target] = idx
             vfs.sort()
@@ -391,8 +397,8 @@ class _Discovery:
             )
             ports_dir = os.path.join(d, "ports")
             for pn in sorted(r.listdir(ports_dir, required=True), key=natural_key):
-                if pn.isdigit():
-                    dev.ports.append(self._port(int(pn), os.path.join(ports_dir, pn), nic))
+                if (port := small_int(pn)) is not None:
+                    dev.ports.append(self._port(port, os.path.join(ports_dir, pn), nic))
             if not dev.netdevs:
                 dev.netdevs = sorted({p.netdev for p in dev.ports if p.netdev}, key=natural_key)
             out.append(dev)
@@ -488,7 +494,7 @@ class _Discovery:
                     continue
                 if raw[:39] == ZERO_GID or not raw.strip():
                     continue
-                if name.isdigit():
+                if small_int(name) is not None:
                     gid = raw.decode("ascii", "replace").strip()
                     if _GID_TEXT.fullmatch(gid) is None:
                         r.problem(os.path.join(gdir, name), f"not a GID: {gid[:40]!r}")
@@ -683,7 +689,7 @@ def _memlock(d: _Discovery) -> int | None:
             soft = line[len("Max locked memory"):].split()[0]
             if soft == "unlimited":
                 return -1
-            return int(soft) // 1024 if soft.isdigit() else None
+            return None if (b := small_int(soft, max_digits=20)) is None else b // 1024
     return None
 
 

@@ -31,11 +31,13 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from dualnet.host.models import Eswitch, Nic, Representor, ScalableFunction
-from dualnet.names import is_pci_address
+from dualnet.names import is_pci_address, small_int
 
 _PORT_NAME = re.compile(
-    r"(?:c(?P<controller>\d+))?pf(?P<pf>\d+)(?:vf(?P<vf>\d+)|sf(?P<sf>\d+))?"
-    r"|p(?P<port>\d+)(?:s\d+)?"
+    # ASCII, bounded digit runs: int() never sees "²" or a 5000-digit run from a tool output
+    r"(?:c(?P<controller>[0-9]{1,9}))?pf(?P<pf>[0-9]{1,9})"
+    r"(?:vf(?P<vf>[0-9]{1,9})|sf(?P<sf>[0-9]{1,9}))?"
+    r"|p(?P<port>[0-9]{1,9})(?:s[0-9]{1,9})?"
 )
 _SF_AUX = re.compile(r"mlx5_core\.sf\.\d+")
 _SF_AUX_IN_PATH = re.compile(r"/mlx5_core\.sf\.\d+/")
@@ -127,12 +129,17 @@ def read_eswitches(
     return eswitches, reps
 
 
+def _aux_index(name: str) -> int:
+    """mlx5_core.sf.<n> -> n (-1 when not a number), the order the kernel made them in."""
+    n = small_int(name.rsplit(".", 1)[-1])
+    return -1 if n is None else n
+
+
 def read_scalable_functions(r: Reads, sys_dir: str) -> list[ScalableFunction]:
     """mlx5 SFs from `bus/auxiliary/devices` (absent bus: none)."""
     bus = os.path.join(sys_dir, "bus/auxiliary/devices")
     out: list[ScalableFunction] = []
-    for name in sorted(r.listdir(bus), key=lambda n: int(n.rsplit(".", 1)[-1])
-                       if n.rsplit(".", 1)[-1].isdigit() else -1):
+    for name in sorted(r.listdir(bus), key=_aux_index):
         if not _SF_AUX.fullmatch(name):
             continue
         link = os.path.join(bus, name)
@@ -144,7 +151,7 @@ def read_scalable_functions(r: Reads, sys_dir: str) -> list[ScalableFunction]:
         parent = os.path.basename(os.path.dirname(d))
         out.append(ScalableFunction(
             name=name,
-            sfnum=int(sfnum) if sfnum and sfnum.isdigit() else None,
+            sfnum=small_int(sfnum.strip()) if sfnum else None,
             pf_pci_address=parent if is_pci_address(parent) else None,
             netdevs=sorted(r.listdir(os.path.join(d, "net"))),
             rdma_devices=sorted(r.listdir(os.path.join(d, "infiniband"))),

@@ -166,7 +166,9 @@ def merge_devices(sources: Iterable[list[RdmaDevice]]) -> list[RdmaDevice]:
     return out
 
 
-_PREDICTABLE = re.compile(r"^(?:en|ib)(?:P(\d+))?p(\d+)s(\d+)(?:f(\d+))?(?:np\d+)?$")
+# ASCII digits, bounded runs: int() then never sees "²" or a 10,000-digit run from a tool output
+_PREDICTABLE = re.compile(
+    r"^(?:en|ib)(?:P([0-9]{1,5}))?p([0-9]{1,3})s([0-9]{1,3})(?:f([0-9]{1,3}))?(?:np[0-9]{1,3})?$")
 
 
 def pci_from_ifname(name: str) -> str | None:

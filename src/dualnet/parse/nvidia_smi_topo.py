@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.host.models import Gpu, PciRelation, TopoEntry
 from dualnet.host.views import PCI_ONLY_MARK
+from dualnet.names import small_int
 from dualnet.parse._text import Line, fail, guarded, prepare, warn
 
 SOURCE = "nvidia-smi topo -m"
@@ -140,8 +141,9 @@ def _gpu(index: int, affinity: dict[str, str], line: Line) -> Gpu:
     if cpu is not None and cpu != "N/A" and not _CPULIST.match(cpu):
         raise fail(SOURCE, f"CPU affinity {cpu!r} is no CPU list", line)
     numa = affinity.get("numa")
-    if numa is not None and numa != "N/A" and not numa.isdigit():
-        if not _CPULIST.match(numa):
+    if numa is not None and numa != "N/A" and small_int(numa) is None:
+        # a digit run too long for a node number is as wrong as a word (and int() refuses it)
+        if not _CPULIST.match(numa) or (numa.isascii() and numa.isdigit()):
             raise fail(SOURCE, f"NUMA affinity {numa!r} is no NUMA node number", line)
         # Older drivers print the nodes of the CPU set ("0-1"): no single node to take.
         warn(f"NUMA affinity {numa!r} names several nodes; the GPU's node is left unknown", line)
@@ -149,7 +151,7 @@ def _gpu(index: int, affinity: dict[str, str], line: Line) -> Gpu:
     return Gpu(
         index=index,
         local_cpulist=None if cpu in (None, "N/A") else cpu,
-        numa_node=None if numa in (None, "N/A") else int(numa),
+        numa_node=None if numa is None else small_int(numa),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from shlex import quote
 from typing import Any, Literal
 
 from dualnet.errors import UsageError
@@ -165,7 +166,8 @@ def _check_nic(spec: Spec, hostname: str, nic: ResolvedNic, host: HostReport) ->
         raise _refuse(
             f"host-device on {where}, which has {nic.sriov_numvfs} VFs enabled: the SR-IOV "
             "device plugin skips PFs with VFs",
-            hint=f"echo 0 > /sys/class/net/{nic.netdev}/device/sriov_numvfs, or use mode sriov",
+            hint=f"echo 0 > {quote(f'/sys/class/net/{nic.netdev}/device/sriov_numvfs')}, "
+            "or use mode sriov",
         )
     if s.mtu is not None and cni == "macvlan" and nic.mtu is not None and s.mtu > 9216:
         raise _refuse(f"spec.mtu {s.mtu} is above what an Ethernet port takes (9216)")

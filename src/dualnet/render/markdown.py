@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 from dualnet.plan.model import Plan
 from dualnet.plan.steps import (
     BindDriver,
@@ -39,13 +41,13 @@ def step_commands(step: HostStep, arch: str | None = None) -> list[str]:
                          "/etc/modprobe.d/dualnet-rdma-netns.conf")
         return lines
     if isinstance(step, SetMtu):
-        return [f"ip link set dev {step.interface} mtu {step.mtu}"]
+        return [f"ip link set dev {quote(step.interface)} mtu {step.mtu}"]
     if isinstance(step, CreateVfs):
-        path = f"/sys/class/net/{step.pf}/device/sriov_numvfs"
+        path = quote(f"/sys/class/net/{step.pf}/device/sriov_numvfs")
         return [f"echo 0 > {path}", f"echo {step.num_vfs} > {path}"]
     if isinstance(step, SetVfMacs):
         return [
-            f"ip link set {step.pf} vf <index> mac {step.mac_prefix}:<xx>:<xx>:<xx>",
+            f"ip link set {quote(step.pf)} vf <index> mac {step.mac_prefix}:<xx>:<xx>:<xx>",
             "echo <vf-pci-address> > /sys/bus/pci/drivers/mlx5_core/unbind",
             "echo <vf-pci-address> > /sys/bus/pci/drivers/mlx5_core/bind",
         ]
