@@ -30,7 +30,7 @@ COMMANDS = {
     "modprobe", "rdma", "ls", "echo", "ip", "ethtool", "ibstat", "devlink", "dualnet", "curl",
     "kubectl", "mv", "cat", "python3", "grep", "lsmod", "update-initramfs", "ibv_devinfo",
     "nvidia-smi", "systemctl", "mlxconfig", "ulimit", "lspci", "sudo", "nmcli", "apt-get",
-    "ovs-vsctl",
+    "ovs-vsctl", "containerd",
 }  # fmt: skip
 ID = re.compile(r"^[a-z0-9]+\.[a-z0-9_-]+$")
 
@@ -124,7 +124,15 @@ def _scenarios() -> list[Finding]:
                 found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=32)
                 found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=8, dpdk=True)
     found += _switchdev_scenarios()
+    found += _dra_scenarios()
     return found
+
+
+def _dra_scenarios() -> list[Finding]:
+    beta = gh200()
+    beta.dra.api_versions = ["resource.k8s.io/v1beta1", "v1"]
+    beta.dra.nri_socket_present = False
+    return diagnose(beta, dra=True) + diagnose(HostReport(source="tool-outputs"), dra=True)
 
 
 def _switchdev_scenarios() -> list[Finding]:

@@ -24,6 +24,8 @@ Accepted file names (case-insensitive; `-`, `_` and spaces are interchangeable; 
 | `kubectl_node` (`node`, `.json`, `.yaml`) | `kubectl describe node`, `get node -o yaml|json` |
 | `devlink_eswitch` (`devlink_dev_eswitch_show`) | `devlink dev eswitch show` |
 | `devlink_port` (`devlink_port_show`) | `devlink port show` (text or `-j`) |
+| `kubectl_api_resources` (`api_versions`, `apis`) | `kubectl api-resources`, `api-versions`, |
+|  | `kubectl get --raw /apis` (JSON) |
 
 Facts are merged per RDMA device and port across files: `rdma link` gives state and netdev,
 `ibv_devinfo` firmware, part id and MTUs, `show_gids` the GID table, `ibdev2netdev -v` the PCI
@@ -56,6 +58,7 @@ from dualnet.host.models import (
 from dualnet.host.roce import roce_v2_ipv4_gid_index
 from dualnet.inputs import read_text
 from dualnet.parse._text import ParseWarning, collecting
+from dualnet.parse.api_resources import parse_api_resources
 from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.errors import ParseError
 from dualnet.parse.eswitch_facts import eswitch_facts, representor_names
@@ -94,6 +97,8 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     "kubectl_node": ("kubectl_node", "kubectl_describe_node", "kubectl_get_node", "node"),
     "devlink_eswitch": ("devlink_eswitch", "devlink_dev_eswitch", "devlink_dev_eswitch_show"),
     "devlink_port": ("devlink_port", "devlink_port_show"),
+    "kubectl_api_resources": ("kubectl_api_resources", "api_resources", "kubectl_api_versions",
+                              "api_versions", "apis", "kubectl_get_raw_apis"),
 }
 
 _STEM_TO_KEY = {stem: key for key, stems in FILE_NAMES.items() for stem in stems}
@@ -359,6 +364,10 @@ def report_from_dir(path: Path, *, strict: bool = False) -> HostReport:
         report.kubernetes_node = node
         report.hostname = report.hostname or node.name
 
+    served = results.get("kubectl_api_resources")
+    if isinstance(served, list):
+        report.dra.api_versions = served
+
     rows_value = results.get("ibdev2netdev")
     rows: list[Ibdev2netdevRow] = rows_value if isinstance(rows_value, list) else []
     report.rdma_devices = merge_devices(
@@ -484,4 +493,5 @@ _PARSERS = {
     "uname": _raw,
     "dev_infiniband": _raw,
     "kubectl_node": parse_kubectl_node,
+    "kubectl_api_resources": parse_api_resources,
 }
