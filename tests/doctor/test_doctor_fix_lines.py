@@ -10,6 +10,7 @@ from dualnet.doctor import RULE_IDS, Finding, diagnose
 from dualnet.host.models import (
     CniConfigFile,
     CniState,
+    DraDevice,
     Gpu,
     HostReport,
     Hugepages,
@@ -132,7 +133,16 @@ def _dra_scenarios() -> list[Finding]:
     beta = gh200()
     beta.dra.api_versions = ["resource.k8s.io/v1beta1", "v1"]
     beta.dra.nri_socket_present = False
-    return diagnose(beta, dra=True) + diagnose(HostReport(source="tool-outputs"), dra=True)
+    both = gh200(kubernetes_node=KubeNode(name="guest", allocatable={"rdma/hca": "8"}))
+    both.nics[1].link_type = "infiniband"
+    both.dra.devices = [
+        DraDevice(driver="dra.net", node="guest", name="enp1s0f0np0",
+                  attributes={"rdma": True, "pciAddress": "0000:01:00.0"}),
+        DraDevice(driver="dra.net", node="guest", name="ib1",
+                  attributes={"rdma": False, "ifName": "enp1s0f1np1"}),
+    ]
+    return (diagnose(beta, dra=True) + diagnose(both, dra=True)
+            + diagnose(HostReport(source="tool-outputs"), dra=True))
 
 
 def _switchdev_scenarios() -> list[Finding]:

@@ -13,6 +13,7 @@ import pytest
 
 from dualnet.doctor import Severity, diagnose
 from dualnet.host.discover import discover
+from dualnet.host.models import HostReport, KubeNode, LinkLayer
 from dualnet.host.samples import build_sample
 from dualnet.parse.from_dir import report_from_dir
 from tests.cli_run import run_cli
@@ -114,3 +115,66 @@ def test_cli_flag(gh200_root: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert '"dra.nri-socket-missing"' in out
     code, out, _ = run_cli(capsys, "doctor", "--root", str(gh200_root), "-o", "json")
     assert '"dra.nri-socket-missing"' not in out
+
+
+def _ib_report(tmp_path: Path, *, node: str | None = None) -> HostReport:
+    """gh200 with its second port as InfiniBand (IPoIB netdev ibp1s0f1, HCA mlx5_1) and the
+    dranet slices capture read through --from."""
+    report = report_from_dir(_slices(tmp_path))
+    base = gh200()
+    dev = base.rdma_devices[1]
+    dev.netdevs, dev.ports[0].netdev = ["ibp1s0f1"], "ibp1s0f1"
+    dev.ports[0].link_layer = LinkLayer.INFINIBAND
+    nic = base.nics[1]
+    nic.netdev, nic.netdevs, nic.link_type = "ibp1s0f1", ["ibp1s0f1"], "infiniband"
+    base.dra = report.dra
+    if node is not None:
+        base.kubernetes_node = KubeNode(name=node, allocatable={"rdma/hca_shared": "63"})
+    return base
+
+
+def _slices(tmp_path: Path, capture: str = "resourceslices-dranet-ipoib-rdma-false.json") -> Path:
+    folder = tmp_path / "slices"
+    folder.mkdir(parents=True)
+    shutil.copy(OUTPUTS / capture, folder / "resourceslices.json")
+    return folder
+
+
+def test_ipoib_published_without_rdma(tmp_path: Path) -> None:
+    found = diagnose(_ib_report(tmp_path), dra=True)
+    (f,) = [f for f in found if f.id == "dra.ipoib-published-without-rdma"]  # node "other" not
+    assert f.severity is Severity.ERROR
+    assert f.subject == "ibp1s0f1"
+    assert f.evidence["RDMA devices on the node"] == ["mlx5_1"]
+
+
+def test_ipoib_rule_quiet_when_the_node_has_no_hca(tmp_path: Path) -> None:
+    report = _ib_report(tmp_path)
+    report.rdma_devices = report.rdma_devices[:1]
+    report.nics[1].rdma_devices = []
+    assert "dra.ipoib-published-without-rdma" not in ids(diagnose(report, dra=True))
+
+
+def test_ipoib_rule_quiet_when_published_with_rdma(tmp_path: Path) -> None:
+    report = _ib_report(tmp_path)
+    assert report.dra.devices is not None
+    for d in report.dra.devices:
+        d.attributes["rdma"] = True
+    assert "dra.ipoib-published-without-rdma" not in ids(diagnose(report, dra=True))
+
+
+def test_device_plugin_and_dra_overlap(tmp_path: Path) -> None:
+    f = only(diagnose(_ib_report(tmp_path, node="guest"), dra=True), "dra.device-plugin-overlap")
+    assert f.severity is Severity.WARNING
+    assert f.evidence["device-plugin resources"] == ["rdma/hca_shared"]
+    assert f.evidence["DRA devices (rdma=true)"] == ["dra.net/enp1s0f0np0"]
+    assert f.evidence["their PCI addresses"] == ["0000:01:00.0"]
+
+
+def test_no_overlap_on_another_node_or_with_zero_allocatable(tmp_path: Path) -> None:
+    other = _ib_report(tmp_path / "a", node="other")  # other's slice has no rdma=true device
+    assert "dra.device-plugin-overlap" not in ids(diagnose(other, dra=True))
+    zero = _ib_report(tmp_path / "b", node="guest")
+    assert zero.kubernetes_node is not None
+    zero.kubernetes_node.allocatable = {"rdma/hca_shared": "0"}
+    assert "dra.device-plugin-overlap" not in ids(diagnose(zero, dra=True))

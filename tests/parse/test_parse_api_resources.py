@@ -75,3 +75,30 @@ def test_from_dir_reads_it(tmp_path: Path) -> None:
     report = report_from_dir(tmp_path)
     assert report.dra.api_versions is not None
     assert "resource.k8s.io/v1beta1" in report.dra.api_versions
+
+
+def test_resource_slices_v1_list() -> None:
+    devices = parse_tool_output(
+        "kubectl get resourceslices", _read("resourceslices-dranet-ipoib-rdma-false.json")
+    )
+    assert [(d.node, d.name) for d in devices] == [
+        ("guest", "enp1s0f0np0"), ("guest", "ibp1s0f1"), ("other", "ibp1s0f1"),
+    ]
+    first = devices[0]
+    assert first.driver == "dra.net"
+    # the driver's own domain dropped, a standard attribute kept qualified; types kept
+    assert first.attributes["rdma"] is True
+    assert first.attributes["numaNode"] == 0
+    assert first.attributes["resource.kubernetes.io/pcieRoot"] == "pci0000:00"
+
+
+def test_resource_slice_v1beta1_basic() -> None:
+    (device,) = parse_tool_output("resourceslices", _read("resourceslices-v1beta1-basic.yaml"))
+    assert device.attributes == {"ifName": "enp1s0f1np1", "rdma": True, "mtu": 9000}
+
+
+def test_resource_slices_refuse_other_objects() -> None:
+    with pytest.raises(ParseError, match="no ResourceSlice"):
+        parse_tool_output("resourceslices", '{"kind": "List", "items": [{"kind": "Node"}]}')
+    with pytest.raises(ParseError, match="JSON nor YAML"):
+        parse_tool_output("resourceslices", '{"kind": ')

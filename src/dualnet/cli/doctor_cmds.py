@@ -198,7 +198,8 @@ def register(app: typer.Typer) -> None:
         dra: bool = typer.Option(
             False, "--dra",
             help="devices go to pods through DRA (dranet): check resource.k8s.io/v1 is served "
-            "(kubectl_api_resources.txt in --from) and the runtime's NRI socket",
+            "(kubectl_api_resources.txt in --from), the runtime's NRI socket, and the "
+            "ResourceSlices (resourceslices.json) against the node's facts",
         ),
         output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
                                         help=OUTPUT_HELP),

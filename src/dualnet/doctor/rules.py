@@ -67,6 +67,8 @@ RULES: tuple[Rule, ...] = (
     rules_dra.rule_resource_api,
     rules_dra.rule_nri_socket,
     rules_dra.rule_dra_facts_unknown,
+    rules_dra.rule_device_plugin_overlap,
+    rules_dra.rule_ipoib_without_rdma,
 )
 
 
@@ -127,6 +129,8 @@ RULE_IDS: frozenset[str] = frozenset(
         "dra.resource-api-not-served",
         "dra.nri-socket-missing",
         "dra.facts-unknown",
+        "dra.device-plugin-overlap",
+        "dra.ipoib-published-without-rdma",
     }
 )
 

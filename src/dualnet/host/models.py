@@ -337,6 +337,19 @@ class ScalableFunction(Model):
     rdma_devices: list[str] = Field(default_factory=list)
 
 
+class DraDevice(Model):
+    """One device a DRA driver published in a ResourceSlice (`kubectl get resourceslices`)."""
+
+    driver: str
+    node: str | None = Field(default=None, description="spec.nodeName of its slice")
+    name: str
+    attributes: dict[str, str | int | bool] = Field(
+        default_factory=dict,
+        description="attribute -> value, the driver's own domain dropped ('dra.net/rdma' -> "
+        "'rdma'); other domains kept qualified",
+    )
+
+
 class DraFacts(Model):
     """What a Dynamic Resource Allocation driver such as dranet needs from the node and its
     cluster; every field None when nobody read it."""
@@ -351,6 +364,9 @@ class DraFacts(Model):
     )
     nri_socket_present: bool | None = Field(
         default=None, description="False: looked for and absent; None: not looked for"
+    )
+    devices: list[DraDevice] | None = Field(
+        default=None, description="devices the ResourceSlices publish; None: not read"
     )
 
 

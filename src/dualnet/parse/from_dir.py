@@ -26,6 +26,7 @@ Accepted file names (case-insensitive; `-`, `_` and spaces are interchangeable; 
 | `devlink_port` (`devlink_port_show`) | `devlink port show` (text or `-j`) |
 | `kubectl_api_resources` (`api_versions`, `apis`) | `kubectl api-resources`, `api-versions`, |
 |  | `kubectl get --raw /apis` (JSON) |
+| `resourceslices` (`kubectl_get_resourceslices`) | `kubectl get resourceslices -o json|yaml` |
 
 Facts are merged per RDMA device and port across files: `rdma link` gives state and netdev,
 `ibv_devinfo` firmware, part id and MTUs, `show_gids` the GID table, `ibdev2netdev -v` the PCI
@@ -72,6 +73,7 @@ from dualnet.parse.lspci import LspciResult, parse_lspci
 from dualnet.parse.nvidia_smi_topo import TopoResult, parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
 from dualnet.parse.registry import normalize
+from dualnet.parse.resource_slices import parse_resource_slices
 from dualnet.parse.show_gids import parse_show_gids
 
 _EXTENSIONS = ("", ".txt", ".out", ".log", ".json", ".yaml", ".yml")
@@ -99,6 +101,7 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     "devlink_port": ("devlink_port", "devlink_port_show"),
     "kubectl_api_resources": ("kubectl_api_resources", "api_resources", "kubectl_api_versions",
                               "api_versions", "apis", "kubectl_get_raw_apis"),
+    "resourceslices": ("resourceslices", "resource_slices", "kubectl_get_resourceslices"),
 }
 
 _STEM_TO_KEY = {stem: key for key, stems in FILE_NAMES.items() for stem in stems}
@@ -367,6 +370,9 @@ def report_from_dir(path: Path, *, strict: bool = False) -> HostReport:
     served = results.get("kubectl_api_resources")
     if isinstance(served, list):
         report.dra.api_versions = served
+    published = results.get("resourceslices")
+    if isinstance(published, list):
+        report.dra.devices = published
 
     rows_value = results.get("ibdev2netdev")
     rows: list[Ibdev2netdevRow] = rows_value if isinstance(rows_value, list) else []
@@ -494,4 +500,5 @@ _PARSERS = {
     "dev_infiniband": _raw,
     "kubectl_node": parse_kubectl_node,
     "kubectl_api_resources": parse_api_resources,
+    "resourceslices": parse_resource_slices,
 }

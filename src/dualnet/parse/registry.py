@@ -29,6 +29,7 @@ from dualnet.parse.nccl_debug import parse_nccl_debug
 from dualnet.parse.network_status import parse_network_status
 from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
+from dualnet.parse.resource_slices import parse_resource_slices
 from dualnet.parse.show_gids import parse_show_gids
 
 
@@ -84,6 +85,12 @@ TOOLS: tuple[Tool, ...] = (
         parse_api_resources,
         "list[str]",
         ("api_resources", "kubectl_api_versions", "api_versions", "apis", "kubectl_get_raw_apis"),
+    ),
+    Tool(
+        "resourceslices",
+        parse_resource_slices,
+        "list[DraDevice]",
+        ("resource_slices", "kubectl_get_resourceslices"),
     ),
 )
 
