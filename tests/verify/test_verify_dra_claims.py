@@ -1,0 +1,104 @@
+"""`verify` on a DRA pod: claim status (conditions as dranet writes them) against the pod's
+`ip addr` (the real capture ip_addr-pod-eth0-net1-sriov-openshift.txt: net1 192.168.2.2/24).
+
+The claims are constructed in the resource.k8s.io/v1 ResourceClaim shape
+(status.allocation.devices.results[], status.devices[] with conditions and networkData), with
+the condition types and event reasons found in dranet's RunPodSandbox hook.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from dualnet.verify.dra_claims import check_claim
+from dualnet.verify.models import Status
+
+IP_ADDR = (Path(__file__).resolve().parent / "outputs"
+           / "ip_addr-pod-eth0-net1-sriov-openshift.txt").read_text()
+POD = "default/rdma-test-0"
+
+
+def _cond(kind: str, status: str = "True") -> dict[str, str]:
+    return {"type": kind, "status": status, "reason": kind,
+            "lastTransitionTime": "2026-11-30T10:00:00Z"}
+
+
+GOOD: dict[str, Any] = {
+    "apiVersion": "resource.k8s.io/v1",
+    "kind": "ResourceClaim",
+    "metadata": {"name": "rdma-test-0-nic-x7k2p", "namespace": "default"},
+    "status": {
+        "allocation": {"devices": {"results": [
+            {"request": "nic", "driver": "dra.net", "pool": "gpu-node-1",
+             "device": "enp1s0f1np1"},
+        ]}},
+        "devices": [{
+            "driver": "dra.net", "pool": "gpu-node-1", "device": "enp1s0f1np1",
+            "conditions": [_cond("Ready"), _cond("NetworkReady"), _cond("RDMALinkReady")],
+            "networkData": {"interfaceName": "net1", "ips": ["192.168.2.2/24"],
+                            "hardwareAddress": "22:3e:02:c9:d0:87"},
+        }],
+    },
+}
+EVENTS = [
+    {"type": "Normal", "reason": "Scheduled", "message": "Successfully assigned"},
+    {"type": "Warning", "reason": "RDMADeviceAttachFailed",
+     "message": "failed to attach RDMA device mlx5_1 to pod default/rdma-test-0: error moving"},
+]
+
+
+def _claim() -> dict[str, Any]:
+    return copy.deepcopy(GOOD)
+
+
+def test_good_claim_passes() -> None:
+    rows = check_claim(POD, GOOD, IP_ADDR, exclusive_rdma=True)
+    assert [(r.check, r.status) for r in rows] == [
+        ("dra-claim", Status.PASS), ("dra-interface", Status.PASS)]
+    assert rows[0].summary == "Ready=True, NetworkReady=True, RDMALinkReady=True"
+
+
+def test_missing_rdma_link_condition_fails_with_the_events() -> None:
+    claim = _claim()
+    claim["status"]["devices"][0]["conditions"] = [_cond("Ready"), _cond("NetworkReady")]
+    row = check_claim(POD, claim, IP_ADDR, EVENTS, exclusive_rdma=True)[0]
+    assert row.status is Status.FAIL
+    assert "RDMALinkReady (missing)" in row.summary
+    assert any("RDMADeviceAttachFailed" in e for e in row.evidence)
+    # shared RDMA mode: dranet does not move the link, so the condition is not required
+    assert check_claim(POD, claim, IP_ADDR, EVENTS)[0].status is Status.PASS
+
+
+def test_ready_false_fails() -> None:
+    claim = _claim()
+    claim["status"]["devices"][0]["conditions"][0]["status"] = "False"
+    assert check_claim(POD, claim, IP_ADDR)[0].status is Status.FAIL
+
+
+def test_no_device_status_and_no_allocation_fail() -> None:
+    claim = _claim()
+    claim["status"]["devices"] = []
+    (row,) = check_claim(POD, claim, IP_ADDR, EVENTS)
+    assert row.status is Status.FAIL and "wrote no status" in row.summary
+    claim["status"] = {}
+    (row,) = check_claim(POD, claim, IP_ADDR, EVENTS)
+    assert row.status is Status.FAIL and "not allocated" in row.summary
+
+
+def test_interface_and_address_mismatch_fail() -> None:
+    claim = _claim()
+    claim["status"]["devices"][0]["networkData"]["ips"] = ["192.168.2.9/24"]
+    row = check_claim(POD, claim, IP_ADDR)[1]
+    assert row.status is Status.FAIL and "192.168.2.9/24" in row.summary
+    claim["status"]["devices"][0]["networkData"]["interfaceName"] = "net2"
+    row = check_claim(POD, claim, IP_ADDR)[1]
+    assert row.status is Status.FAIL and "no such interface" in row.summary
+
+
+def test_ip_addr_not_taken_is_could_not_measure() -> None:
+    rows = check_claim(POD, GOOD, None)
+    assert rows[1].status is Status.UNMEASURED
+    rows = check_claim(POD, GOOD, "this is not ip addr output\n")
+    assert rows[1].status is Status.UNMEASURED
