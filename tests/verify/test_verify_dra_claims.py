@@ -12,8 +12,14 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import kmock
+import pytest
+
 from dualnet.verify.dra_claims import check_claim
+from dualnet.verify.dra_run import verify_dra_pod
 from dualnet.verify.models import Status
+from tests.cluster.conftest import Harness, harness  # noqa: F401
+from tests.verify.pod_api import PodApiEmulator, Reply
 
 IP_ADDR = (Path(__file__).resolve().parent / "outputs"
            / "ip_addr-pod-eth0-net1-sriov-openshift.txt").read_text()
@@ -102,3 +108,57 @@ def test_ip_addr_not_taken_is_could_not_measure() -> None:
     assert rows[1].status is Status.UNMEASURED
     rows = check_claim(POD, GOOD, "this is not ip addr output\n")
     assert rows[1].status is Status.UNMEASURED
+
+
+# --- against the API server emulator (kmock) and the exec endpoint of tests/verify/pod_api ---
+
+CLAIMS = kmock.resource("resource.k8s.io", "v1", "resourceclaims")
+EVENTS_RES = kmock.resource("", "v1", "events")
+
+
+@pytest.fixture()
+def kmock_options() -> dict[str, Any]:
+    return {"cls": PodApiEmulator}
+
+
+async def _seed(h: Harness, claim: dict[str, Any], ip_addr: Reply) -> PodApiEmulator:
+    emu: PodApiEmulator = h.emulator
+    emu.resources["resource.k8s.io/v1/resourceclaims"] = {}
+    emu.resources["v1/events"] = {}
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "rdma-test-0", "namespace": "default"},
+           "spec": {"nodeName": "gpu-node-1", "containers": [{"name": "t", "image": "img"}]},
+           "status": {"phase": "Running", "resourceClaimStatuses": [
+               {"name": "nic", "resourceClaimName": "rdma-test-0-nic-x7k2p"}]}}
+    await h.seed(pod)
+    emu.objects[CLAIMS, "default", "rdma-test-0-nic-x7k2p"] = claim
+    for i, e in enumerate(EVENTS):
+        emu.objects[EVENTS_RES, "default", f"rdma-test-0.{i}"] = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"rdma-test-0.{i}", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "rdma-test-0", "namespace": "default"},
+            **e}
+    emu.exec_table["rdma-test-0", ("ip", "addr")] = ip_addr
+    return emu
+
+
+async def test_kmock_good_claim(harness: Harness) -> None:  # noqa: F811
+    await _seed(harness, _claim(), Reply(stdout=IP_ADDR))
+    rows = await verify_dra_pod(harness.client, "rdma-test-0", "default", exclusive_rdma=True)
+    assert [r.status for r in rows] == [Status.PASS, Status.PASS]
+
+
+async def test_kmock_failing_claim_shows_the_pods_events(harness: Harness) -> None:  # noqa: F811
+    claim = _claim()
+    claim["status"]["devices"][0]["conditions"] = [_cond("Ready")]
+    await _seed(harness, claim, Reply(stdout=IP_ADDR))
+    rows = await verify_dra_pod(harness.client, "rdma-test-0", "default", exclusive_rdma=True)
+    assert rows[0].status is Status.FAIL
+    assert "NetworkReady (missing)" in rows[0].summary
+    assert any("RDMADeviceAttachFailed" in e for e in rows[0].evidence)
+
+
+async def test_kmock_no_ip_tool_is_could_not_measure(harness: Harness) -> None:  # noqa: F811
+    await _seed(harness, _claim(), Reply(stderr="exec: ip: not found", exit_code=127))
+    rows = await verify_dra_pod(harness.client, "rdma-test-0", "default")
+    assert [r.status for r in rows] == [Status.PASS, Status.UNMEASURED]
