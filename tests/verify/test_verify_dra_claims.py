@@ -123,8 +123,9 @@ def kmock_options() -> dict[str, Any]:
 
 async def _seed(h: Harness, claim: dict[str, Any], ip_addr: Reply) -> PodApiEmulator:
     emu: PodApiEmulator = h.emulator
-    emu.resources["resource.k8s.io/v1/resourceclaims"] = {}
-    emu.resources["v1/events"] = {}
+    server: Any = h.server  # kinds kmock serves once declared, as the harness declares pods
+    server.resources["resource.k8s.io/v1/resourceclaims"] = {}
+    server.resources["v1/events"] = {}
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": "rdma-test-0", "namespace": "default"},
            "spec": {"nodeName": "gpu-node-1", "containers": [{"name": "t", "image": "img"}]},
