@@ -9,6 +9,7 @@ the condition types and event reasons found in dranet's RunPodSandbox hook.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ import pytest
 from dualnet.verify.dra_claims import check_claim
 from dualnet.verify.dra_run import verify_dra_pod
 from dualnet.verify.models import Status
-from tests.cluster.conftest import Harness, harness  # noqa: F401
+from tests.cli_run import run_cli
+from tests.cluster.conftest import Harness, harness, write_kubeconfig  # noqa: F401
+from tests.cluster.test_cluster_cli import dualnet
 from tests.verify.pod_api import PodApiEmulator, Reply
 
 IP_ADDR = (Path(__file__).resolve().parent / "outputs"
@@ -163,3 +166,22 @@ async def test_kmock_no_ip_tool_is_could_not_measure(harness: Harness) -> None: 
     await _seed(harness, _claim(), Reply(stderr="exec: ip: not found", exit_code=127))
     rows = await verify_dra_pod(harness.client, "rdma-test-0", "default")
     assert [r.status for r in rows] == [Status.PASS, Status.UNMEASURED]
+
+
+async def test_cli_verify_dra_table_and_exit(harness: Harness, tmp_path: Path) -> None:  # noqa: F811
+    claim = _claim()
+    claim["status"]["devices"][0]["conditions"] = [_cond("Ready"), _cond("NetworkReady")]
+    await _seed(harness, claim, Reply(stdout=IP_ADDR))
+    kc = write_kubeconfig(tmp_path / "kc", str(harness.emulator.url).rstrip("/"))
+    base = ("verify", "--dra", "--pods", "rdma-test-0", "--kubeconfig", str(kc), "-o", "json")
+    rc, out, _ = await dualnet(*base)
+    assert rc == 0, out
+    assert [c["status"] for c in json.loads(out)["checks"]] == ["pass", "pass"]
+    rc, out, _ = await dualnet(*base, "--rdma-exclusive")
+    assert rc == 1
+    assert "RDMALinkReady (missing)" in out
+
+
+def test_cli_verify_dra_needs_pods(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run_cli(capsys, "verify", "--dra")
+    assert rc == 2 and "--dra needs --pods" in err

@@ -3,38 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
-from lightkube.generic_resource import create_namespaced_resource
-from lightkube.resources.core_v1 import Event
 
-from dualnet.cluster.client import call_api
-from dualnet.cluster.errors import ClusterError
+from dualnet.cluster.dra_reads import get_resource_claim, pod_events
 from dualnet.cluster.pods import exec_in, get_pod
 from dualnet.errors import UsageError
 from dualnet.verify.dra_claims import CLAIM_CHECK, check_claim
-from dualnet.verify.models import CheckResult, Status
-
-ResourceClaim: Any = create_namespaced_resource(
-    "resource.k8s.io", "v1", "ResourceClaim", "resourceclaims")
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
-
-
-async def _events(client: AsyncClient, pod: str, namespace: str) -> list[dict[str, Any]] | None:
-    async def _list() -> list[Any]:
-        return [e async for e in client.list(Event, namespace=namespace)]
-
-    try:
-        events = await call_api(client, f"list events in {namespace}", _list)
-    except ApiError:
-        return None  # evidence only: the claim's verdict stands without it
-    found = [_as_dict(e) for e in events]
-    return [e for e in found if (e.get("involvedObject") or {}).get("name") == pod]
+from dualnet.verify.models import CheckResult, Status, VerifyReport
 
 
 async def verify_dra_pod(client: AsyncClient, name: str, namespace: str, *,
@@ -45,7 +20,7 @@ async def verify_dra_pod(client: AsyncClient, name: str, namespace: str, *,
     if pod is None:
         raise UsageError(f"pod {target} not found", hint="check --pods and --namespace")
     statuses = (pod.get("status") or {}).get("resourceClaimStatuses") or []
-    events = await _events(client, name, namespace)
+    events = await pod_events(client, name, namespace)
     if not statuses:
         return [CheckResult(check=CLAIM_CHECK, target=target, status=Status.FAIL,
                             summary="pod status lists no ResourceClaim: it has no DRA device "
@@ -60,7 +35,7 @@ async def verify_dra_pod(client: AsyncClient, name: str, namespace: str, *,
                                    status=Status.FAIL,
                                    summary="no ResourceClaim was generated for this entry"))
             continue
-        claim = await _claim(client, claim_name, namespace)
+        claim = await get_resource_claim(client, claim_name, namespace)
         if claim is None:
             out.append(CheckResult(check=CLAIM_CHECK, target=f"{target} {claim_name}",
                                    status=Status.FAIL,
@@ -70,14 +45,13 @@ async def verify_dra_pod(client: AsyncClient, name: str, namespace: str, *,
     return out
 
 
-async def _claim(client: AsyncClient, name: str, namespace: str) -> dict[str, Any] | None:
-    async def _get() -> Any:
-        return await client.get(ResourceClaim, name, namespace=namespace)
-
-    try:
-        return _as_dict(await call_api(client, f"read ResourceClaim {namespace}/{name}", _get))
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise ClusterError(f"reading ResourceClaim {namespace}/{name}: {exc.status.message}"
-                           ) from exc
+async def run_dra_verify(client: AsyncClient, namespace: str, pods: list[str], *,
+                         exclusive_rdma: bool = False) -> VerifyReport:
+    """`dualnet verify --dra --pods a,b`: the claim rows of every pod, in the verify table."""
+    report = VerifyReport(namespace=namespace, pods=pods)
+    for name in pods:
+        pod = await get_pod(client, name, namespace)
+        report.nodes[f"{namespace}/{name}"] = ((pod or {}).get("spec") or {}).get("nodeName")
+        report.checks.extend(
+            await verify_dra_pod(client, name, namespace, exclusive_rdma=exclusive_rdma))
+    return report
