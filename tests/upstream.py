@@ -35,25 +35,25 @@ def upstream_root() -> Path | None:
                  .is_file()), None)
 
 
-def upstream(relative: str) -> Path:
-    """`shared/upstream/<relative>`; skip (fail under CI=true) when it is not there."""
+def _under_root(relative: str) -> Path:
     root = upstream_root()
     require(root is not None, "shared/upstream (../shared beside the repository, or "
             "DUALNET_SHARED): the upstream CRDs and manifests the conformance tests read")
     assert root is not None
-    path = root / relative
-    require(path.is_file(), f"upstream file {relative} under {root}")
+    return root / relative
+
+
+def upstream(relative: str) -> Path:
+    """`shared/upstream/<relative>`; skip (fail under CI=true) when it is not there."""
+    path = _under_root(relative)
+    require(path.is_file(), f"upstream file {relative} under {path.parent}")
     return path
 
 
 def upstream_dir(relative: str) -> Path:
     """`shared/upstream/<relative>`, a folder; skip (fail under CI=true) when it is not there."""
-    root = upstream_root()
-    require(root is not None, "shared/upstream (../shared beside the repository, or "
-            "DUALNET_SHARED): the upstream CRDs and manifests the conformance tests read")
-    assert root is not None
-    path = root / relative
-    require(path.is_dir(), f"upstream folder {relative} under {root}")
+    path = _under_root(relative)
+    require(path.is_dir(), f"upstream folder {relative} under {path.parent}")
     return path
 
 

@@ -10,6 +10,7 @@ from dualnet.doctor import RULE_IDS, Finding, diagnose
 from dualnet.host.models import (
     CniConfigFile,
     CniState,
+    DraDevice,
     Gpu,
     HostReport,
     Hugepages,
@@ -30,7 +31,7 @@ COMMANDS = {
     "modprobe", "rdma", "ls", "echo", "ip", "ethtool", "ibstat", "devlink", "dualnet", "curl",
     "kubectl", "mv", "cat", "python3", "grep", "lsmod", "update-initramfs", "ibv_devinfo",
     "nvidia-smi", "systemctl", "mlxconfig", "ulimit", "lspci", "sudo", "nmcli", "apt-get",
-    "ovs-vsctl",
+    "ovs-vsctl", "containerd",
 }  # fmt: skip
 ID = re.compile(r"^[a-z0-9]+\.[a-z0-9_-]+$")
 
@@ -124,7 +125,24 @@ def _scenarios() -> list[Finding]:
                 found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=32)
                 found += diagnose(r, mode, rdma_cni=rdma_cni, vfs=8, dpdk=True)
     found += _switchdev_scenarios()
+    found += _dra_scenarios()
     return found
+
+
+def _dra_scenarios() -> list[Finding]:
+    beta = gh200()
+    beta.dra.api_versions = ["resource.k8s.io/v1beta1", "v1"]
+    beta.dra.nri_socket_present = False
+    both = gh200(kubernetes_node=KubeNode(name="guest", allocatable={"rdma/hca": "8"}))
+    both.nics[1].link_type = "infiniband"
+    both.dra.devices = [
+        DraDevice(driver="dra.net", node="guest", name="enp1s0f0np0",
+                  attributes={"rdma": True, "pciAddress": "0000:01:00.0"}),
+        DraDevice(driver="dra.net", node="guest", name="ib1",
+                  attributes={"rdma": False, "ifName": "enp1s0f1np1"}),
+    ]
+    return (diagnose(beta, dra=True) + diagnose(both, dra=True)
+            + diagnose(HostReport(source="tool-outputs"), dra=True))
 
 
 def _switchdev_scenarios() -> list[Finding]:

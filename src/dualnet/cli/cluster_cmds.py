@@ -186,6 +186,11 @@ def verify_cmd(
                                     "GDRDMA, or name why sockets were used"),
     gpudirect: bool = typer.Option(False, "--gpudirect", help="with --nccl: GPUDirect RDMA "
                                    "was asked, so GDRDMA must appear"),
+    dra: bool = typer.Option(False, "--dra", help="with --pods: the pods got their NICs "
+                             "through DRA (dranet): check each claim's device conditions and "
+                             "networkData against `ip addr` in the pod"),
+    rdma_exclusive: bool = typer.Option(False, "--rdma-exclusive", help="with --dra: RDMA "
+                                        "netns exclusive, so RDMALinkReady must be True too"),
     kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
     timeout: float = typer.Option(300.0, "--timeout", help="seconds to wait for pods"),
@@ -210,8 +215,15 @@ def verify_cmd(
     if report is not None:
         check_output_file(report, "--report")
     nccl_pods = _pods_arg(nccl)
+    if dra and not names:
+        raise UsageError("--dra needs --pods", hint="name the DRA pods to check: --pods a,b")
 
     async def body(client: Any) -> Any:
+        if dra and names:
+            from dualnet.verify.dra_run import run_dra_verify
+
+            return await run_dra_verify(client, namespace or "default", names,
+                                        exclusive_rdma=rdma_exclusive)
         if nccl_pods is not None:
             from dualnet.verify.nccl_verify import run_nccl_verify
 

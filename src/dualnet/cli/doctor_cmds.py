@@ -195,6 +195,12 @@ def register(app: typer.Typer) -> None:
             False, "--ovs-offload",
             help="OVS hardware offload expected: check switchdev mode and hw-tc-offload",
         ),
+        dra: bool = typer.Option(
+            False, "--dra",
+            help="devices go to pods through DRA (dranet): check resource.k8s.io/v1 is served "
+            "(kubectl_api_resources.txt in --from), the runtime's NRI socket, and the "
+            "ResourceSlices (resourceslices.json) against the node's facts",
+        ),
         output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
                                         help=OUTPUT_HELP),
     ) -> None:
@@ -204,7 +210,7 @@ def register(app: typer.Typer) -> None:
         """
         report = load_report(root, from_dir, strict=strict)
         opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs,
-                             ovs_offload=ovs_offload)
+                             ovs_offload=ovs_offload, dra=dra)
         result = run_doctor(report, opts)
         emit(result, output, lambda: findings_table(result))
         raise typer.Exit(result.exit_code)

@@ -45,6 +45,7 @@ class DoctorOptions:
     dpdk: bool = False
     vfs: int | None = None  # VFs wanted per PF, when the user says
     ovs_offload: bool = False  # OVS hardware offload expected (switchdev, hw-tc-offload)
+    dra: bool = False  # devices handed out by a DRA driver (dranet): check what it needs
 
     @property
     def dpdk_asked(self) -> bool:

@@ -2,8 +2,8 @@
 
 Rules are pure functions `(HostReport, DoctorOptions) -> list[Finding]`; each family lives in
 its own module (rules_modules, rules_netns, rules_ports, rules_topology, rules_sriov,
-rules_switchdev, rules_cni, rules_facts). A rule that lacks a fact it needs returns nothing;
-`doctor.facts-unknown` says which fact groups were missing.
+rules_switchdev, rules_cni, rules_facts, rules_dra). A rule that lacks a fact it needs returns
+nothing; `doctor.facts-unknown` says which fact groups were missing.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from dualnet.doctor import (
     rules_cni,
+    rules_dra,
     rules_facts,
     rules_kube,
     rules_modules,
@@ -63,6 +64,11 @@ RULES: tuple[Rule, ...] = (
     rules_facts.rule_refused_files,
     rules_facts.rule_skipped_lines,
     rules_kube.rule_rdma_resources,
+    rules_dra.rule_resource_api,
+    rules_dra.rule_nri_socket,
+    rules_dra.rule_dra_facts_unknown,
+    rules_dra.rule_device_plugin_overlap,
+    rules_dra.rule_ipoib_without_rdma,
 )
 
 
@@ -120,6 +126,11 @@ RULE_IDS: frozenset[str] = frozenset(
         "doctor.file-refused",
         "doctor.lines-skipped",
         "kube.rdma-resource-zero",
+        "dra.resource-api-not-served",
+        "dra.nri-socket-missing",
+        "dra.facts-unknown",
+        "dra.device-plugin-overlap",
+        "dra.ipoib-published-without-rdma",
     }
 )
 
@@ -132,10 +143,11 @@ def diagnose(
     dpdk: bool = False,
     vfs: int | None = None,
     ovs_offload: bool = False,
+    dra: bool = False,
 ) -> list[Finding]:
     """All findings for `report` under the chosen mode and options, worst first."""
     opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs,
-                         ovs_offload=ovs_offload)
+                         ovs_offload=ovs_offload, dra=dra)
     return diagnose_with(report, opts)
 
 

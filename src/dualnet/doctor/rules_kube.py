@@ -14,7 +14,7 @@ from dualnet.host.models import HostReport
 _RDMA_HINTS = ("rdma", "hca", "sriov", "mlnx", "mellanox")
 
 
-def _is_rdma(resource: str) -> bool:
+def is_rdma_resource(resource: str) -> bool:
     prefix, _, name = resource.partition("/")
     return prefix == "rdma" or any(h in name.lower() for h in _RDMA_HINTS)
 
@@ -26,7 +26,7 @@ def rule_rdma_resources(report: HostReport, opts: DoctorOptions) -> list[Finding
     section: Literal["allocatable", "unnamed"] = "allocatable" if node.allocatable else "unnamed"
     out: list[Finding] = []
     for resource, printed in getattr(node, section).items():
-        if not _is_rdma(resource) or node.amount(section, resource) != 0:
+        if not is_rdma_resource(resource) or node.amount(section, resource) != 0:
             continue
         out.append(
             Finding(

@@ -39,6 +39,7 @@ import errno
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -787,5 +788,23 @@ def discover(root: Path = Path("/")) -> HostReport:
     pf_paths = {n.pci_address: d.fns[n.pci_address].path for n in report.nics if not n.is_vf}
     report.eswitches, report.representors = read_eswitches(r, pf_paths, report.nics)
     report.scalable_functions = read_scalable_functions(r, d.sys)
+    report.dra.nri_socket = _nri_socket(root_s)
+    report.dra.nri_socket_present = report.dra.nri_socket is not None
     report.problems = r.problems
     return report
+
+
+# containerd's and CRI-O's default NRI `socket_path`; /var/run is a link to /run on most
+# distributions but not always under a copied --root tree, so both are looked at.
+NRI_SOCKETS = ("var/run/nri/nri.sock", "run/nri/nri.sock")
+
+
+def _nri_socket(root: str) -> str | None:
+    """The runtime's NRI socket as a path on the node, when one is there (dranet needs it)."""
+    for rel in NRI_SOCKETS:
+        try:
+            if stat.S_ISSOCK(Path(root, rel).stat().st_mode):
+                return "/" + rel
+        except OSError:
+            continue
+    return None

@@ -337,6 +337,39 @@ class ScalableFunction(Model):
     rdma_devices: list[str] = Field(default_factory=list)
 
 
+class DraDevice(Model):
+    """One device a DRA driver published in a ResourceSlice (`kubectl get resourceslices`)."""
+
+    driver: str
+    node: str | None = Field(default=None, description="spec.nodeName of its slice")
+    name: str
+    attributes: dict[str, str | int | bool] = Field(
+        default_factory=dict,
+        description="attribute -> value, the driver's own domain dropped ('dra.net/rdma' -> "
+        "'rdma'); other domains kept qualified",
+    )
+
+
+class DraFacts(Model):
+    """What a Dynamic Resource Allocation driver such as dranet needs from the node and its
+    cluster; every field None when nobody read it."""
+
+    api_versions: list[str] | None = Field(
+        default=None,
+        description="group/versions the API server serves (`kubectl api-resources`, "
+        "`kubectl get --raw /apis`), e.g. 'resource.k8s.io/v1'",
+    )
+    nri_socket: str | None = Field(
+        default=None, description="the container runtime's NRI socket that was found"
+    )
+    nri_socket_present: bool | None = Field(
+        default=None, description="False: looked for and absent; None: not looked for"
+    )
+    devices: list[DraDevice] | None = Field(
+        default=None, description="devices the ResourceSlices publish; None: not read"
+    )
+
+
 class HostReport(Model):
     """Everything dualnet knows about one node."""
 
@@ -376,6 +409,7 @@ class HostReport(Model):
     )
     representors: list[Representor] = Field(default_factory=list)
     scalable_functions: list[ScalableFunction] = Field(default_factory=list)
+    dra: DraFacts = Field(default_factory=DraFacts)
     problems: list[ReadProblem] = Field(default_factory=list)
 
     # Small lookups used by every consumer; kept here so no layer re-implements them.

@@ -24,6 +24,9 @@ Accepted file names (case-insensitive; `-`, `_` and spaces are interchangeable; 
 | `kubectl_node` (`node`, `.json`, `.yaml`) | `kubectl describe node`, `get node -o yaml|json` |
 | `devlink_eswitch` (`devlink_dev_eswitch_show`) | `devlink dev eswitch show` |
 | `devlink_port` (`devlink_port_show`) | `devlink port show` (text or `-j`) |
+| `kubectl_api_resources` (`api_versions`, `apis`) | `kubectl api-resources`, `api-versions`, |
+|  | `kubectl get --raw /apis` (JSON) |
+| `resourceslices` (`kubectl_get_resourceslices`) | `kubectl get resourceslices -o json|yaml` |
 
 Facts are merged per RDMA device and port across files: `rdma link` gives state and netdev,
 `ibv_devinfo` firmware, part id and MTUs, `show_gids` the GID table, `ibdev2netdev -v` the PCI
@@ -56,6 +59,7 @@ from dualnet.host.models import (
 from dualnet.host.roce import roce_v2_ipv4_gid_index
 from dualnet.inputs import read_text
 from dualnet.parse._text import ParseWarning, collecting
+from dualnet.parse.api_resources import parse_api_resources
 from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.errors import ParseError
 from dualnet.parse.eswitch_facts import eswitch_facts, representor_names
@@ -69,6 +73,7 @@ from dualnet.parse.lspci import LspciResult, parse_lspci
 from dualnet.parse.nvidia_smi_topo import TopoResult, parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
 from dualnet.parse.registry import normalize
+from dualnet.parse.resource_slices import parse_resource_slices
 from dualnet.parse.show_gids import parse_show_gids
 
 _EXTENSIONS = ("", ".txt", ".out", ".log", ".json", ".yaml", ".yml")
@@ -94,6 +99,9 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     "kubectl_node": ("kubectl_node", "kubectl_describe_node", "kubectl_get_node", "node"),
     "devlink_eswitch": ("devlink_eswitch", "devlink_dev_eswitch", "devlink_dev_eswitch_show"),
     "devlink_port": ("devlink_port", "devlink_port_show"),
+    "kubectl_api_resources": ("kubectl_api_resources", "api_resources", "kubectl_api_versions",
+                              "api_versions", "apis", "kubectl_get_raw_apis"),
+    "resourceslices": ("resourceslices", "resource_slices", "kubectl_get_resourceslices"),
 }
 
 _STEM_TO_KEY = {stem: key for key, stems in FILE_NAMES.items() for stem in stems}
@@ -361,6 +369,13 @@ def report_from_dir(path: Path, *, strict: bool = False) -> HostReport:
         report.kubernetes_node = node
         report.hostname = report.hostname or node.name
 
+    served = results.get("kubectl_api_resources")
+    if isinstance(served, list):
+        report.dra.api_versions = served
+    published = results.get("resourceslices")
+    if isinstance(published, list):
+        report.dra.devices = published
+
     rows_value = results.get("ibdev2netdev")
     rows: list[Ibdev2netdevRow] = rows_value if isinstance(rows_value, list) else []
     report.rdma_devices = merge_devices(
@@ -486,4 +501,6 @@ _PARSERS = {
     "uname": _raw,
     "dev_infiniband": _raw,
     "kubectl_node": parse_kubectl_node,
+    "kubectl_api_resources": parse_api_resources,
+    "resourceslices": parse_resource_slices,
 }

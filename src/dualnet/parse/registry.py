@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dualnet.errors import UsageError
 from dualnet.parse._text import ParseWarning, collecting
+from dualnet.parse.api_resources import parse_api_resources
 from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev
 from dualnet.parse.ibv_devices import parse_ibv_devices
@@ -28,6 +29,7 @@ from dualnet.parse.nccl_debug import parse_nccl_debug
 from dualnet.parse.network_status import parse_network_status
 from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
+from dualnet.parse.resource_slices import parse_resource_slices
 from dualnet.parse.show_gids import parse_show_gids
 
 
@@ -78,6 +80,18 @@ TOOLS: tuple[Tool, ...] = (
         ("devlink_dev_eswitch", "devlink_dev_eswitch_show"),
     ),
     Tool("devlink_port", parse_devlink_port, "list[Representor]", ("devlink_port_show",)),
+    Tool(
+        "kubectl_api_resources",
+        parse_api_resources,
+        "list[str]",
+        ("api_resources", "kubectl_api_versions", "api_versions", "apis", "kubectl_get_raw_apis"),
+    ),
+    Tool(
+        "resourceslices",
+        parse_resource_slices,
+        "list[DraDevice]",
+        ("resource_slices", "kubectl_get_resourceslices"),
+    ),
 )
 
 
