@@ -213,6 +213,35 @@ def test_sigterm_mid_run_cleans_up(real_lab: Path) -> None:
 
 @pytest.mark.netns
 @pytest.mark.cni
+def test_an_interrupt_swallowed_by_a_destructor_still_ends_the_run_as_interrupted(
+        real_lab: Path) -> None:
+    # A SIGINT whose handler runs inside Popen.__del__ (garbage collection mid-run) raises there,
+    # and the interpreter only prints "Exception ignored in ...": the run went on and exited 0.
+    code = (
+        "import os, signal, sys\n"
+        "from dualnet.lab.nad import load_nad\n"
+        "from dualnet.lab.run import run_lab, LabInterruptedError\n"
+        "class Collected:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "def hook(step):\n"
+        "    if step == 'added:nad:0': Collected()\n"
+        f"nad = load_nad({str(NADS / 'macvlan-host-local.yaml')!r})\n"
+        "try:\n"
+        f"    run_lab(nad, pods=2, cni_bin={str(real_lab)!r}, run_id='5dd1', on_step=hook)\n"
+        "except LabInterruptedError as e:\n"
+        "    print('interrupted:', e); sys.exit(130)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert "Exception ignored" in proc.stderr  # the swallowing really happened
+    assert "SIGINT" in proc.stdout
+    assert not netns.list_netns("dnlab-5dd1")
+
+
+@pytest.mark.netns
+@pytest.mark.cni
 def test_keep_leaves_namespaces(real_lab: Path) -> None:
     report = _run("macvlan-host-local.yaml", 1, real_lab, keep=True, run_id="k33p")
     try:

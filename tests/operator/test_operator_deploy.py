@@ -26,9 +26,11 @@ from tests.operator.deploy import (
     kustomize,
     rules_of,
 )
-from tests.render.cases import CASES
 
-EXAMPLES = REPO / "examples"
+# the render goldens' copies of the examples, written for the golden cases' hosts (examples/
+# itself names the bundled sample nodes, see tests/test_examples.py)
+from tests.render.cases import CASES, EXAMPLES
+
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 # The install, as the README gives it: the CRDs alone, then the rest.
 INSTALLS = {"plain": ["crds", "base"], "k3s": ["crds", "overlays/k3s"]}
@@ -137,7 +139,7 @@ def test_agent_mounts_host_read_only_without_privileges() -> None:
 
 def _rendered() -> list[dict[str, Any]]:
     """What the operator applies for every example, on the hosts its golden render case uses
-    (each example names NICs of those hosts). Any failure here fails the test: nothing skipped."""
+    (each golden spec names NICs of those hosts). Any failure fails the test: nothing skipped."""
     out: list[dict[str, Any]] = []
     for example in sorted(EXAMPLES.glob("*.yaml")):
         doc = yaml.safe_load(example.read_text())

@@ -79,12 +79,16 @@ class _SignalGuard:
     def __init__(self) -> None:
         self.deferring = False
         self.pending: list[int] = []
+        # signals whose exception was raised: one raised inside a __del__ (a Popen collected
+        # mid-run) is swallowed by the interpreter, so the run must still end as interrupted
+        self.raised: list[int] = []
         self._old: dict[int, Any] = {}
 
     def _handler(self, signum: int, _frame: FrameType | None) -> None:
         if self.deferring:
             self.pending.append(signum)
             return
+        self.raised.append(signum)
         raise LabInterruptedError(f"interrupted by {signal.Signals(signum).name}")
 
     def __enter__(self) -> _SignalGuard:
@@ -282,6 +286,9 @@ def _run(nad: NetworkAttachmentDefinition, lab: LabConfig, topo: Topology, repor
                 t0 = time.perf_counter()
                 _teardown(topo, attached, report, run_dir)
                 report.timings.append(Timing(step="teardown + verify", ms=_ms(t0)))
+    if guard.raised and finished:
+        raise LabInterruptedError(f"interrupted by {signal.Signals(guard.raised[0]).name} "
+                                  "(teardown completed)")
     if guard.pending and finished:
         raise LabInterruptedError("interrupted during teardown (teardown completed)")
 
