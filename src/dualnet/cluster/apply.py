@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Any
 
@@ -179,12 +180,30 @@ async def _prune(
 ) -> None:
     selector: dict[str, Any] = {labels.MANAGED_BY: labels.MANAGED_BY_VALUE,
                                 labels.NETWORK: network}
-    for api_version, kind in sorted(kinds, key=lambda k: -kind_rank(k[1])):
+    ordered = sorted(kinds, key=lambda k: -kind_rank(k[1]))
+    async for res, key, obj in _labelled_live(client, ordered, selector):
+        own = obj_labels(obj)
+        # the selector already asked for this; checked again so nothing else is ever deleted
+        if not is_owned(obj) or own.get(labels.NETWORK) != network or key in keep:
+            continue
+        await _delete(client, res, key, dry_run)
+        result.writes += 1
+        result.outcomes.append(
+            ObjectOutcome(kind=key.kind, api_version=key.api_version, namespace=key.namespace,
+                          name=key.name, action=Action.PRUNED, dry_run=dry_run)
+        )
+
+
+async def _labelled_live(
+    client: AsyncClient, kinds: list[tuple[str, str]], selector: dict[str, Any]
+) -> AsyncIterator[tuple[ResourceType, ObjectKey, dict[str, Any]]]:
+    """Every live object of `kinds` (in that order) that carries `selector`, with its key;
+    a kind whose CRD is not installed has none."""
+    for api_version, kind in kinds:
         res = _prune_resource(api_version, kind)
         if res is None:
             continue
         namespaced = is_namespaced(res)
-
         try:
             live = await request_list(client, f"list {kind} for prune", client.list(
                 res, namespace="*" if namespaced else None, labels=selector))
@@ -192,21 +211,10 @@ async def _prune(
             continue  # the CRD is not installed: nothing of that kind can exist
         for item in live:
             obj = as_dict(item)
-            own = obj_labels(obj)
-            # the selector already asked for this; checked again so nothing else is ever deleted
-            if not is_owned(obj) or own.get(labels.NETWORK) != network:
-                continue
             meta = obj.get("metadata") or {}
-            key = ObjectKey(api_version, kind, meta.get("namespace") if namespaced else None,
-                            str(meta.get("name")))
-            if key in keep:
-                continue
-            await _delete(client, res, key, dry_run)
-            result.writes += 1
-            result.outcomes.append(
-                ObjectOutcome(kind=kind, api_version=api_version, namespace=key.namespace,
-                              name=key.name, action=Action.PRUNED, dry_run=dry_run)
-            )
+            yield res, ObjectKey(api_version, kind,
+                                 meta.get("namespace") if namespaced else None,
+                                 str(meta.get("name"))), obj
 
 
 async def apply_objects(
@@ -320,29 +328,14 @@ async def _release_joint(
                                 labels.NETWORK: joint.JOINT_NETWORK}
     candidates = {k for k in kinds if k[1] in joint.joint_kinds()} | {
         ("v1", "ConfigMap"), ("mellanox.com/v1alpha1", "NicClusterPolicy")}
-    for api_version, kind in sorted(candidates):
-        res = _prune_resource(api_version, kind)
-        if res is None:
+    async for res, key, live in _labelled_live(client, sorted(candidates), selector):
+        if key in keep or not is_owned(live) or not joint.is_joint(live) or (
+            network not in joint.owners(live)
+        ):
             continue
-        namespaced = is_namespaced(res)
-
-        try:
-            live_objects = await request_list(client, f"list {kind} for prune", client.list(
-                res, namespace="*" if namespaced else None, labels=selector))
-        except NotFound:
-            continue
-        for item in live_objects:
-            live = as_dict(item)
-            meta = live.get("metadata") or {}
-            key = ObjectKey(api_version, kind, meta.get("namespace") if namespaced else None,
-                            str(meta.get("name")))
-            if key in keep or not is_owned(live) or not joint.is_joint(live) or (
-                network not in joint.owners(live)
-            ):
-                continue
-            action = await release_joint(client, res, key, live, network, dry_run=dry_run)
-            reason = None if action is Action.PRUNED else f"removes network {network}'s entries"
-            result.writes += 1
-            result.outcomes.append(ObjectOutcome(
-                kind=kind, api_version=api_version, namespace=key.namespace, name=key.name,
-                action=action, reason=reason, dry_run=dry_run))
+        action = await release_joint(client, res, key, live, network, dry_run=dry_run)
+        reason = None if action is Action.PRUNED else f"removes network {network}'s entries"
+        result.writes += 1
+        result.outcomes.append(ObjectOutcome(
+            kind=key.kind, api_version=key.api_version, namespace=key.namespace, name=key.name,
+            action=action, reason=reason, dry_run=dry_run))
