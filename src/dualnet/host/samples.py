@@ -255,15 +255,8 @@ def roce_sriov() -> NodeDescription:
                    rdma=[RdmaDev("", _guid_from_mac(pf0_nd.mac), "22.39.1002", "MT_0000000359",
                                  ports=[IbPort(1, "ACTIVE", "LINK_UP", "Ethernet",
                                                "100 Gb/sec (4X EDR)")])])
-    pf1 = Function("0000:3b:00.1", "15b3", "101d", "0x020000", "mlx5_core",
-                   subsystem_device="0x0016", netdevs=[pf1_nd], sriov_totalvfs=8,
-                   sriov_offset=9,
-                   rdma=[RdmaDev("", _guid_from_mac(pf1_nd.mac), "22.39.1002", "MT_0000000359",
-                                 ports=[IbPort(1, "DOWN", "DISABLED", "Ethernet",
-                                               "100 Gb/sec (4X EDR)")])])
-    mgmt = Function("0000:02:00.0", "8086", "1521", "0x020000", "igb", "0x01", "0x8086", "0x0001",
-                    netdevs=[Netdev("eno1", "3c:ec:ef:10:20:30", 1500, "up", speed=1000,
-                                    ipv4=["10.10.0.5/24"])])
+    pf1 = _cx6dx_idle_pf1("0000:3b:00.1", pf1_nd)
+    mgmt = _igb_management("3c:ec:ef:10:20:30", "10.10.0.5/24")
     hbs = [HostBridge("0000", "00", 0, "0-31", [
         Bridge("0000:00:01.0", [mgmt], "0x8086", "0x2030"),
         Bridge("0000:00:02.0", [pf0, pf1], "0x8086", "0x2031"),
@@ -279,6 +272,22 @@ def roce_sriov() -> NodeDescription:
         cni_conf={"00-multus.conf": MULTUS_CONF,
                   "10-calico.conflist": cni_conf_json("k8s-pod-network", ["calico", "portmap"])},
     )
+
+
+def _cx6dx_idle_pf1(pci: str, netdev: Netdev) -> Function:
+    """The second port of a CX-6 Dx (SR-IOV capable, no VFs made), its link down."""
+    return Function(pci, "15b3", "101d", "0x020000", "mlx5_core",
+                    subsystem_device="0x0016", netdevs=[netdev], sriov_totalvfs=8,
+                    sriov_offset=9,
+                    rdma=[RdmaDev("", _guid_from_mac(netdev.mac), "22.39.1002", "MT_0000000359",
+                                  ports=[IbPort(1, "DOWN", "DISABLED", "Ethernet",
+                                                "100 Gb/sec (4X EDR)")])])
+
+
+def _igb_management(mac: str, cidr: str) -> Function:
+    """An Intel I350 (igb) port as the node's management interface `eno1`."""
+    return Function("0000:02:00.0", "8086", "1521", "0x020000", "igb", "0x01", "0x8086", "0x0001",
+                    netdevs=[Netdev("eno1", mac, 1500, "up", speed=1000, ipv4=[cidr])])
 
 
 def roce_switchdev() -> NodeDescription:
@@ -321,15 +330,8 @@ def roce_switchdev() -> NodeDescription:
                                  ports=[IbPort(1, "ACTIVE", "LINK_UP", "Ethernet",
                                                "100 Gb/sec (4X EDR)", netdev=uplink.name)])])
     pf1_nd = Netdev("enp8s0f1np1", "b8:ce:f6:0c:7e:a1", 1500, "down", phys_port_name="p1")
-    pf1 = Function("0000:08:00.1", "15b3", "101d", "0x020000", "mlx5_core",
-                   subsystem_device="0x0016", netdevs=[pf1_nd], sriov_totalvfs=8,
-                   sriov_offset=9,
-                   rdma=[RdmaDev("", _guid_from_mac(pf1_nd.mac), "22.39.1002", "MT_0000000359",
-                                 ports=[IbPort(1, "DOWN", "DISABLED", "Ethernet",
-                                               "100 Gb/sec (4X EDR)")])])
-    mgmt = Function("0000:02:00.0", "8086", "1521", "0x020000", "igb", "0x01", "0x8086", "0x0001",
-                    netdevs=[Netdev("eno1", "3c:ec:ef:10:20:31", 1500, "up", speed=1000,
-                                    ipv4=["10.10.0.6/24"])])
+    pf1 = _cx6dx_idle_pf1("0000:08:00.1", pf1_nd)
+    mgmt = _igb_management("3c:ec:ef:10:20:31", "10.10.0.6/24")
     hbs = [HostBridge("0000", "00", 0, "0-31", [
         Bridge("0000:00:01.0", [mgmt], "0x8086", "0x2030"),
         Bridge("0000:00:03.0", [pf0, pf1], "0x8086", "0x2032"),
