@@ -1,10 +1,12 @@
 """What people really paste: each class of decoration or damage read as far as it can be, with a
 warning naming the line, and never a fact invented.
 
-Captures named `tests/corpus/...` are real published outputs (see their `# source:` lines).
-Where no published capture of a class was found (a BOM, NBSP, a paste done twice, a header that
-lost its ifindex, a wrapped VF line, a matrix cut after its GPU rows), the input is a REAL
-capture with exactly that damage applied here, so the expected facts are the capture's own.
+Captures named `tests/corpus/...` are real published outputs (see their `# source:` lines),
+among them an older driver's topo matrix whose NUMA cell is a node list and one with no NIC
+legend, and `ip link show` pastes whose header lost its ifindex. Where no published capture of a
+class was found (a BOM, NBSP, a paste done twice, a wrapped VF line, a matrix cut after its GPU
+rows; the searches are listed in the closing note), the input is a REAL capture with exactly that
+damage applied here, so the expected facts are the capture's own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from dualnet.cluster.wait import NodeState
 from dualnet.doctor import diagnose
 from dualnet.errors import UsageError
-from dualnet.host.models import LinkLayer, PortState
+from dualnet.host.models import LinkLayer, PciRelation, PortState
 from dualnet.inputs import decode_text
 from dualnet.modes import Mode
 from dualnet.parse._text import collecting
@@ -175,18 +177,34 @@ def test_topo_cut_after_the_gpu_rows_keeps_every_gpu_nic_cell() -> None:
         parse_nvidia_smi_topo("\n".join(no_gpu7))
 
 
-def test_topo_numa_affinity_range_leaves_the_node_unknown() -> None:
-    rel = "nvidia-smi_topo/gh200-1gpu-2nic.txt"
-    text = _body(rel)
-    (gpu,) = parse_nvidia_smi_topo(text).gpus
-    assert gpu.numa_node == 0
-    # "GPU0 X NODE NODE 0-71 0" as older drivers print it: the NUMA cell a range
-    older = "\n".join(ln.rstrip()[:-1] + "0-1" if ln.startswith("GPU0") else ln
-                      for ln in text.split("\n"))
-    with collecting() as warnings:
-        (gpu,) = parse_nvidia_smi_topo(older).gpus
-    assert gpu.numa_node is None
-    assert "names several nodes" in warnings[0].reason
+def test_topo_numa_affinity_node_list_of_an_older_driver_leaves_the_node_unknown() -> None:
+    # POWER9 (Traverse): "GPU0  X  SYS SYS SYS SYS  0-3  0,8,252-255", NIC columns named by device
+    rel = "nvidia-smi_topo/OLDFORMAT-power9-1gpu-4mlx5-numa-affinity-node-list-traverse.txt"
+    reading = read_tool_output("nvidia-smi topo -m", _body(rel))
+    (gpu,) = reading.value.gpus
+    assert (gpu.numa_node, gpu.local_cpulist) == (None, "0-3")  # the CPU list is still read
+    assert reading.value.nics == ["mlx5_0", "mlx5_1", "mlx5_2", "mlx5_3"]
+    assert reading.value.unresolved_nics == []  # no legend needed: columns name the devices
+    assert {(t.nic, t.relation) for t in reading.value.topology} == {
+        (f"mlx5_{i}", PciRelation.SYS) for i in range(4)
+    }
+    (warning,) = reading.warnings
+    assert warning.line_no == 2 and "'0,8,252-255' names several nodes" in warning.reason
+
+
+def test_topo_of_an_older_driver_without_nic_legend_reads_every_fact() -> None:
+    # adroit A100: the header's leading tab became 5 spaces; mlx5_0 is a column, no legend
+    rel = "nvidia-smi_topo/OLDFORMAT-a100-4gpu-1mlx5-no-nic-legend-adroit.txt"
+    reading = read_tool_output("nvidia-smi topo -m", _body(rel))
+    assert [(g.index, g.numa_node, g.local_cpulist) for g in reading.value.gpus] == [
+        (0, 0, "0,2,4,6,8,10"), (1, 0, "0,2,4,6,8,10"),
+        (2, 1, "1,3,5,7,9,11"), (3, 1, "1,3,5,7,9,11"),
+    ]  # fmt: skip
+    assert [(t.gpu, t.relation) for t in reading.value.topology] == [
+        ("GPU0", PciRelation.NODE), ("GPU1", PciRelation.NODE),
+        ("GPU2", PciRelation.SYS), ("GPU3", PciRelation.SYS),
+    ]  # fmt: skip
+    assert reading.value.nics == ["mlx5_0"] and reading.warnings == []
 
 
 def test_ibv_devinfo_pasted_twice_uses_the_last_run() -> None:
@@ -197,19 +215,39 @@ def test_ibv_devinfo_pasted_twice_uses_the_last_run() -> None:
     assert "appears 2 times" in warnings[0].reason
 
 
-def test_ip_link_header_without_ifindex_and_wrapped_vf_line() -> None:
+@pytest.mark.parametrize(
+    ("rel", "vlan_vf"),
+    [
+        ("ip_link/NO-IFINDEX-x540-pf-eno2-8vfs-vlan201-crlf-sriov-cni-worker1.txt", 1),
+        ("ip_link/NO-IFINDEX-indented-x540-pf-eno2-8vfs-vlan201-crlf-sriov-cni-worker3.txt", 7),
+    ],
+)
+def test_ip_link_header_that_lost_its_ifindex(rel: str, vlan_vf: int) -> None:
+    # as published: "eno2: <BROADCAST,...> mtu 9000" (no "5: "), CRLF line ends, 8 VFs
+    raw = (CORPUS / rel).read_bytes().split(b"\n", 1)[1]
+    assert b"\r\n" in raw  # the published bytes, as `--from` and `dualnet parse` read them
+    reading = read_tool_output("ip link", decode_text(raw, rel))
+    (iface,) = reading.value
+    assert (iface.name, iface.ifindex, iface.mtu, iface.state) == ("eno2", None, 9000, "UP")
+    assert [vf.index for vf in iface.vfs] == list(range(8))
+    assert [vf.index for vf in iface.vfs if vf.vlan == 201] == [vlan_vf]
+    assert all(vf.spoof_check and vf.trust is False for vf in iface.vfs)
+    (warning,) = reading.warnings
+    assert warning.line_no == 1 and "without its '<ifindex>: ' prefix" in warning.reason
+    assert read_tool_output("ip link", _body(rel)).value == reading.value  # CRLF changes nothing
+
+
+def test_ip_link_wrapped_vf_line() -> None:
     body = _body("ip_link/mlx5-pf-down-8vfs-mtu9000-TRUNCATED-midline.txt")
     lines = body.split("\n")
-    lines[0] = lines[0].split(": ", 1)[1]  # "4: ens2f0: <...>" pasted as "ens2f0: <...>"
     vf0 = lines[2]
     cut = vf0.index(" link-state")
     lines[2:3] = [vf0[:cut], "   " + vf0[cut:]]  # a terminal wrapped vf 0 before link-state
     with collecting() as warnings:
         (iface,) = parse_ip_link("\n".join(lines))
     (original,) = parse_ip_link(body)
-    assert iface.ifindex is None and original.ifindex == 4
     assert iface.vfs == original.vfs  # vf 0 keeps link-state, trust from the wrapped line
-    assert [w.line_no for w in warnings] == [1, 4]
+    assert [w.line_no for w in warnings] == [4]
 
 
 def test_show_gids_redacted_groups() -> None:
