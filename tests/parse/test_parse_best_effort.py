@@ -3,10 +3,11 @@ warning naming the line, and never a fact invented.
 
 Captures named `tests/corpus/...` are real published outputs (see their `# source:` lines),
 among them an older driver's topo matrix whose NUMA cell is a node list and one with no NIC
-legend, and `ip link show` pastes whose header lost its ifindex. Where no published capture of a
-class was found (a BOM, NBSP, a paste done twice, a wrapped VF line, a matrix cut after its GPU
-rows; the searches are listed in the closing note), the input is a REAL capture with exactly that
-damage applied here, so the expected facts are the capture's own.
+legend, `ip link show` pastes whose header lost its ifindex, and NBSP-indented outputs from
+mailing-list posts. Where no published capture of a class was found (a BOM, a paste done twice,
+a wrapped VF line, a matrix cut after its GPU rows; the searches are listed in the closing note),
+the input is a REAL capture with exactly that damage applied here, so the expected facts are the
+capture's own.
 """
 
 from __future__ import annotations
@@ -71,6 +72,45 @@ def test_nbsp_from_a_web_page_no_longer_drops_a_nic() -> None:
     text = _body("lspci/gh200.txt").replace(" ", "\u00a0")
     assert parse_lspci(text) == parse_lspci(_body("lspci/gh200.txt"))
     assert [n.pci_address for n in parse_lspci(text).nics] == ["0000:01:00.0", "0000:01:00.1"]
+
+
+def test_nbsp_of_a_web_mail_client_in_ibv_devinfo() -> None:
+    # Yahoo web mail turned every indent and column gap into NBSP+space pairs, and glued some
+    # values to an NBSP ("fw_ver:\xa0 ... \xa028.39.1002"): the facts are those of the text.
+    body = _body("ibv_devinfo/NBSP-webmail-cx7-2port-roce-linux-rdma-2025-02.txt")
+    assert "\u00a028.39.1002" in body  # the published damage is in the capture
+    reading = read_tool_output("ibv_devinfo", body)
+    assert [(d.name, d.fw_ver, d.node_guid, d.vendor_part_id) for d in reading.value] == [
+        ("mlx5_2", "28.39.1002", "a088:c203:007d:a8ca", 4129),
+        ("mlx5_3", "28.39.1002", "a088:c203:007d:a88a", 4129),
+    ]
+    assert [
+        (p.number, p.state, p.link_layer, p.max_mtu, p.active_mtu, p.lid)
+        for d in reading.value for p in d.ports
+    ] == [(1, PortState.ACTIVE, LinkLayer.ETHERNET, 4096, 1024, 0)] * 2
+    assert reading.warnings == []
+    assert reading.value == parse_ibv_devinfo(body.replace("\u00a0", " "))
+
+
+def test_nbsp_of_an_outlook_mail_in_ip_link_and_ip_addr() -> None:
+    rel = "NBSP-outlook-mail-azure-vm-eth0-in-vrf-netdev-2019-09.txt"
+    link_body, addr_body = _body(f"ip_link/{rel}"), _body(f"ip_addr/{rel}")
+    assert "\u00a0\u00a0\u00a0 link/ether" in link_body
+    links = read_tool_output("ip link", link_body)
+    assert [(i.ifindex, i.name, i.mtu, i.state, i.master, i.mac) for i in links.value] == [
+        (1, "lo", 65536, "UNKNOWN", None, "00:00:00:00:00:00"),
+        (2, "eth0", 1500, "UP", "mgmt-vrf", "00:22:48:07:cc:ad"),
+        (3, "eth1", 1500, "UP", None, "00:22:48:07:c9:6c"),
+        (4, "mgmt-vrf", 65536, "UP", None, "8a:f6:26:65:02:5a"),
+    ]
+    addrs = read_tool_output("ip addr", addr_body)
+    assert [(i.name, [str(a) for a in i.addresses]) for i in addrs.value] == [
+        ("lo", ["127.0.0.1/8", "::1/128"]),
+        ("eth0", ["10.24.12.10/24", "fe80::222:48ff:fe07:ccad/64"]),
+        ("eth1", ["10.24.12.9/24", "fe80::222:48ff:fe07:c96c/64"]),
+        ("mgmt-vrf", []),
+    ]
+    assert links.warnings == [] and addrs.warnings == []
 
 
 def test_undecodable_paste_is_refused_with_its_reason(tmp_path: Path) -> None:
