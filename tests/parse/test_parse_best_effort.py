@@ -92,6 +92,27 @@ def test_nbsp_of_a_web_mail_client_in_ibv_devinfo() -> None:
     assert reading.value == parse_ibv_devinfo(body.replace("\u00a0", " "))
 
 
+def test_nbsp_of_a_web_archive_page_and_old_libibverbs_link_layer() -> None:
+    # The Open MPI list archive shows the paste with "&#160; " gaps and ">> " quotes, and the
+    # OFED 1.5.2 libibverbs printed "link_layer: IB": read as InfiniBand (it was refused).
+    rel = "ibv_devinfo/NBSP-web-archive-quoted-cx2-vpi-ib-plus-eth-link-layer-IB-ompi-2011.txt"
+    body = _body(rel)
+    assert ">> \u00a0 \u00a0 transport:" in body and "link_layer: \u00a0" in body
+    reading = read_tool_output("ibv_devinfo", body)
+    (dev,) = reading.value
+    assert (dev.name, dev.fw_ver, dev.vendor_part_id, dev.board_id) == (
+        "mlx4_0", "2.7.9294", 26438, "HP_0200000003"
+    )
+    assert [(p.number, p.state, p.link_layer, p.active_mtu, p.lid) for p in dev.ports] == [
+        (1, PortState.ACTIVE, LinkLayer.INFINIBAND, 2048, 20),
+        (2, PortState.ACTIVE, LinkLayer.ETHERNET, 1024, 0),
+    ]
+    # the prompt lost its "@" to the archive ("root_at_amber03"): skipped as text, named
+    assert [(w.line_no, w.reason) for w in reading.warnings] == [
+        (1, "skipped a line before the first 'hca_id:'")
+    ]
+
+
 def test_nbsp_of_an_outlook_mail_in_ip_link_and_ip_addr() -> None:
     rel = "NBSP-outlook-mail-azure-vm-eth0-in-vrf-netdev-2019-09.txt"
     link_body, addr_body = _body(f"ip_link/{rel}"), _body(f"ip_addr/{rel}")

@@ -7,8 +7,9 @@ key belongs to the port block once a `port:` line was seen. `-v` adds open-ended
 (flag names on their own lines, `tag matching not supported`, ...): inside a device they are
 skipped; before the first `hca_id:` libibverbs warnings and `Failed to open device` are noise
 (kept by `verbs_messages` for doctor) and other text (a label, prose) is skipped with a warning.
-`No IB devices found` is a fact: an empty list. The same output pasted twice (one device appears
-again) keeps the last run that names every device, with a warning.
+`No IB devices found` is a fact: an empty list. Old libibverbs' `link_layer: IB` is InfiniBand.
+The same output pasted twice (one device appears again) keeps the last run that names every
+device, with a warning.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ _PHYS_STATES = {
 _LINK_LAYERS = {
     "Ethernet": LinkLayer.ETHERNET,
     "InfiniBand": LinkLayer.INFINIBAND,
+    # libibverbs of the OFED 1.5 era printed "IB" (tests/corpus/ibv_devinfo/NBSP-web-archive-*)
+    "IB": LinkLayer.INFINIBAND,
     "Unspecified": LinkLayer.UNSPECIFIED,
 }
 _MTUS = {256, 512, 1024, 2048, 4096}
