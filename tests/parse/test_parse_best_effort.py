@@ -268,12 +268,55 @@ def test_topo_of_an_older_driver_without_nic_legend_reads_every_fact() -> None:
     assert reading.value.nics == ["mlx5_0"] and reading.warnings == []
 
 
-def test_ibv_devinfo_pasted_twice_uses_the_last_run() -> None:
-    body = _body("ibv_devinfo/gh200-cx7-in-pod.txt")
-    with collecting() as warnings:
-        devices = parse_ibv_devinfo(body + "\n" + body)
-    assert devices == parse_ibv_devinfo(body)
-    assert "appears 2 times" in warnings[0].reason
+def test_ibv_devinfo_of_two_hosts_in_one_paste_keeps_the_last_run_and_names_every_line() -> None:
+    # A bug report: os-release, uname and ibv_devinfo of the server, then the same of the client,
+    # under SUSE's root prompt ("lehi-dirt:~ # ibv_devinfo"); the device name is the same twice.
+    rel = (
+        "ibv_devinfo/"
+        "TWICE-server-and-client-mlx5-bond-0-roce-lag-suse-prompts-linux-rdma-2020-07.txt"
+    )
+    reading = read_tool_output("ibv_devinfo", _body(rel))
+    (dev,) = reading.value
+    assert (dev.name, dev.node_guid, dev.vendor_part_id, dev.board_id) == (
+        "mlx5_bond_0", "506b:4b03:00b1:7ca6", 4117, "DEL2810000034"  # the client's, the last run
+    )
+    assert [(p.number, p.state, p.link_layer) for p in dev.ports] == [
+        (1, PortState.ACTIVE, LinkLayer.ETHERNET)
+    ]
+    by_reason: dict[str, list[int]] = {}
+    for w in reading.warnings:
+        by_reason.setdefault(w.reason, []).append(w.line_no)
+    assert "the output appears 2 times (device mlx5_bond_0 again)" in reading.warnings[0].reason
+    assert by_reason["skipped a shell prompt line"] == [3, 12, 15, 38, 47, 50]
+    # the client's header and os-release lines between the two runs are named, not dropped
+    assert by_reason["skipped a line inside the block of mlx5_bond_0 that is no field"] == [
+        36, 39, 40, 41, 42, 43, 44, 45, 48
+    ]
+    assert by_reason["skipped a line before the first 'hca_id:'"] == [1, 4, 5, 6, 7, 8, 9, 10, 13]
+
+
+def test_ibv_devinfo_before_and_after_in_one_commit_message() -> None:
+    rel = "ibv_devinfo/TWICE-before-after-patch-rxe0-vendor-id-linux-rdma-2020-04.txt"
+    reading = read_tool_output("ibv_devinfo", _body(rel))
+    assert [(d.name, d.fw_ver, d.node_guid) for d in reading.value] == [
+        ("rxe0", "0.0.0", "5054:00ff:feaa:5363")
+    ]
+    assert [(w.line_no, w.reason) for w in reading.warnings][1:] == [
+        (1, "skipped a line before the first 'hca_id:'"),
+        (2, "skipped a line before the first 'hca_id:'"),
+        (9, "skipped a line inside the block of rxe0 that is no field"),
+        (11, "skipped a label line"),  # "After:" is no -v key
+        (12, "skipped a line inside the block of rxe0 that is no field"),
+        (19, "skipped a line inside the block of rxe0 that is no field"),
+    ]
+    assert "appears 2 times" in reading.warnings[0].reason
+
+
+def test_ibv_devinfo_verbose_capability_lines_stay_silent() -> None:
+    # -v prints flag names on their own lines: they are expected there, so no warning
+    rel = "ibv_devinfo/verbose-v-cx6-roce-versity-h1.txt"
+    reading = read_tool_output("ibv_devinfo", _body(rel))
+    assert not [w for w in reading.warnings if "no field" in w.reason]
 
 
 @pytest.mark.parametrize(

@@ -96,9 +96,11 @@ _COMMENT = re.compile(r"^\s*(?:#|//)")
 _QUOTE = re.compile(r"^(?:\s*>)+ ?")
 # "Server:", "On node B (after the fix):": a short title ending in a colon, nothing after it.
 _LABEL = re.compile(r"^\s*[A-Za-z][\w .,()/'+-]{0,48}:\s*$")
-# "$ ibv_devinfo", "root@node1:~# rdma link", "[root@gpu01 ~]# lspci -nn", "user@h:~$ ip a"
+# "$ ibv_devinfo", "root@node1:~# rdma link", "[root@gpu01 ~]# lspci -nn", "user@h:~$ ip a",
+# and SUSE's root prompt without a user, "lehi-dirt:~ # ibv_devinfo" (host, ':', a path)
 _PROMPT = re.compile(
-    r"^\s*(?:\$|\[[^\]]*@[^\]]*\][#$]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?\s?[#$]|>>>)\s+\S"
+    r"^\s*(?:\$|\[[^\]]*@[^\]]*\][#$]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?\s?[#$]"
+    r"|[\w.-]+:[~/][^\s#$]*\s?[#$]|>>>)\s+\S"
 )
 
 
@@ -127,7 +129,8 @@ def prepare(text: str, *, keep_blank: bool = False, labels: bool = True) -> list
     for n, s in numbered:
         line = Line(n, s)
         head = s.lstrip()[:1]
-        if head not in _DECORATION_START and "@" not in s and not s.endswith(":"):
+        if (head not in _DECORATION_START and "@" not in s and not s.endswith(":")
+                and ":~" not in s and ":/" not in s):
             # most lines: nothing below can match, skip the six patterns
             if s.strip() or keep_blank:
                 out.append(line)

@@ -74,6 +74,13 @@ _LINK_LAYERS = {
     "Unspecified": LinkLayer.UNSPECIFIED,
 }
 _MTUS = {256, 512, 1024, 2048, 4096}
+# The keys the default (not -v) output prints: free text inside a device block is only expected
+# once a -v key was seen (capability flag names on their own lines), so before that it is prose.
+_DEFAULT_KEYS = frozenset({
+    "transport", "fw_ver", "node_guid", "sys_image_guid", "vendor_id", "vendor_part_id", "hw_ver",
+    "board_id", "phys_port_cnt", "Device ports", "state", "max_mtu", "active_mtu", "sm_lid",
+    "port_lid", "port_lmc", "link_layer",
+})
 # `active_speed: 25.0 Gbps (32)`: the enum in parentheses -> (lane Gb/s, IB speed name), as the
 # kernel's sysfs `rate` names them (FDR lanes count as 14, FDR10 as 10).
 _SPEEDS = {
@@ -236,6 +243,7 @@ def _parse_devices(lines: list[Line]) -> list[RdmaDevice]:
     port: RdmaPort | None = None
     # keyed by the device object: a device pasted twice has two of them
     speeds: dict[tuple[int, int], dict[str, str]] = {}
+    verbose = False  # a -v key seen in this device block
     for line in lines:
         s = line.stripped
         m = _HCA.match(s)
@@ -245,6 +253,7 @@ def _parse_devices(lines: list[Line]) -> list[RdmaDevice]:
             dev = RdmaDevice(name=m.group(1))
             devices.append(dev)
             port = None
+            verbose = False
             continue
         if dev is None:  # the caller starts at the first hca_id line
             raise fail(SOURCE, "expected 'hca_id: <device>' or 'N HCAs found:'", line)
@@ -271,8 +280,15 @@ def _parse_devices(lines: list[Line]) -> list[RdmaDevice]:
             continue
         kv = _KV.match(s)
         if kv is None:
-            continue  # -v capability flag names and free text inside a device block
+            if not verbose:  # -v prints capability flag names on their own lines; else prose
+                warn(f"skipped a line inside the block of {dev.name} that is no field", line)
+            continue
         key, value = kv.group(1).strip(), kv.group(2).strip()
+        if not value and key[:1].isupper() and key not in _DEFAULT_KEYS:
+            # "After:", "Client side:": an author's label between two pastes, not a -v key
+            warn("skipped a label line", line)
+            continue
+        verbose = verbose or key not in _DEFAULT_KEYS
         if port is not None and key in ("active_width", "active_speed"):
             speeds.setdefault((id(dev), port.number), {})[key] = value
         elif port is not None:
