@@ -3,11 +3,11 @@ warning naming the line, and never a fact invented.
 
 Captures named `tests/corpus/...` are real published outputs (see their `# source:` lines),
 among them an older driver's topo matrix whose NUMA cell is a node list and one with no NIC
-legend, `ip link show` pastes whose header lost its ifindex, and NBSP-indented outputs from
-mailing-list posts. Where no published capture of a class was found (a BOM, a paste done twice,
-a wrapped VF line, a matrix cut after its GPU rows; the searches are listed in the closing note),
-the input is a REAL capture with exactly that damage applied here, so the expected facts are the
-capture's own.
+legend, `ip link show` pastes whose header lost its ifindex, NBSP-indented outputs from
+mailing-list posts, `ibv_devinfo` pastes holding two runs, and a wrapped VF line. Where no
+published capture of a class was found (a BOM or UTF-16, a matrix cut after its GPU rows; the
+searches are listed in the closing note), the input is a REAL capture with exactly that damage
+applied here, so the expected facts are the capture's own.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from dualnet.parse.errors import ParseError
 from dualnet.parse.from_dir import report_from_dir
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
-from dualnet.parse.ip import parse_ip_link
 from dualnet.parse.lspci import parse_lspci
 from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_link
@@ -341,17 +340,22 @@ def test_ip_link_header_that_lost_its_ifindex(rel: str, vlan_vf: int) -> None:
     assert read_tool_output("ip link", _body(rel)).value == reading.value  # CRLF changes nothing
 
 
-def test_ip_link_wrapped_vf_line() -> None:
-    body = _body("ip_link/mlx5-pf-down-8vfs-mtu9000-TRUNCATED-midline.txt")
-    lines = body.split("\n")
-    vf0 = lines[2]
-    cut = vf0.index(" link-state")
-    lines[2:3] = [vf0[:cut], "   " + vf0[cut:]]  # a terminal wrapped vf 0 before link-state
-    with collecting() as warnings:
-        (iface,) = parse_ip_link("\n".join(lines))
-    (original,) = parse_ip_link(body)
-    assert iface.vfs == original.vfs  # vf 0 keeps link-state, trust from the wrapped line
-    assert [w.line_no for w in warnings] == [4]
+def test_ip_link_wrapped_vf_line_of_an_ipoib_pf_flush_left() -> None:
+    # an iproute2 patch's commit message: no ifindex, no indentation, and vf 0 wrapped after
+    # "brd ...,": the second half (spoof checking, link-state, trust) still belongs to vf 0
+    rel = "ip_link/WRAPPED-VF-NO-IFINDEX-ipoib-ib4-vf-node-port-guid-iproute2-patch-2019-11.txt"
+    reading = read_tool_output("ip link", _body(rel))
+    (iface,) = reading.value
+    assert (iface.name, iface.ifindex, iface.mtu, iface.state, iface.link_type) == (
+        "ib4", None, 4092, "DOWN", "infiniband"
+    )
+    (vf,) = iface.vfs
+    assert (vf.index, vf.spoof_check, vf.trust, vf.link_state) == (0, False, False, "disable")
+    assert vf.mac == "00:00:0a:2d:fe:80:00:00:00:00:00:00:ec:0d:9a:03:00:44:36:8d"
+    assert [(w.line_no, w.reason) for w in reading.warnings] == [
+        (1, "interface header without its '<ifindex>: ' prefix; ifindex unknown"),
+        (4, "joined a wrapped line to vf 0 of ib4"),
+    ]
 
 
 def test_show_gids_redacted_groups() -> None:
