@@ -45,6 +45,9 @@ def main() -> None:
     import os
 
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    from dualnet.cli import plugin_scan
+
+    plugin_scan.install()  # and not even import the scanner while they are off
     from dualnet.cli.fastpath import run_fast
     from dualnet.cli.output import widen_for_pipes
 
