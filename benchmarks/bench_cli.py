@@ -5,7 +5,10 @@ in turn with the floor and the others (A B C ... A B C ...), so a drift in the m
 moves every row alike; the table gives the median of N runs (default 20) and its ratio to the
 floor's median. Then `python -X importtime` names the ten slowest imports of each command.
 
-    python -m benchmarks.bench_cli [--runs N] [--no-importtime]
+    python -m benchmarks.bench_cli [--runs N] [--no-importtime] [--phases]
+
+--phases adds where `discover -o json`'s time goes: each phase timed inside one fresh process,
+in the order the command meets them, min and median of N.
 
 Targets (issue 14): --help and version within 6x the floor; discover -o json on the GH200
 sample within 10x.
@@ -85,10 +88,58 @@ def importtime_top(argv: list[str], n: int = 10) -> list[tuple[float, str]]:
     return sorted(rows, reverse=True)[:n]
 
 
+# One fresh process: the phases of `dualnet discover --root R -o json` in the order the command
+# meets them (dualnet.cli.main, fastpath, discover_cmds.run_discover), each timed on its own.
+PHASES_CHILD = """
+import time
+t = [time.perf_counter()]
+import os, sys
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+import dualnet.cli, dualnet.cli.fastpath, dualnet.cli.options, dualnet.cli.output
+from dualnet.cli import plugin_scan
+plugin_scan.install()
+t.append(time.perf_counter())
+import pydantic.main, pydantic.fields
+t.append(time.perf_counter())
+import dualnet.host.models, dualnet.host.discover, dualnet.cli.discover_cmds
+t.append(time.perf_counter())
+from pathlib import Path
+from dualnet.host.discover import discover  # the package's attribute is the function
+report = discover(Path(sys.argv[1]))
+t.append(time.perf_counter())
+import json
+text = json.dumps(dualnet.cli.output.to_data(report), indent=2)
+t.append(time.perf_counter())
+print(" ".join(f"{1e3 * (b - a):.3f}" for a, b in zip(t, t[1:])))
+"""
+PHASES = (
+    "dualnet.cli, fastpath, options, output",
+    "pydantic (pydantic.main, pydantic.fields)",
+    "dualnet.host: the host models and their schemas, discover, switchdev, views",
+    "discover() on the sample",
+    "model_dump + json.dumps",
+)
+
+
+def phases(root: Path, runs: int) -> None:
+    rows: list[list[float]] = []
+    for _ in range(runs):
+        r = subprocess.run([sys.executable, "-c", PHASES_CHILD, str(root)], capture_output=True,
+                           text=True, env=child_env(), check=True)
+        rows.append([float(x) for x in r.stdout.split()])
+    print(f"\nwhere `discover -o json` goes, {runs} fresh processes:\n")
+    print("| phase | min ms | median ms |")
+    print("|---|---:|---:|")
+    for i, name in enumerate(PHASES):
+        col = [row[i] for row in rows]
+        print(f"| {name} | {min(col):.1f} | {statistics.median(col):.1f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--no-importtime", action="store_true")
+    ap.add_argument("--phases", action="store_true")
     args = ap.parse_args()
 
     from dualnet.host.samples import build_sample
@@ -116,6 +167,8 @@ def main() -> None:
                 f"<= {target:g}x: {'ok' if med / floor <= target else 'MISSED'}")
             print(f"| `{name}` | {med * 1000:.0f} | {min(ts) * 1000:.0f} | "
                   f"{max(ts) * 1000:.0f} | {med / floor:.2f} | {verdict} |")
+        if args.phases:
+            phases(root, args.runs)
         if args.no_importtime:
             return
         for name, argv in cmds.items():
