@@ -141,3 +141,26 @@ def gh200_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from dualnet.host.samples import build_sample
 
     return build_sample("gh200", tmp_path_factory.mktemp("fastpath") / "gh200")
+
+
+@pytest.fixture(scope="module")
+def sample_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from dualnet.host.samples import SAMPLES, build_sample
+
+    base = tmp_path_factory.mktemp("fastpath-samples")
+    return {name: build_sample(name, base / name) for name in SAMPLES}
+
+
+@pytest.mark.parametrize("verb", ["discover", "doctor"])
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_every_sample_prints_the_same_either_way(
+    capsys: pytest.CaptureFixture[str], sample_roots: dict[str, Path], verb: str, fmt: str
+) -> None:
+    from dualnet.cli import app
+    from tests.cli_run import run_cli
+
+    for name, root in sample_roots.items():
+        fast = run_cli(capsys, verb, "--root", str(root), "-o", fmt)
+        # the same command line, parsed by typer (the app itself)
+        r = CliRunner().invoke(app, [verb, "--root", str(root), "-o", fmt])
+        assert (fast[0], fast[1]) == (r.exit_code, r.stdout), name

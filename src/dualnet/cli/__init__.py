@@ -57,8 +57,9 @@ def main() -> None:
     try:
         # discover and doctor with plain arguments run without typer; the rest (and their
         # --help and usage errors) go through the app
-        if run_fast(sys.argv[1:]):
-            return
+        code = run_fast(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
         from dualnet.cli.root import app
 
         app()

@@ -8,7 +8,7 @@ same table (`Opt.option`), and `run_fast` parses argv with it.
 
 `run_fast` takes only the plain forms (`--root DIR`, `--root=DIR`, `-o json`, a flag) of options
 it knows, each at most once, with a value it can read. Anything else (`--help`, an unknown or
-repeated option, a bad value, `--`, shell completion) returns False and typer parses the whole
+repeated option, a bad value, `--`, shell completion) returns None and typer parses the whole
 command line as before, so help, usage errors and their exit codes stay typer's own
 (tests/cli/test_cli_fastpath.py holds the two parsers equal on every form they both take).
 """
@@ -126,17 +126,17 @@ def _completing() -> bool:
     return any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ)
 
 
-def run_fast(argv: Sequence[str]) -> bool:
-    """Run argv's verb without typer when it is a hot verb with plain arguments (then exit with
-    its status); False when typer must parse argv."""
+def run_fast(argv: Sequence[str]) -> int | None:
+    """Run argv's verb without typer when it is a hot verb with plain arguments and return its
+    exit status; None (nothing run) when typer must parse argv."""
     if not argv or _completing():
-        return False
+        return None
     verb = _fast_verbs().get(argv[0])
     if verb is None:
-        return False
+        return None
     kwargs = parse(argv[1:], verb.opts)
     if kwargs is None:
-        return False
+        return None
     # what click's standalone mode does around a command, without click
     try:
         code = verb.function()(**kwargs)
@@ -153,4 +153,4 @@ def run_fast(argv: Sequence[str]) -> bool:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
-    sys.exit(code)
+    return code
