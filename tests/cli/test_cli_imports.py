@@ -61,6 +61,15 @@ def test_discover_and_doctor_json_need_neither_rich_nor_the_api(gh200: Path) -> 
     assert loaded("nccl-env", "--root", str(gh200), "-o", "env") & HEAVY == set()
 
 
+def test_discover_and_doctor_run_without_typer(gh200: Path) -> None:
+    # plain arguments take dualnet.cli.fastpath: typer, its vendored click and the pydantic
+    # adapters it builds per option were a fifth of discover's start
+    for verb in ("discover", "doctor"):
+        assert "typer" not in loaded(verb, "--root", str(gh200), "-o", "json"), verb
+        assert "typer" not in loaded(verb, "--root", str(gh200)), verb
+    assert "typer" in loaded("discover", "--root", str(gh200), "-o", "xml")  # typer says why
+
+
 def test_a_table_uses_rich_but_not_the_api(gh200: Path) -> None:
     mods = loaded("discover", "--root", str(gh200))
     assert "rich" in mods and mods & {"lightkube", "kopf", "kubernetes_validate"} == set()

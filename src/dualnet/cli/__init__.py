@@ -45,13 +45,23 @@ def main() -> None:
     import os
 
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    from dualnet.cli import plugin_scan
+
+    plugin_scan.install()  # and not even import the scanner while they are off
+    from dualnet.cli.fastpath import run_fast
     from dualnet.cli.output import widen_for_pipes
-    from dualnet.cli.root import app
 
     widen_for_pipes()
     # click (standalone mode) handles usage errors itself (exit 2) and turns Ctrl-C into Abort;
     # everything dualnet raises on purpose is a DualnetError and is printed without a traceback.
     try:
+        # discover and doctor with plain arguments run without typer; the rest (and their
+        # --help and usage errors) go through the app
+        code = run_fast(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
+        from dualnet.cli.root import app
+
         app()
     except DualnetError as exc:
         from dualnet.cli.output import print_error

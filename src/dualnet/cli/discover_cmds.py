@@ -1,29 +1,69 @@
-"""CLI verbs of the discover layer: `discover`, `show-gids`, `ibdev2netdev`, `topo`."""
+"""CLI verbs of the discover layer: `discover`, `show-gids`, `ibdev2netdev`, `topo`.
+
+typer is imported only in `register`: `dualnet discover` with plain arguments runs
+`run_discover` without it (dualnet.cli.fastpath)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
-from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit
+from dualnet.cli.options import DISCOVER, ROOT_HELP
+from dualnet.cli.output import OutputFormat, emit
 from dualnet.errors import UsageError
 
 if TYPE_CHECKING:
+    import typer
     from rich.console import RenderableType
 
     from dualnet.host.models import HostReport
 
-ROOT_HELP = "filesystem root to read sysfs/procfs from (a fixture tree, a chroot)"
-
 
 def register(app: typer.Typer) -> None:
     """Add this layer's verbs to the dualnet app."""
-    app.command("discover")(discover_cmd)
-    app.command("show-gids")(show_gids_cmd)
-    app.command("ibdev2netdev")(ibdev2netdev_cmd)
-    app.command("topo")(topo_cmd)
+    import typer
+
+    root_opt, output_opt = DISCOVER
+
+    @app.command("discover")
+    def discover_cmd(
+        root: Path = root_opt.option(),
+        output: OutputFormat = output_opt.option(),
+    ) -> None:
+        """Report the node's NICs, RDMA devices, GPUs, topology, modules, CNI, read from sysfs."""
+        run_discover(root=root, output=output)
+
+    @app.command("show-gids")
+    def show_gids_cmd(
+        dev: str | None = typer.Argument(None, help="RDMA device, e.g. mlx5_0 (default: all)"),
+        root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP),
+    ) -> None:
+        """GID tables in the layout of MOFED's show_gids."""
+        from dualnet.host.views import show_gids_text
+
+        report = _report(root)
+        if dev is not None and report.rdma_device(dev) is None:
+            known = ", ".join(d.name for d in report.rdma_devices) or "none"
+            raise UsageError(f"DEV: no RDMA device {dev!r}",
+                             hint=f"devices on this node: {known}")
+        typer.echo(show_gids_text(report, dev), nl=False)
+
+    @app.command("ibdev2netdev")
+    def ibdev2netdev_cmd(
+        root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP),
+        verbose: bool = typer.Option(False, "-v", "--verbose", help="PCI address, id, fw, state"),
+    ) -> None:
+        """RDMA device -> netdev map in the layout of ibdev2netdev."""
+        from dualnet.host.views import ibdev2netdev_text
+
+        typer.echo(ibdev2netdev_text(_report(root), verbose), nl=False)
+
+    @app.command("topo")
+    def topo_cmd(root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP)) -> None:
+        """GPU/NIC PCI relation matrix in the layout of `nvidia-smi topo -m`."""
+        from dualnet.host.views import topo_text
+
+        typer.echo(topo_text(_report(root)), nl=False)
 
 
 def check_root(root: Path) -> Path:
@@ -46,45 +86,11 @@ def _report(root: Path) -> HostReport:
     return discover(check_root(root))
 
 
-def discover_cmd(
-    root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP),
-    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
-                                        help=OUTPUT_HELP),
-) -> None:
-    """Report the node's NICs, RDMA devices, GPUs, topology, modules, CNI, read from sysfs."""
+def run_discover(root: Path, output: OutputFormat) -> int:
+    """`dualnet discover`, after its arguments are parsed (by typer or the fast path)."""
     report = _report(root)
     emit(report, output, lambda: discover_table(report))
-
-
-def show_gids_cmd(
-    dev: str | None = typer.Argument(None, help="RDMA device, e.g. mlx5_0 (default: all)"),
-    root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP),
-) -> None:
-    """GID tables in the layout of MOFED's show_gids."""
-    from dualnet.host.views import show_gids_text
-
-    report = _report(root)
-    if dev is not None and report.rdma_device(dev) is None:
-        known = ", ".join(d.name for d in report.rdma_devices) or "none"
-        raise UsageError(f"DEV: no RDMA device {dev!r}", hint=f"devices on this node: {known}")
-    typer.echo(show_gids_text(report, dev), nl=False)
-
-
-def ibdev2netdev_cmd(
-    root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="PCI address, id, fw, state"),
-) -> None:
-    """RDMA device -> netdev map in the layout of ibdev2netdev."""
-    from dualnet.host.views import ibdev2netdev_text
-
-    typer.echo(ibdev2netdev_text(_report(root), verbose), nl=False)
-
-
-def topo_cmd(root: Path = typer.Option(Path("/"), "--root", help=ROOT_HELP)) -> None:
-    """GPU/NIC PCI relation matrix in the layout of `nvidia-smi topo -m`."""
-    from dualnet.host.views import topo_text
-
-    typer.echo(topo_text(_report(root)), nl=False)
+    return 0
 
 
 # --- the table -------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""CLI verbs of the doctor layer: `dualnet doctor`."""
+"""CLI verbs of the doctor layer: `dualnet doctor`.
+
+typer is imported only in `register`: `dualnet doctor` with plain arguments runs
+`run_doctor_verb` without it (dualnet.cli.fastpath)."""
 
 from __future__ import annotations
 
@@ -6,10 +9,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from dualnet.cli.discover_cmds import check_root
-from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit
+from dualnet.cli.options import DOCTOR
+from dualnet.cli.output import OutputFormat, emit
 from dualnet.doctor import (
     DoctorOptions,
     DoctorResult,
@@ -24,6 +26,7 @@ from dualnet.errors import UsageError
 from dualnet.modes import Mode
 
 if TYPE_CHECKING:
+    import typer
     from rich.console import Console, ConsoleOptions, RenderableType
     from rich.table import Table
     from rich.text import Text
@@ -165,52 +168,41 @@ def _findings_blocks(result: DoctorResult) -> RenderableType:
 
 def register(app: typer.Typer) -> None:
     """Add this layer's verbs to the dualnet app."""
+    import typer
+
+    o_root, o_from, o_mode, o_rdma_cni, o_dpdk, o_vfs, o_strict, o_ovs, o_dra, o_output = DOCTOR
 
     @app.command("doctor")
     def doctor(
-        root: Path | None = typer.Option(
-            None, "--root", help="read a live sysfs/procfs tree under DIR (default /)"
-        ),
-        from_dir: Path | None = typer.Option(
-            None,
-            "--from",
-            help="read saved tool outputs from DIR (lsmod.txt, ibv_devinfo.txt, rdma_link.txt, "
-            "rdma_system.txt, nvidia-smi_topo.txt, ...)",
-        ),
-        mode: Mode | None = typer.Option(
-            None, "--mode", help="the network mode you plan; enables its specific checks"
-        ),
-        rdma_cni: bool = typer.Option(
-            False, "--rdma-cni", help="namespace-aware RDMA (RDMA CNI, netns exclusive)"
-        ),
-        dpdk: bool = typer.Option(False, "--dpdk", help="check DPDK needs (hugepages)"),
-        vfs: int | None = typer.Option(None, "--vfs", min=1, help="VFs wanted per PF"),
-        strict: bool = typer.Option(
-            False,
-            "--strict",
-            help="with --from: stop (exit 2) at the first file that cannot be read, instead of "
-            "diagnosing the rest and reporting the file as a finding",
-        ),
-        ovs_offload: bool = typer.Option(
-            False, "--ovs-offload",
-            help="OVS hardware offload expected: check switchdev mode and hw-tc-offload",
-        ),
-        dra: bool = typer.Option(
-            False, "--dra",
-            help="devices go to pods through DRA (dranet): check resource.k8s.io/v1 is served "
-            "(kubectl_api_resources.txt in --from), the runtime's NRI socket, and the "
-            "ResourceSlices (resourceslices.json) against the node's facts",
-        ),
-        output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
-                                        help=OUTPUT_HELP),
+        root: Path | None = o_root.option(),
+        from_dir: Path | None = o_from.option(),
+        mode: Mode | None = o_mode.option(),
+        rdma_cni: bool = o_rdma_cni.option(),
+        dpdk: bool = o_dpdk.option(),
+        vfs: int | None = o_vfs.option(min=1),
+        strict: bool = o_strict.option(),
+        ovs_offload: bool = o_ovs.option(),
+        dra: bool = o_dra.option(),
+        output: OutputFormat = o_output.option(),
     ) -> None:
         """Diagnose a node: each finding has evidence, why it matters, and the exact fix.
 
         Exit status: 0 nothing above info, 1 warnings, 4 errors (2 usage errors).
         """
-        report = load_report(root, from_dir, strict=strict)
-        opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs,
-                             ovs_offload=ovs_offload, dra=dra)
-        result = run_doctor(report, opts)
-        emit(result, output, lambda: findings_table(result))
-        raise typer.Exit(result.exit_code)
+        raise typer.Exit(run_doctor_verb(
+            root=root, from_dir=from_dir, mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs,
+            strict=strict, ovs_offload=ovs_offload, dra=dra, output=output))
+
+
+def run_doctor_verb(
+    *, root: Path | None, from_dir: Path | None, mode: Mode | None, rdma_cni: bool, dpdk: bool,
+    vfs: int | None, strict: bool, ovs_offload: bool, dra: bool, output: OutputFormat,
+) -> int:
+    """`dualnet doctor`, after its arguments are parsed (by typer or the fast path): prints the
+    findings and returns the exit status."""
+    report = load_report(root, from_dir, strict=strict)
+    opts = DoctorOptions(mode=mode, rdma_cni=rdma_cni, dpdk=dpdk, vfs=vfs,
+                         ovs_offload=ovs_offload, dra=dra)
+    result = run_doctor(report, opts)
+    emit(result, output, lambda: findings_table(result))
+    return result.exit_code
