@@ -1,8 +1,9 @@
 """OVS offload steps: eswitch to switchdev, hw-tc-offload on, OVS hw-offload=true.
 
 Each is check -> act -> verify like the other steps. Reads: the eswitch mode from MOFED's
-`compat/devlink/mode` where it exists, else `devlink -j dev eswitch show pci/<PF>` (parsed by
-parse.devlink, the `--from` parser); the feature from `ethtool -k <if>`, whose lines read
+`compat/devlink/mode` where it exists, else `devlink -j dev eswitch show pci/<PF>`, whose JSON
+is `{"dev": {"pci/<PF>": {"mode": ...}}}` (iproute2 devlink; scripts read it as
+`.dev[$dev].mode`); the feature from `ethtool -k <if>`, whose lines read
 `hw-tc-offload: on`, `off`, `off [fixed]` or `off [requested on]` (ethtool's dump_features);
 OVS's setting from `ovs-vsctl get Open_vSwitch . other_config:hw-offload`.
 """
