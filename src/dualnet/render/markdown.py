@@ -87,6 +87,12 @@ def step_commands(step: HostStep, arch: str | None = None) -> list[str]:
     return []  # pragma: no cover
 
 
+def _offload_rows(plan: Plan) -> list[str]:
+    return [f"| pod interface | eth0 (the default network): a switchdev VF plugged by "
+            f"{plan.offload_cni} ({plan.cni_type}), OVS offload |",
+            f"| IPAM | {plan.offload_cni}'s own |"]
+
+
 def plan_markdown(plan: Plan, notes: list[str] | None = None) -> str:
     """PLAN.md. `notes`: what the render target chose (render_notes), as a section of its own."""
     s = plan.spec.spec
@@ -96,9 +102,11 @@ def plan_markdown(plan: Plan, notes: list[str] | None = None) -> str:
         "| | |",
         "|---|---|",
         f"| mode | {plan.mode.value} |",
-        f"| pod interface | net1 via {plan.cni_type}"
-        + (f" on `{plan.master}`" if plan.master else "") + " |",
-        f"| IPAM | {s.ipam.type.value}" + (f" {s.ipam.subnet}" if s.ipam.subnet else "") + " |",
+        *(_offload_rows(plan) if plan.offload_cni else [
+            f"| pod interface | net1 via {plan.cni_type}"
+            + (f" on `{plan.master}`" if plan.master else "") + " |",
+            f"| IPAM | {s.ipam.type.value}" + (f" {s.ipam.subnet}" if s.ipam.subnet else "")
+            + " |"]),
         f"| resource | `{plan.resource_name}: 1` in each pod's limits |",
         f"| RDMA netns mode | {plan.netns_mode or 'either'} |",
         f"| RDMA CNI | {'chained' if plan.rdma_cni else 'no'} |",

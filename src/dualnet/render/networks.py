@@ -7,6 +7,7 @@ from typing import Any
 
 from dualnet.labels import RESOURCE_NAME_ANNOTATION
 from dualnet.plan.model import Plan
+from dualnet.render.cni_check import OFFLOAD_NETWORK_NAMES
 from dualnet.render.common import meta, to_json
 from dualnet.spec import IpamType, SharedCni
 
@@ -98,10 +99,10 @@ def offload_cni_config(plan: Plan) -> dict[str, Any] | None:
     host-local (which the Antrea agent fills from the node's pod CIDR) and portmap chained, as its
     default conflist has (antrea-io/antrea docs/ovs-offload.md)."""
     if plan.offload_cni == "ovn-kubernetes":
-        return {"cniVersion": CNI_VERSION, "name": "ovn-kubernetes",
+        return {"cniVersion": CNI_VERSION, "name": OFFLOAD_NETWORK_NAMES["ovn-k8s-cni-overlay"],
                 "type": "ovn-k8s-cni-overlay", "ipam": {}, "dns": {}}
     if plan.offload_cni == "antrea":
-        return {"cniVersion": CNI_VERSION, "name": "antrea",
+        return {"cniVersion": CNI_VERSION, "name": OFFLOAD_NETWORK_NAMES["antrea"],
                 "plugins": [{"type": "antrea", "ipam": {"type": "host-local"}},
                             {"type": "portmap", "capabilities": {"portMappings": True}}]}
     return None
