@@ -20,6 +20,15 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = Path(__file__).resolve().parent / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
+
+@functools.cache
+def sample_host(node: str) -> HostReport:
+    """A bundled sample node, read by the real discovery (the offload cases need a CX-6 Dx PF
+    with VFs, which the hand-built test hosts do not have)."""
+    with tempfile.TemporaryDirectory(prefix="dualnet-cases-") as tmp:
+        return discover(build_sample(node, Path(tmp) / node))  # facts only: the tree can go
+
+
 CASES: dict[str, Callable[[], list[HostReport]]] = {
     "gh200-shared-roce": lambda: [gh200()],
     "shared-roce-ipvlan-static": lambda: [gpu_node(1)],
@@ -32,15 +41,6 @@ CASES: dict[str, Callable[[], list[HostReport]]] = {
     "sriov-offload-ovn-kubernetes": lambda: [sample_host("roce_sriov")],
     "sriov-offload-antrea": lambda: [sample_host("roce_sriov")],
 }
-
-
-@functools.cache
-def sample_host(node: str) -> HostReport:
-    """A bundled sample node, read by the real discovery (the offload cases need a CX-6 Dx PF
-    with VFs, which the hand-built test hosts do not have)."""
-    tmp = Path(tempfile.mkdtemp(prefix="dualnet-cases-"))
-    return discover(build_sample(node, tmp / node))
-
 
 def plan_for(case: str) -> Plan:
     return build_plan(load_spec(EXAMPLES / f"{case}.yaml"), CASES[case]())
