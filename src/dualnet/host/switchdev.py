@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from shlex import quote
 from typing import Literal, Protocol
 
 from dualnet.host.models import Eswitch, Nic, Representor, ScalableFunction
@@ -196,3 +197,23 @@ def switchdev_steps(pf_pci_address: str, vfs: list[str], numvfs: int) -> list[st
             out.append(f"echo {target} > {drv}/bind   # 4. rebind each VF")
     out.append("ip -d link show   # representors: phys_port_name pf<N>vf<M>; bring them up")
     return out
+
+
+OVS_SERVICES = ("openvswitch-switch", "openvswitch")  # Debian/Ubuntu; RHEL/Fedora
+
+
+def hw_tc_offload_commands(pf: str) -> list[str]:
+    """`hw-tc-offload` on for the uplink and every representor on its function (doctor's fix,
+    the plan's step; the OVN-Kubernetes and Antrea guides turn it on for the PF)."""
+    q = quote(pf)
+    return [f"ethtool -K {q} hw-tc-offload on",
+            f"for r in $(ls /sys/class/net/{q}/device/net/); do "
+            'ethtool -K "$r" hw-tc-offload on; done   # and each representor']
+
+
+def ovs_hw_offload_commands(service: str | None = None) -> list[str]:
+    """OVS' hw-offload setting, read when OVS starts: set it, then restart OVS."""
+    unit = service or OVS_SERVICES[0]
+    return ["ovs-vsctl set Open_vSwitch . other_config:hw-offload=true",
+            f"systemctl restart {unit}"
+            + ("   # RHEL/Fedora: openvswitch" if service is None else "")]

@@ -128,9 +128,6 @@ class SetHwTcOffload(_Step):
     pf: IfName = Field(description="PF netdev name; its representors are found at run time")
 
 
-OVS_SERVICES = ("openvswitch-switch", "openvswitch")  # Debian/Ubuntu; RHEL/Fedora
-
-
 class SetOvsHwOffload(_Step):
     """`ovs-vsctl set Open_vSwitch . other_config:hw-offload=true`, then restart OVS (the
     setting is read at start). OVS on the host, as OVN-Kubernetes runs it."""
@@ -139,7 +136,7 @@ class SetOvsHwOffload(_Step):
     service: str | None = Field(
         default=None,
         description="systemd unit of OVS; default: the first of openvswitch-switch "
-        "(Debian/Ubuntu) and openvswitch (RHEL/Fedora) that is installed",
+        "(Debian/Ubuntu) and openvswitch (RHEL/Fedora) that is installed (host.switchdev)",
     )
 
     @field_validator("service")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import re
 
-from dualnet.host.switchdev import is_representor_port_name, switchdev_order
-from dualnet.plan.steps import OVS_SERVICES, SetEswitchMode, SetHwTcOffload, SetOvsHwOffload
+from dualnet.host.switchdev import OVS_SERVICES, is_representor_port_name, switchdev_order
+from dualnet.plan.steps import SetEswitchMode, SetHwTcOffload, SetOvsHwOffload
 from dualnet.prepare.context import StepContext, StepError
 from dualnet.prepare.host import HostWriteError
 from dualnet.prepare.journal import Action

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shlex import quote
 
-from dualnet.host.switchdev import switchdev_steps
+from dualnet.host.switchdev import hw_tc_offload_commands, ovs_hw_offload_commands, switchdev_steps
 from dualnet.plan.model import Plan
 from dualnet.plan.steps import (
     BindDriver,
@@ -77,13 +77,9 @@ def step_commands(step: HostStep, arch: str | None = None) -> list[str]:
         # the one order (host.switchdev), as doctor prints it; its first line only shows the mode
         return switchdev_steps(step.pf_pci_address, step.vfs, len(step.vfs))[1:-1]
     if isinstance(step, SetHwTcOffload):
-        return [f"ethtool -K {quote(step.pf)} hw-tc-offload on",
-                f"for r in $(ls /sys/class/net/{quote(step.pf)}/device/net/); do "
-                "ethtool -K \"$r\" hw-tc-offload on; done   # and each representor"]
+        return hw_tc_offload_commands(step.pf)
     if isinstance(step, SetOvsHwOffload):
-        unit = step.service or "openvswitch-switch"
-        return ["ovs-vsctl set Open_vSwitch . other_config:hw-offload=true",
-                f"systemctl restart {unit}   # RHEL/Fedora: openvswitch"]
+        return ovs_hw_offload_commands(step.service)
     return []  # pragma: no cover
 
 
