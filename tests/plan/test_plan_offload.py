@@ -4,9 +4,11 @@ discovery of the `roce_sriov` sample (PF0: CX-6 Dx, 4 VFs, eswitch legacy) and `
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from dualnet.errors import UsageError
 from dualnet.host.discover import discover
@@ -15,6 +17,7 @@ from dualnet.host.samples import build_sample
 from dualnet.plan import Plan, build_plan
 from dualnet.plan.steps import SetEswitchMode, SetHwTcOffload, SetOvsHwOffload
 from dualnet.spec import parse_spec
+from tests.cli_run import run_cli
 
 LEGACY_PF, SWITCHDEV_PF = "enp59s0f0np0", "enp8s0f0np0"
 
@@ -114,3 +117,19 @@ def test_antrea_has_no_host_ovs_step_and_says_where_offload_is_set(legacy: HostR
     codes = {w.code: w.message for w in p.warnings}
     assert "start_ovs --hw-offload" in codes["antrea-ovs-hw-offload"]
     assert p.cni_type == "antrea"
+
+
+@pytest.mark.parametrize(("spec", "says"), [
+    ({"offload": {"cni": "calico"}}, "spec.offload.cni: 'calico' is not allowed"),
+    ({"mode": "host-device"}, "spec.offload with mode host-device"),
+    ({"nics": {"netdevs": ["enp59s0f1np1"]}, "numVfs": 2}, "0 of 2 VFs"),
+])
+def test_the_cli_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          spec: dict[str, Any], says: str) -> None:
+    root = build_sample("roce_sriov", tmp_path / "node")
+    path = tmp_path / "offload.yaml"
+    data = doc(**spec)
+    path.write_text(yaml.safe_dump(data))
+    code, out, err = run_cli(capsys, "plan", str(path), "--root", str(root))
+    assert code == 2, err
+    assert says in err and "Traceback" not in out + err
