@@ -70,7 +70,13 @@ class FakeKernel:
             return CommandResult(args, 0, json.dumps({"dev": {dev: {
                 "mode": mode, "inline-mode": "none", "encap-mode": "basic"}}}))
         if args[:4] == ("devlink", "dev", "eswitch", "set") and args[5] == "mode":
-            self.eswitch[args[4].removeprefix("pci/")] = args[6]
+            pci = args[4].removeprefix("pci/")
+            self.eswitch[pci] = args[6]
+            # and where MOFED shows it, so a read of the tree sees the new mode
+            for net in (self.root / f"sys/bus/pci/devices/{pci}/net").glob("*"):
+                compat = net / "compat/devlink/mode"
+                compat.parent.mkdir(parents=True, exist_ok=True)
+                compat.write_text(args[6] + "\n")
             return CommandResult(args, 0)
         if args[:2] == ("ethtool", "-k"):
             state = self.hw_tc.get(args[2], "off")

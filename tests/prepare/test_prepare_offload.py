@@ -44,6 +44,10 @@ def test_eswitch_switch_unbinds_every_vf_before_devlink_and_rebinds_after(tree: 
                     f"devlink dev eswitch set pci/{PF0_PCI} mode switchdev",
                     *(f"echo {vf} > {drv}/bind" for vf in VFS)]
     assert kernel.eswitch == {}  # a dry run changes nothing
+    # a node tree's mode comes from the tree (no representors: legacy), never from this
+    # machine's devlink
+    assert "unknown" not in s.message and "legacy -> switchdev" in s.message
+    assert not [c for c in kernel.calls if c[:2] == ("devlink", "-j")]
 
 
 def test_eswitch_switch_is_verified_and_a_second_run_is_unchanged(tree: Path) -> None:

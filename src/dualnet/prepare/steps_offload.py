@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from dualnet.host.switchdev import OVS_SERVICES, is_representor_port_name, switchdev_order
 from dualnet.plan.steps import SetEswitchMode, SetHwTcOffload, SetOvsHwOffload
@@ -32,6 +33,12 @@ def eswitch_mode(ctx: StepContext, pf: str, pci: str) -> str | None:
     compat = ctx.host.read(f"/sys/class/net/{pf}/compat/devlink/mode")
     if compat is not None and compat.strip() in ("legacy", "switchdev"):
         return compat.strip()
+    if ctx.host.root != Path("/"):
+        # a node tree, not this machine: devlink would answer for this machine's devices. The
+        # tree says what discovery infers: representors -> switchdev, VFs without them -> legacy
+        if representors(ctx, pf):
+            return "switchdev"
+        return "legacy" if _vfs(ctx, pf) else None
     res = ctx.host.query(["devlink", "-j", "dev", "eswitch", "show", f"pci/{pci}"])
     if not res.ok:
         return None
