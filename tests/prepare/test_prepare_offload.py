@@ -12,7 +12,8 @@ import pytest
 from dualnet.host.samples import build_sample
 from dualnet.plan.steps import SetEswitchMode, SetHwTcOffload, SetOvsHwOffload
 from dualnet.prepare import Host, StepStatus, prepare
-from dualnet.prepare.steps_offload import parse_hw_tc_offload
+from dualnet.prepare.context import RunState, StepContext
+from dualnet.prepare.steps_offload import eswitch_mode, parse_hw_tc_offload
 from tests.prepare.fakes import FakeKernel
 
 PF0, PF0_PCI = "enp59s0f0np0", "0000:3b:00.0"
@@ -140,3 +141,14 @@ def test_ovs_hw_offload_without_ovs_fails_with_a_hint(tree: Path) -> None:
     kernel.units = set()
     (s,) = prepare([SetOvsHwOffload()], host(tree, kernel)).steps
     assert s.status is StepStatus.FAILED and "no OVS systemd unit" in (s.error or "")
+
+
+def test_on_this_machine_the_mode_is_read_from_devlink_json(tmp_path: Path) -> None:
+    # root "/": nothing is written, only `devlink -j dev eswitch show` is asked (FakeKernel
+    # answers with iproute2's shape, {"dev": {"pci/<PF>": {"mode": ...}}})
+    kernel = FakeKernel(tmp_path)
+    kernel.eswitch["0000:ff:00.0"] = "switchdev"
+    ctx = StepContext(host=Host("/", kernel, dry_run=True), facts=None, state=RunState())
+    assert eswitch_mode(ctx, "dnfake0", "0000:ff:00.0") == "switchdev"
+    assert eswitch_mode(ctx, "dnfake0", "0000:fe:00.0") == "legacy"
+    assert kernel.calls[-1] == ("devlink", "-j", "dev", "eswitch", "show", "pci/0000:fe:00.0")
