@@ -180,7 +180,10 @@ def rule_offload(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             + ("" if known else " It is an ethtool feature: sysfs does not show it, so "
                "discovery could not check it."),
             fix=[f"ethtool -k {quote(uplink)} | grep hw-tc-offload",
-                 *hw_tc_offload_commands(uplink), *ovs_hw_offload_commands(),
+                 *hw_tc_offload_commands(
+                     uplink, [r.netdev for r in report.representors
+                              if r.pf_pci_address == esw.pf_pci_address]),
+                 *ovs_hw_offload_commands(),
                  "# or let `dualnet prepare` run them: a spec with offload plans these steps"],
         ))
     return out

@@ -202,13 +202,15 @@ def switchdev_steps(pf_pci_address: str, vfs: list[str], numvfs: int) -> list[st
 OVS_SERVICES = ("openvswitch-switch", "openvswitch")  # Debian/Ubuntu; RHEL/Fedora
 
 
-def hw_tc_offload_commands(pf: str) -> list[str]:
+def hw_tc_offload_commands(pf: str, representors: list[str] | None = None) -> list[str]:
     """`hw-tc-offload` on for the uplink and every representor on its function (doctor's fix,
-    the plan's step; the OVN-Kubernetes and Antrea guides turn it on for the PF)."""
-    q = quote(pf)
-    return [f"ethtool -K {q} hw-tc-offload on",
-            f"for r in $(ls /sys/class/net/{q}/device/net/); do "
-            'ethtool -K "$r" hw-tc-offload on; done   # and each representor']
+    the plan's step; the OVN-Kubernetes and Antrea guides turn it on for the PF). Representors
+    not known yet (the eswitch switches later) are named by where they will be."""
+    lines = [f"ethtool -K {quote(pf)} hw-tc-offload on"]
+    if representors:
+        return lines + [f"ethtool -K {quote(r)} hw-tc-offload on" for r in representors]
+    return [*lines, f"# and on each representor: the pf<N>vf<M> netdevs in "
+            f"/sys/class/net/{pf}/device/net/ once the eswitch is in switchdev mode"]
 
 
 def ovs_hw_offload_commands(service: str | None = None) -> list[str]:
