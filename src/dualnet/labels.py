@@ -22,6 +22,8 @@ TAINT_UNREADY_ANNOTATION = "dualnet.io/taint-unready"  # on a TrainingNetwork: "
 
 # Multus / NPWG
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
+# Multus: the NAD (namespace/name) that replaces the pod's cluster default network
+DEFAULT_NETWORK_ANNOTATION = "v1.multus-cni.io/default-network"
 NETWORK_STATUS_ANNOTATION = "k8s.v1.cni.cncf.io/network-status"
 RESOURCE_NAME_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
 

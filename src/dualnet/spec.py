@@ -307,6 +307,27 @@ class Images(_Model):
     )
 
 
+class OffloadCni(StrEnum):
+    """The cluster CNI that programs the eswitch through the VF representors (OVS offload)."""
+
+    OVN_KUBERNETES = "ovn-kubernetes"
+    ANTREA = "antrea"
+
+
+class OffloadSpec(_Model):
+    """OVS hardware offload (ASAP2): pods get a switchdev VF whose flows OVS offloads to the NIC.
+    The VF is the pod's default network, plugged by the cluster CNI named here, not a net1."""
+
+    cni: OffloadCni = Field(strict=False, description="ovn-kubernetes or antrea")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, data: Any) -> Any:
+        if not isinstance(data, dict | OffloadSpec):
+            raise ValueError("offload is a mapping: {cni: ovn-kubernetes} or {cni: antrea}")
+        return data
+
+
 class NcclQos(_Model):
     """NCCL's QoS knobs. Never derived from a node: they follow the fabric's QoS design (which
     traffic class / service level the switches give lossless treatment), so only the spec sets
@@ -374,6 +395,10 @@ class NetworkSpec(_Model):
     )
     images: Images = Field(default_factory=Images)
     nccl: NcclQos = Field(default_factory=NcclQos, description="NCCL QoS knobs, only from here")
+    offload: OffloadSpec | None = Field(
+        default=None,
+        description="mode sriov only: OVS hardware offload on switchdev VFs, for this cluster CNI",
+    )
 
     @field_validator("namespace")
     @classmethod

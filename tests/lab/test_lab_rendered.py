@@ -40,6 +40,9 @@ EXPECTED = {
     "sriov-dpdk-host-local": "unsupported",
     "ipoib-whereabouts": "unsupported",
     "ib-sriov-static": "unsupported",
+    # OVS offload NADs: the cluster CNI (OVN-Kubernetes, Antrea) and a switchdev NIC plug the VF
+    "sriov-offload-ovn-kubernetes": "unsupported",
+    "sriov-offload-antrea": "unsupported",
 }
 
 

@@ -161,7 +161,7 @@ def _plural(kind: str) -> str:
 
 
 def test_rbac_checks_every_example() -> None:
-    assert len(list(EXAMPLES.glob("*.yaml"))) == len(CASES) == 8
+    assert len(list(EXAMPLES.glob("*.yaml"))) == len(CASES) == 10
     kinds = {o["kind"] for o in _rendered()}
     assert {"DaemonSet", "ClusterRole", "ClusterRoleBinding", "NetworkAttachmentDefinition",
             "CustomResourceDefinition", "ConfigMap", "ServiceAccount"} <= kinds

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from dualnet.host.discover import discover
 from dualnet.host.models import HostReport
+from dualnet.host.samples import build_sample
 from dualnet.plan import Plan, build_plan
 from dualnet.spec import load_spec
 from tests.plan.hosts import gh200, gpu_node
@@ -16,6 +20,15 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = Path(__file__).resolve().parent / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
+
+@functools.cache
+def sample_host(node: str) -> HostReport:
+    """A bundled sample node, read by the real discovery (the offload cases need a CX-6 Dx PF
+    with VFs, which the hand-built test hosts do not have)."""
+    with tempfile.TemporaryDirectory(prefix="dualnet-cases-") as tmp:
+        return discover(build_sample(node, Path(tmp) / node))  # facts only: the tree can go
+
+
 CASES: dict[str, Callable[[], list[HostReport]]] = {
     "gh200-shared-roce": lambda: [gh200()],
     "shared-roce-ipvlan-static": lambda: [gpu_node(1)],
@@ -25,8 +38,9 @@ CASES: dict[str, Callable[[], list[HostReport]]] = {
     "sriov-dpdk-host-local": lambda: [gpu_node(1)],
     "ipoib-whereabouts": lambda: [gpu_node(1), gpu_node(2)],
     "ib-sriov-static": lambda: [gpu_node(1)],
+    "sriov-offload-ovn-kubernetes": lambda: [sample_host("roce_sriov")],
+    "sriov-offload-antrea": lambda: [sample_host("roce_sriov")],
 }
-
 
 def plan_for(case: str) -> Plan:
     return build_plan(load_spec(EXAMPLES / f"{case}.yaml"), CASES[case]())

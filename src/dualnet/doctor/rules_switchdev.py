@@ -13,7 +13,7 @@ from shlex import quote
 from dualnet.doctor.context import SRIOV_MODES, DoctorOptions, node_subject
 from dualnet.doctor.findings import Finding, Severity
 from dualnet.host.models import Eswitch, HostReport, NetnsMode, Nic, Representor
-from dualnet.host.switchdev import switchdev_steps
+from dualnet.host.switchdev import hw_tc_offload_commands, ovs_hw_offload_commands, switchdev_steps
 
 
 def _switchdev_pfs(report: HostReport) -> list[tuple[Eswitch, Nic]]:
@@ -180,7 +180,10 @@ def rule_offload(report: HostReport, opts: DoctorOptions) -> list[Finding]:
             + ("" if known else " It is an ethtool feature: sysfs does not show it, so "
                "discovery could not check it."),
             fix=[f"ethtool -k {quote(uplink)} | grep hw-tc-offload",
-                 f"ethtool -K {quote(uplink)} hw-tc-offload on",
-                 "ovs-vsctl set Open_vSwitch . other_config:hw-offload=true   # then restart OVS"],
+                 *hw_tc_offload_commands(
+                     uplink, [r.netdev for r in report.representors
+                              if r.pf_pci_address == esw.pf_pci_address]),
+                 *ovs_hw_offload_commands(),
+                 "# or let `dualnet prepare` run them: a spec with offload plans these steps"],
         ))
     return out

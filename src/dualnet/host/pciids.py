@@ -113,6 +113,20 @@ def nic_model(vendor: str, device: str) -> str | None:
     return OTHER_NICS.get((vendor, device))
 
 
+# PFs whose eswitch offloads OVS flows (ASAP2): ConnectX-5 and later, and the BlueField DPUs
+# built on ConnectX-6 Dx / ConnectX-7 (the Network Operator notes: "Starting from ConnectX-5";
+# the OVN-Kubernetes and Antrea offload guides: ConnectX-5, ConnectX-6 Dx, "ConnectX-5 and
+# above"). ConnectX-4 Lx has a switchdev mode but neither guide lists it for OVS offload.
+OVS_OFFLOAD_PFS = frozenset({
+    "1017", "1019", "101b", "101d", "101f", "1021", "1023", "1025", "1027", "a2d6", "a2dc",
+})
+
+
+def mlx_ovs_offload(device: str) -> bool:
+    """True for a Mellanox PF device id whose eswitch can offload OVS (ASAP2)."""
+    return device in OVS_OFFLOAD_PFS
+
+
 def mlx_is_vf(device: str) -> bool:
     hit = MLX.get(device)
     return bool(hit and hit.is_vf)

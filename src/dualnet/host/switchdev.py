@@ -28,7 +28,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Protocol
+from shlex import quote
+from typing import Literal, Protocol
 
 from dualnet.host.models import Eswitch, Nic, Representor, ScalableFunction
 from dualnet.names import is_pci_address, small_int
@@ -159,15 +160,25 @@ def read_scalable_functions(r: Reads, sys_dir: str) -> list[ScalableFunction]:
     return out
 
 
-def switchdev_steps(pf_pci_address: str, vfs: list[str], numvfs: int) -> list[str]:
-    """The order that puts a PF's eswitch in switchdev mode with VFs that work.
+SwitchOp = tuple[Literal["unbind", "switch", "bind"], str]
+
+
+def switchdev_order(pf_pci_address: str, vfs: list[str]) -> list[SwitchOp]:
+    """The order that puts a PF's eswitch in switchdev mode with VFs that work: each VF unbound,
+    the eswitch switched (which creates one representor per VF), each VF bound again.
 
     mlx5 refuses the mode change while VFs are bound to a driver (EBUSY on older kernels; on all
-    kernels the VF netdevs lose their eswitch vport), so: VFs are created in legacy mode,
-    unbound, the eswitch is switched (which creates one representor per VF), then the VFs are
-    rebound. Shown with real values by OpenNebula/one-deploy#214 (a ConnectX-4 Lx) and the mlx5
-    switchdev documentation. One place for the order: doctor and plan both print these lines.
+    kernels the VF netdevs lose their eswitch vport). Shown with real values by
+    OpenNebula/one-deploy#214 (a ConnectX-4 Lx), the mlx5 switchdev documentation, and the
+    OVN-Kubernetes and Antrea OVS offload guides. One place for the order: doctor and plan print
+    it (switchdev_steps), prepare's eswitch step carries it out.
     """
+    return [*(("unbind", vf) for vf in vfs), ("switch", pf_pci_address),
+            *(("bind", vf) for vf in vfs)]
+
+
+def switchdev_steps(pf_pci_address: str, vfs: list[str], numvfs: int) -> list[str]:
+    """switchdev_order as the commands a person runs (VFs created in legacy mode first)."""
     sysfs = f"/sys/bus/pci/devices/{pf_pci_address}"
     drv = "/sys/bus/pci/drivers/mlx5_core"
     out = [f"devlink dev eswitch show pci/{pf_pci_address}"]
@@ -177,8 +188,34 @@ def switchdev_steps(pf_pci_address: str, vfs: list[str], numvfs: int) -> list[st
         vfs = ["<vf-pci-address>"]
     else:
         out.append(f"# 1. VFs exist: {', '.join(vfs)}")
-    out += [f"echo {vf} > {drv}/unbind   # 2. unbind each VF" for vf in vfs]
-    out.append(f"devlink dev eswitch set pci/{pf_pci_address} mode switchdev   # 3. switch")
-    out += [f"echo {vf} > {drv}/bind   # 4. rebind each VF" for vf in vfs]
+    for op, target in switchdev_order(pf_pci_address, vfs):
+        if op == "unbind":
+            out.append(f"echo {target} > {drv}/unbind   # 2. unbind each VF")
+        elif op == "switch":
+            out.append(f"devlink dev eswitch set pci/{target} mode switchdev   # 3. switch")
+        else:
+            out.append(f"echo {target} > {drv}/bind   # 4. rebind each VF")
     out.append("ip -d link show   # representors: phys_port_name pf<N>vf<M>; bring them up")
     return out
+
+
+OVS_SERVICES = ("openvswitch-switch", "openvswitch")  # Debian/Ubuntu; RHEL/Fedora
+
+
+def hw_tc_offload_commands(pf: str, representors: list[str] | None = None) -> list[str]:
+    """`hw-tc-offload` on for the uplink and every representor on its function (doctor's fix,
+    the plan's step; the OVN-Kubernetes and Antrea guides turn it on for the PF). Representors
+    not known yet (the eswitch switches later) are named by where they will be."""
+    lines = [f"ethtool -K {quote(pf)} hw-tc-offload on"]
+    if representors:
+        return lines + [f"ethtool -K {quote(r)} hw-tc-offload on" for r in representors]
+    return [*lines, f"# and on each representor: the pf<N>vf<M> netdevs in "
+            f"/sys/class/net/{pf}/device/net/ once the eswitch is in switchdev mode"]
+
+
+def ovs_hw_offload_commands(service: str | None = None) -> list[str]:
+    """OVS' hw-offload setting, read when OVS starts: set it, then restart OVS."""
+    unit = service or OVS_SERVICES[0]
+    return ["ovs-vsctl set Open_vSwitch . other_config:hw-offload=true",
+            f"systemctl restart {unit}"
+            + ("   # RHEL/Fedora: openvswitch" if service is None else "")]

@@ -21,6 +21,11 @@ HARDWARE_PLUGINS: dict[str, str] = {
     "InfiniBand support and there is no such hardware",
     "rdma": "rdma CNI moves an RDMA device into the pod: needs RDMA hardware in exclusive "
     "netns mode, none here",
+    # OVS offload NADs (dualnet render with spec.offload): the cluster CNI itself plugs a VF
+    "ovn-k8s-cni-overlay": "an OVS offload NAD: OVN-Kubernetes plugs a switchdev VF through its "
+    "own node daemon (ovnkube-node, OVS); neither runs here, nor is there a switchdev NIC",
+    "antrea": "an OVS offload NAD: Antrea plugs a switchdev VF through its own agent and OVS; "
+    "neither runs here, nor is there a switchdev NIC",
 }
 # link types the lab tries anyway; "operation not supported" from them means the kernel lacks them
 KERNEL_LINK_PLUGINS = {"ipvlan": "CONFIG_IPVLAN", "vlan": "CONFIG_VLAN_8021Q",

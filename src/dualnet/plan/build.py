@@ -12,6 +12,13 @@ from dualnet.host.switchdev import switchdev_steps
 from dualnet.modes import MODE_CNI_PLUGINS, Mode, required_netns_mode
 from dualnet.names import check_shared_dp_resource, check_sriov_dp_resource
 from dualnet.plan.model import HostPlan, Plan, PlanWarning, ResolvedNic
+from dualnet.plan.offload import (
+    OFFLOAD_CNI_TYPE,
+    check_offload_intent,
+    check_offload_nic,
+    offload_steps,
+    offload_warnings,
+)
 from dualnet.plan.resolve import hostname_of, link_layer_of, select_nics
 from dualnet.plan.steps import (
     CreateVfs,
@@ -41,7 +48,8 @@ DEFAULT_RESOURCE: dict[Mode, tuple[str, str]] = {
 
 # Standard containernetworking plugins (what the cni-plugins installer provides); the others
 # come with their own DaemonSets.
-STANDARD_PLUGINS = {"macvlan", "ipvlan", "host-device", "host-local", "static", "dhcp"}
+STANDARD_PLUGINS = {"macvlan", "ipvlan", "host-device", "host-local", "static", "dhcp",
+                    "portmap"}
 RDMA_MODULES = ["mlx5_core", "mlx5_ib", "ib_core", "ib_uverbs", "ib_umad", "rdma_ucm"]
 
 
@@ -51,6 +59,8 @@ def _refuse(message: str, hint: str | None = None) -> UsageError:
 
 def _cni_type(spec: Spec) -> str:
     mode = spec.spec.mode
+    if spec.spec.offload is not None:
+        return OFFLOAD_CNI_TYPE[spec.spec.offload.cni]
     if mode is Mode.SHARED_ROCE:
         return spec.spec.shared_cni.value
     return {
@@ -65,6 +75,7 @@ def _cni_type(spec: Spec) -> str:
 def _check_intent(spec: Spec) -> None:
     """Contradictions visible from the spec alone."""
     s = spec.spec
+    check_offload_intent(spec)
     if s.mode in SHARED_MODES and s.rdma_cni:
         raise _refuse(
             f"spec.rdmaCni: true with mode {s.mode.value}: the RDMA shared device plugin refuses "
@@ -151,6 +162,7 @@ def _check_nic(spec: Spec, hostname: str, nic: ResolvedNic, host: HostReport) ->
                 f"{nic.sriov_totalvfs})",
                 hint=f"use at most {nic.sriov_totalvfs}, or raise NUM_OF_VFS in firmware",
             )
+        check_offload_nic(spec, where, nic, _num_vfs(spec, nic))
     if s.mode in SRIOV_MODES and nic.eswitch_mode == "switchdev":
         wanted = _num_vfs(spec, nic)
         if len(nic.vf_pci_addresses) < wanted:
@@ -221,6 +233,9 @@ def _num_vfs(spec: Spec, nic: ResolvedNic) -> int:
 
 def _needed_plugins(spec: Spec) -> list[str]:
     s = spec.spec
+    if s.offload is not None:
+        # the cluster CNI plugs the VF; Antrea's offload NAD chains portmap after it
+        return ["portmap"] if s.offload.cni.value == "antrea" else []
     plugins = [p for p in MODE_CNI_PLUGINS[s.mode] if p != "host-local"]
     if s.mode is Mode.SHARED_ROCE:
         plugins = [s.shared_cni.value]
@@ -279,6 +294,7 @@ def _host_steps(
                     why="RDMA CM needs VF MACs set before use: sets each VF's MAC and rebinds it "
                     "so node/port GUIDs are populated",
                 ))
+        steps.extend(offload_steps(spec, nics))
     if host.cni is not None and host.cni.plugins:
         missing_plugins = [
             p for p in _needed_plugins(spec) if p in STANDARD_PLUGINS and p not in host.cni.plugins
@@ -382,10 +398,11 @@ def _sriov_dp_config(
         selector["drivers"] = ["mlx5_core"] if all(n.vendor_id == "15b3" for n in nics) else (
             ["vfio-pci"] if s.mode is Mode.SRIOV_DPDK else sorted({n.driver or "" for n in nics})
         )
-        if any(n.eswitch_mode == "switchdev" for n in nics):
+        if s.offload is not None or any(n.eswitch_mode == "switchdev" for n in nics):
             # A switchdev PF's function also carries the VF representors: select the VFs
             # themselves, by PCI address (_check_nic made sure they exist). pciAddresses and
             # pfNames would both have to match, so one switchdev PF switches every PF over.
+            # With offload the PF becomes switchdev during prepare: pinned the same way.
             selector["pciAddresses"] = sorted(
                 {vf for n in nics for vf in n.vf_pci_addresses[: _num_vfs(spec, n)]})
         else:
@@ -408,7 +425,7 @@ def _components(spec: Spec, rdma_cni: bool) -> list[str]:
         comps.append("rdma-shared-device-plugin")
     else:
         comps.append("sriov-device-plugin")
-    if s.mode in (Mode.SRIOV, Mode.SRIOV_DPDK):
+    if s.mode in (Mode.SRIOV, Mode.SRIOV_DPDK) and s.offload is None:
         comps.append("sriov-cni")
     if s.mode is Mode.IB_SRIOV:
         comps.append("ib-sriov-cni")
@@ -429,7 +446,7 @@ def _warnings(
     s = spec.spec
     out: list[PlanWarning] = []
     nodes = s.node_count or len(hosts)
-    if s.ipam.type is IpamType.HOST_LOCAL and nodes > 1:
+    if s.ipam.type is IpamType.HOST_LOCAL and nodes > 1 and s.offload is None:
         out.append(PlanWarning(
             code="host-local-multi-node",
             message=f"host-local IPAM on {nodes} nodes: each node allocates from the same "
@@ -565,11 +582,12 @@ def build_plan(spec: Spec, hosts: list[HostReport]) -> Plan:
         shared_dp_config=shared,
         sriov_dp_config=sriov,
         rdma_cni=s.rdma_cni,
+        offload_cni=s.offload.cni.value if s.offload is not None else None,
         netns_mode="shared" if netns == "shared" else ("exclusive" if netns else None),
         link_layer=link_layer,
         components=_components(spec, s.rdma_cni),
         nccl_ib_hca=_nccl_ib_hca(s.mode, all_nics),
-        warnings=_warnings(spec, hosts, host_plans) + narrowed,
+        warnings=_warnings(spec, hosts, host_plans) + narrowed + offload_warnings(spec),
     )
 
 

@@ -38,6 +38,9 @@ class ResolvedNic(_Model):
     eswitch_mode: Literal["legacy", "switchdev"] | None = Field(
         default=None, description="the PF's eswitch mode; None: not known"
     )
+    hw_tc_offload: bool | None = Field(
+        default=None, description="ethtool hw-tc-offload on the uplink; None: not known"
+    )
     vf_pci_addresses: list[str] = Field(
         default_factory=list, description="enabled VFs (virtfn order), for switchdev selectors"
     )
@@ -73,6 +76,9 @@ class Plan(_Model):
         default=None, description="SR-IOV network device plugin config.json"
     )
     rdma_cni: bool = False
+    offload_cni: Literal["ovn-kubernetes", "antrea"] | None = Field(
+        default=None, description="OVS offload: the cluster CNI that plugs the switchdev VFs"
+    )
     netns_mode: Literal["shared", "exclusive"] | None = None
     link_layer: Literal["Ethernet", "InfiniBand"]
     components: list[str] = Field(description="cluster components render deploys")

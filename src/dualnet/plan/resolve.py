@@ -89,6 +89,7 @@ def resolve_nic(host: HostReport, nic: Nic) -> ResolvedNic:
         holds_default_route=netdev in default_route_interfaces(host),
         nearest_gpu=_nearest_gpu(host, dev.name if dev else None)[1],
         eswitch_mode=esw.mode if (esw := host.eswitch(nic.pci_address)) is not None else None,
+        hw_tc_offload=esw.hw_tc_offload if esw is not None else None,
         vf_pci_addresses=list(nic.vfs),
     )
 

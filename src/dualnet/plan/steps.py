@@ -7,6 +7,7 @@ printed in a plan, rendered into a README section, or executed.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -97,6 +98,55 @@ class BindDriver(_Step):
         return check_pci_address(v, field="pci_address")
 
 
+class SetEswitchMode(_Step):
+    """Switch a PF's eswitch to switchdev in the one order mlx5 takes (host.switchdev_order):
+    its VFs unbound, the mode set with devlink, the VFs bound again."""
+
+    kind: Literal["eswitch_mode"] = "eswitch_mode"
+    pf: IfName = Field(description="PF netdev name (the uplink)")
+    pf_pci_address: str = Field(description="the PF's PCI address, the devlink handle")
+    mode: Literal["switchdev"] = "switchdev"
+    vfs: list[str] = Field(default_factory=list,
+                           description="VF PCI addresses when planned (prepare reads them again)")
+
+    @field_validator("pf_pci_address")
+    @classmethod
+    def _pci(cls, v: str) -> str:
+        return check_pci_address(v, field="eswitch_mode.pf_pci_address")
+
+    @field_validator("vfs")
+    @classmethod
+    def _vfs(cls, v: list[str]) -> list[str]:
+        return [check_pci_address(x, field="eswitch_mode.vfs[]") for x in v]
+
+
+class SetHwTcOffload(_Step):
+    """`ethtool -K <if> hw-tc-offload on` on the PF's uplink and each of its VF representors, so
+    the tc flower rules OVS writes are pushed to the NIC."""
+
+    kind: Literal["hw_tc_offload"] = "hw_tc_offload"
+    pf: IfName = Field(description="PF netdev name; its representors are found at run time")
+
+
+class SetOvsHwOffload(_Step):
+    """`ovs-vsctl set Open_vSwitch . other_config:hw-offload=true`, then restart OVS (the
+    setting is read at start). OVS on the host, as OVN-Kubernetes runs it."""
+
+    kind: Literal["ovs_hw_offload"] = "ovs_hw_offload"
+    service: str | None = Field(
+        default=None,
+        description="systemd unit of OVS; default: the first of openvswitch-switch "
+        "(Debian/Ubuntu) and openvswitch (RHEL/Fedora) that is installed (host.switchdev)",
+    )
+
+    @field_validator("service")
+    @classmethod
+    def _unit(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9@_.-]{0,127}", v):
+            raise ValueError(f"{v!r} is not a systemd unit name")
+        return v
+
+
 HostStep = Annotated[
     LoadModules
     | SetNetnsMode
@@ -106,6 +156,9 @@ HostStep = Annotated[
     | SetVfMacs
     | InstallCniPlugins
     | K3sWithoutFlannel
-    | BindDriver,
+    | BindDriver
+    | SetEswitchMode
+    | SetHwTcOffload
+    | SetOvsHwOffload,
     Field(discriminator="kind"),
 ]

@@ -19,9 +19,12 @@ from dualnet.plan.steps import (
     InstallCniPlugins,
     K3sWithoutFlannel,
     LoadModules,
+    SetEswitchMode,
+    SetHwTcOffload,
     SetLinkMac,
     SetMtu,
     SetNetnsMode,
+    SetOvsHwOffload,
     SetVfMacs,
 )
 from dualnet.prepare.context import RunState, StepContext, StepError
@@ -37,6 +40,7 @@ from dualnet.prepare.safety import (
 from dualnet.prepare.steps_cni import install_cni_plugins
 from dualnet.prepare.steps_k3s import k3s_without_flannel
 from dualnet.prepare.steps_link import set_link_mac, set_mtu, set_vf_macs
+from dualnet.prepare.steps_offload import set_eswitch_mode, set_hw_tc_offload, set_ovs_hw_offload
 from dualnet.prepare.steps_sys import bind_driver, create_vfs, load_modules, set_netns_mode
 
 Handler = Callable[[Any, StepContext], tuple[StepStatus, str]]
@@ -51,6 +55,9 @@ HANDLERS: dict[type[Any], Handler] = {
     InstallCniPlugins: install_cni_plugins,
     K3sWithoutFlannel: k3s_without_flannel,
     BindDriver: bind_driver,
+    SetEswitchMode: set_eswitch_mode,
+    SetHwTcOffload: set_hw_tc_offload,
+    SetOvsHwOffload: set_ovs_hw_offload,
 }
 
 
@@ -72,6 +79,12 @@ def step_title(step: HostStep) -> str:
         return f"CNI plugins {' '.join(step.plugins)} -> {step.bin_dir}"
     if isinstance(step, K3sWithoutFlannel):
         return f"k3s without flannel, pod CIDR {step.pod_cidr}"
+    if isinstance(step, SetEswitchMode):
+        return f"eswitch {step.mode} on {step.pf}"
+    if isinstance(step, SetHwTcOffload):
+        return f"hw-tc-offload on {step.pf} and its representors"
+    if isinstance(step, SetOvsHwOffload):
+        return "OVS other_config:hw-offload=true"
     return f"bind {step.pci_address} to {step.driver}"
 
 

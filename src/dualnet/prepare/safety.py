@@ -21,6 +21,8 @@ from dualnet.plan.steps import (
     HostStep,
     InstallCniPlugins,
     K3sWithoutFlannel,
+    SetEswitchMode,
+    SetHwTcOffload,
     SetMtu,
     SetVfMacs,
 )
@@ -130,6 +132,13 @@ def touched_interfaces(step: HostStep, host: Host, facts: HostReport | None) -> 
         dev = host.path(f"/sys/class/net/{step.pf}/device")
         vfs = dev.glob("virtfn*/net/*") if dev.is_dir() else iter(())
         return {step.pf, *(vf.name for vf in vfs)}
+    if isinstance(step, SetEswitchMode | SetHwTcOffload):
+        # mlx5 re-registers the uplink netdev on an eswitch switch and the VFs are rebound:
+        # the PF, its VFs and the representors on its function all go down for a moment
+        dev = host.path(f"/sys/class/net/{step.pf}/device")
+        own = dev.glob("net/*") if dev.is_dir() else iter(())
+        vfs = dev.glob("virtfn*/net/*") if dev.is_dir() else iter(())
+        return {step.pf, *(p.name for p in own), *(vf.name for vf in vfs)}
     if isinstance(step, BindDriver):
         out: set[str] = set()
         net = host.path(f"/sys/bus/pci/devices/{step.pci_address}/net")

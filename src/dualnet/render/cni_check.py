@@ -24,7 +24,17 @@ PLUGIN_KEYS: dict[str, set[str]] = {
                  "vfioPciMode"},
     "ipoib": {"master"},
     "rdma": {"deviceID"},
+    # OVS offload: the cluster CNI's default-network configs (render.networks.offload_cni_config)
+    "ovn-k8s-cni-overlay": {"logFile", "logLevel", "logfile-maxsize", "logfile-maxbackups",
+                            "logfile-maxage"},
+    "antrea": set(),
+    # containernetworking plugins' portmap, chained in Antrea's conflist
+    "portmap": {"snat", "markMasqBit", "externalSetMarkChain", "conditionsV4", "conditionsV6",
+                "masqAll"},
 }
+# An offload config stands in for the node's default network: its name is the cluster CNI's
+# own network name (the offload guides' NADs), not the NAD's.
+OFFLOAD_NETWORK_NAMES = {"ovn-k8s-cni-overlay": "ovn-kubernetes", "antrea": "antrea"}
 
 _V = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 # The newest cniVersion each plugin accepts: the versions its skel.PluginMain call declares, at
@@ -130,6 +140,8 @@ def check_ipam(ipam: Any, path: str, plugin_type: str) -> list[str]:
                 f"({', '.join(sorted(IPAM_KEYS))})"]
     for key in sorted(set(ipam) - IPAM_KEYS[t] - {"type"}):
         problems.append(f"{path}.{key}: unknown key for IPAM {t}")
+    if plugin_type == "antrea":
+        return problems  # the Antrea agent fills host-local's ranges from the node's pod CIDR
     if "routes" in ipam:
         _routes(ipam["routes"], f"{path}.routes", problems)
     if t == "host-local":
@@ -198,8 +210,8 @@ def check_plugin(plugin: Any, path: str, *, chained_after: int) -> list[str]:
         v = plugin["vlan"]
         if not isinstance(v, int) or not 0 <= v <= 4094:
             problems.append(f"{path}.vlan: {v!r} is not in 0..4094")
-    if t == "rdma" and chained_after == 0:
-        problems.append(f"{path}: rdma is a chained plugin; it must follow sriov/host-device in "
+    if t in ("rdma", "portmap") and chained_after == 0:
+        problems.append(f"{path}: {t} is a chained plugin; it must follow the main plugin in "
                         "a conflist")
     if "ipam" in plugin:
         problems += check_ipam(plugin["ipam"], f"{path}.ipam", t)
@@ -222,7 +234,13 @@ def check_cni_config(conf: Any, *, expected_name: str | None = None) -> list[str
     name = conf.get("name")
     if name is not None and (not isinstance(name, str) or not _NAME.match(name)):
         problems.append(f"name: {name!r} must start alphanumeric, then alphanumerics, _ . -")
-    if expected_name is not None and name is not None and name != expected_name:
+    first = (conf.get("plugins") or [{}])[0] if "plugins" in conf else conf
+    main_type = first.get("type") if isinstance(first, dict) else None
+    if isinstance(main_type, str) and main_type in OFFLOAD_NETWORK_NAMES:
+        if name != OFFLOAD_NETWORK_NAMES[main_type]:
+            problems.append(f"name: {name!r}: a {main_type} default-network config is named "
+                            f"{OFFLOAD_NETWORK_NAMES[main_type]!r}")
+    elif expected_name is not None and name is not None and name != expected_name:
         problems.append(f"name: {name!r} differs from the NAD name {expected_name!r}")
     if "plugins" in conf:
         plugins = conf["plugins"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shlex import quote
 
+from dualnet.host.switchdev import hw_tc_offload_commands, ovs_hw_offload_commands, switchdev_steps
 from dualnet.plan.model import Plan
 from dualnet.plan.steps import (
     BindDriver,
@@ -12,8 +13,11 @@ from dualnet.plan.steps import (
     InstallCniPlugins,
     K3sWithoutFlannel,
     LoadModules,
+    SetEswitchMode,
+    SetHwTcOffload,
     SetMtu,
     SetNetnsMode,
+    SetOvsHwOffload,
     SetVfMacs,
 )
 
@@ -69,7 +73,20 @@ def step_commands(step: HostStep, arch: str | None = None) -> list[str]:
         ]
     if isinstance(step, BindDriver):
         return [f"driverctl set-override {step.pci_address} {step.driver}"]
+    if isinstance(step, SetEswitchMode):
+        # the one order (host.switchdev), as doctor prints it; its first line only shows the mode
+        return switchdev_steps(step.pf_pci_address, step.vfs, len(step.vfs))[1:-1]
+    if isinstance(step, SetHwTcOffload):
+        return hw_tc_offload_commands(step.pf)
+    if isinstance(step, SetOvsHwOffload):
+        return ovs_hw_offload_commands(step.service)
     return []  # pragma: no cover
+
+
+def _offload_rows(plan: Plan) -> list[str]:
+    return [f"| pod interface | eth0 (the default network): a switchdev VF plugged by "
+            f"{plan.offload_cni} ({plan.cni_type}), OVS offload |",
+            f"| IPAM | {plan.offload_cni}'s own |"]
 
 
 def plan_markdown(plan: Plan, notes: list[str] | None = None) -> str:
@@ -81,9 +98,11 @@ def plan_markdown(plan: Plan, notes: list[str] | None = None) -> str:
         "| | |",
         "|---|---|",
         f"| mode | {plan.mode.value} |",
-        f"| pod interface | net1 via {plan.cni_type}"
-        + (f" on `{plan.master}`" if plan.master else "") + " |",
-        f"| IPAM | {s.ipam.type.value}" + (f" {s.ipam.subnet}" if s.ipam.subnet else "") + " |",
+        *(_offload_rows(plan) if plan.offload_cni else [
+            f"| pod interface | net1 via {plan.cni_type}"
+            + (f" on `{plan.master}`" if plan.master else "") + " |",
+            f"| IPAM | {s.ipam.type.value}" + (f" {s.ipam.subnet}" if s.ipam.subnet else "")
+            + " |"]),
         f"| resource | `{plan.resource_name}: 1` in each pod's limits |",
         f"| RDMA netns mode | {plan.netns_mode or 'either'} |",
         f"| RDMA CNI | {'chained' if plan.rdma_cni else 'no'} |",

@@ -7,6 +7,7 @@ from typing import Any
 
 from dualnet.labels import RESOURCE_NAME_ANNOTATION
 from dualnet.plan.model import Plan
+from dualnet.render.cni_check import OFFLOAD_NETWORK_NAMES
 from dualnet.render.common import meta, to_json
 from dualnet.spec import IpamType, SharedCni
 
@@ -88,8 +89,31 @@ def _main_plugin(plan: Plan) -> dict[str, Any]:
     return p
 
 
+def offload_cni_config(plan: Plan) -> dict[str, Any] | None:
+    """OVS offload: the default-network config the cluster CNI's offload guide gives, or None.
+
+    The name is the cluster CNI's own network name, not the NAD's: this config stands in for the
+    node's default network, and the CNI reads its settings (addresses, MTU, overlay) from its own
+    configuration. OVN-Kubernetes: `ovn-k8s-cni-overlay` with empty ipam/dns (ovn-org/
+    ovn-kubernetes docs/features/hardware-offload/ovs-kernel.md). Antrea: its `antrea` plugin with
+    host-local (which the Antrea agent fills from the node's pod CIDR) and portmap chained, as its
+    default conflist has (antrea-io/antrea docs/ovs-offload.md)."""
+    if plan.offload_cni == "ovn-kubernetes":
+        return {"cniVersion": CNI_VERSION, "name": OFFLOAD_NETWORK_NAMES["ovn-k8s-cni-overlay"],
+                "type": "ovn-k8s-cni-overlay", "ipam": {}, "dns": {}}
+    if plan.offload_cni == "antrea":
+        return {"cniVersion": CNI_VERSION, "name": OFFLOAD_NETWORK_NAMES["antrea"],
+                "plugins": [{"type": "antrea", "ipam": {"type": "host-local"}},
+                            {"type": "portmap", "capabilities": {"portMappings": True}}]}
+    return None
+
+
 def cni_config(plan: Plan) -> dict[str, Any]:
-    """The CNI network config of the NAD: one plugin, or a conflist with RDMA CNI chained."""
+    """The CNI network config of the NAD: one plugin, or a conflist with RDMA CNI chained; with
+    OVS offload, the cluster CNI's default-network config."""
+    offload = offload_cni_config(plan)
+    if offload is not None:
+        return offload
     main = _main_plugin(plan)
     if plan.rdma_cni:
         return {"cniVersion": CNI_VERSION, "name": plan.name,
@@ -129,6 +153,9 @@ def operator_network_refusal(plan: Plan) -> str | None:
     """Why the Network Operator's network resource cannot carry this network (a plain NAD is
     rendered then); None when it can."""
     kind = _OPERATOR_KIND.get(plan.cni_type)
+    if plan.offload_cni is not None:
+        return (f"with OVS offload the NAD is {plan.offload_cni}'s default-network config, which "
+                "no Network Operator network resource writes")
     if kind is None:
         return f"the Network Operator has no network resource for {plan.cni_type}"
     if kind == "HostDeviceNetwork" and plan.rdma_cni:

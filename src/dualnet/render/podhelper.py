@@ -51,14 +51,18 @@ def helper_mount() -> dict[str, Any]:
 
 
 def preflight_container(image: str, resources: dict[str, Any], *,
-                        gpudirect: bool = False) -> dict[str, Any]:
+                        gpudirect: bool = False, iface: str | None = None) -> dict[str, Any]:
     """The init container: the same RDMA resource and IPC_LOCK as the workload, so it sees
-    what the workload will see."""
+    what the workload will see. `iface`: the training interface when it is not net1 (OVS
+    offload puts the VF on eth0)."""
+    env = [{"name": "DUALNET_GPUDIRECT", "value": "1" if gpudirect else "0"}]
+    if iface is not None:
+        env.append({"name": "DUALNET_IFACE", "value": iface})
     return {
         "name": "dualnet-preflight",
         "image": image,
         "command": ["/bin/sh", f"{MOUNT_DIR}/{SCRIPT_NAME}", "preflight"],
-        "env": [{"name": "DUALNET_GPUDIRECT", "value": "1" if gpudirect else "0"}],
+        "env": env,
         "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
         "resources": resources,
         "volumeMounts": [helper_mount()],

@@ -8,7 +8,7 @@ import ipaddress
 import json
 from typing import Any
 
-from dualnet.labels import NETWORKS_ANNOTATION
+from dualnet.labels import DEFAULT_NETWORK_ANNOTATION, NETWORKS_ANNOTATION
 from dualnet.modes import Mode
 from dualnet.plan.model import Plan
 from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, qos_env
@@ -37,6 +37,10 @@ def _annotations(plan: Plan, role: str) -> dict[str, str]:
     """The networks annotation. Static IPAM without fixed addresses takes each pod's address from
     the annotation's `ips` (the NAD declares the `ips` capability), so those pods use the JSON form;
     everything else uses the guide's plain name."""
+    if plan.offload_cni is not None:
+        # the offload NAD replaces the pod's default network (eth0): OVN-Kubernetes' and
+        # Antrea's offload guides name it in Multus' default-network annotation
+        return {DEFAULT_NETWORK_ANNOTATION: f"{plan.namespace}/{plan.name}"}
     ipam = plan.spec.spec.ipam
     if ipam.type is IpamType.STATIC and not ipam.addresses and ipam.subnet:
         net = ipaddress.ip_network(ipam.subnet, strict=False)
@@ -45,6 +49,11 @@ def _annotations(plan: Plan, role: str) -> dict[str, str]:
             [{"name": plan.name, "namespace": plan.namespace, "ips": [addr]}],
             separators=(",", ":"))}
     return {NETWORKS_ANNOTATION: plan.name}
+
+
+def _iface(plan: Plan) -> str | None:
+    """The pod's training interface where it is not net1: with OVS offload the VF is eth0."""
+    return "eth0" if plan.offload_cni is not None else None
 
 
 def nccl_env(plan: Plan) -> list[dict[str, str]]:
@@ -92,7 +101,7 @@ def test_pod(plan: Plan) -> dict[str, Any]:
                          annotations=_annotations(plan, "test")),
         "spec": {
             "initContainers": [preflight_container(image(plan.spec.spec.images, "test"),
-                                                   _resources(plan))],
+                                                   _resources(plan), iface=_iface(plan))],
             "volumes": [helper_volume(helper_name(plan))],
             "containers": [{
                 "name": "test",
@@ -116,7 +125,7 @@ def gdr_test_pod(plan: Plan) -> dict[str, Any]:
         "spec": {
             "initContainers": [preflight_container(
                 image(plan.spec.spec.images, "gpu_test"),
-                _resources(plan, **{"nvidia.com/gpu": 1}), gpudirect=True)],
+                _resources(plan, **{"nvidia.com/gpu": 1}), gpudirect=True, iface=_iface(plan))],
             "volumes": [helper_volume(helper_name(plan))],
             "containers": [{
                 "name": "gdr-test",

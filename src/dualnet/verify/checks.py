@@ -42,7 +42,9 @@ def check_network_status(
                            summary=f"annotation does not parse: {exc.message}")
     evidence = [_fmt_entry(e) for e in entries]
     default = next((e for e in entries if e.default), None)
-    second = next((e for e in entries if e.interface == secondary), None)
+    # OVS offload: the training VF is the default network itself (eth0)
+    second = default if secondary == DEFAULT_IF else next(
+        (e for e in entries if e.interface == secondary), None)
     problems: list[str] = []
     if default is None:
         problems.append("no entry marked default (the cluster network)")
@@ -63,6 +65,11 @@ def check_network_status(
         "" if default.interface
         else f" (default entry names no interface; taken as {DEFAULT_IF})"
     )
+    if secondary == DEFAULT_IF:
+        return CheckResult(
+            check=name, target=target, status=Status.PASS,
+            summary=f"{DEFAULT_IF} {','.join(default.ips)} from {default.name} (the default "
+            f"network carries the training VF: OVS offload){note}", evidence=evidence)
     return CheckResult(
         check=name, target=target, status=Status.PASS,
         summary=f"{DEFAULT_IF} {','.join(default.ips)} (default) and {secondary} "
@@ -78,6 +85,8 @@ def net1_ips(annotation: str | None, secondary: str = SECONDARY_IF) -> list[str]
         entries = parse_network_status(annotation)
     except UsageError:
         return []
+    if secondary == DEFAULT_IF:
+        return next((e.ips for e in entries if e.default), [])
     return next((e.ips for e in entries if e.interface == secondary), [])
 
 
@@ -95,7 +104,7 @@ def check_interfaces(
         for n, i in sorted(ifaces.items()) if n in (DEFAULT_IF, secondary)
     ]
     problems: list[str] = []
-    for want in (DEFAULT_IF, secondary):
+    for want in dict.fromkeys((DEFAULT_IF, secondary)):
         iface = ifaces.get(want)
         if iface is None:
             problems.append(f"{want} missing")
@@ -113,7 +122,8 @@ def check_interfaces(
         return CheckResult(check="interfaces", target=target, status=Status.FAIL,
                            summary="; ".join(problems), evidence=evidence)
     return CheckResult(check="interfaces", target=target, status=Status.PASS,
-                       summary=f"{DEFAULT_IF} and {secondary} are UP,LOWER_UP with addresses",
+                       summary=(f"{DEFAULT_IF} and {secondary} are" if secondary != DEFAULT_IF
+                                else f"{DEFAULT_IF} is") + " UP,LOWER_UP with addresses",
                        evidence=evidence)
 
 

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from lightkube import AsyncClient
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dualnet import labels
 from dualnet.cluster.apply import apply_objects
@@ -25,6 +25,7 @@ from dualnet.errors import UsageError
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ip import parse_ip_addr
 from dualnet.verify.checks import (
+    DEFAULT_IF,
     SECONDARY_IF,
     check_dev_infiniband,
     check_ibv_devinfo,
@@ -50,12 +51,23 @@ class PodCapture(BaseModel):
     target: str
     node: str | None = None
     network_status: str | None = None
+    training_if: str = Field(default=SECONDARY_IF, description="net1; eth0 for an OVS offload "
+                             "pod, whose default network is the training VF")
     ip_addr: ExecResult | None = None
     dev_infiniband: ExecResult | None = None
     ibv_devinfo: ExecResult | None = None
 
 
 _NOT_IN_IMAGE = ("executable file not found", "not found in $PATH")
+
+
+def training_interface(annotations: dict[str, str]) -> str:
+    """eth0 for a pod whose default network is a NAD and that asks for no other network (an OVS
+    offload pod, `v1.multus-cni.io/default-network`), else net1."""
+    if annotations.get(labels.DEFAULT_NETWORK_ANNOTATION) and not annotations.get(
+            labels.NETWORKS_ANNOTATION):
+        return DEFAULT_IF
+    return SECONDARY_IF
 
 
 def missing_tool(check: str, target: str, res: ExecResult) -> CheckResult | None:
@@ -73,7 +85,7 @@ def missing_tool(check: str, target: str, res: ExecResult) -> CheckResult | None
 def evaluate_pod(cap: PodCapture, expected_device: str | None = None,
                  expected_uverbs: int | None = None) -> list[CheckResult]:
     """The per-pod checks over captured outputs (pure)."""
-    out = [check_network_status(cap.target, cap.network_status)]
+    out = [check_network_status(cap.target, cap.network_status, cap.training_if)]
     if cap.ip_addr is not None and (m := missing_tool("interfaces", cap.target,
                                                       cap.ip_addr)) is not None:
         out.append(m)
@@ -88,7 +100,9 @@ def evaluate_pod(cap: PodCapture, expected_device: str | None = None,
                                    summary=f"`ip addr` failed: {exc.message}",
                                    evidence=(res.stderr or "").splitlines()[:3]))
         else:
-            out.append(check_interfaces(cap.target, ifaces, net1_ips(cap.network_status)))
+            out.append(check_interfaces(cap.target, ifaces,
+                                        net1_ips(cap.network_status, cap.training_if),
+                                        cap.training_if))
     if cap.dev_infiniband is not None:
         text = cap.dev_infiniband.stdout + cap.dev_infiniband.stderr
         out.append(check_dev_infiniband(cap.target, text, expected_uverbs))
@@ -118,7 +132,8 @@ async def _capture(client: AsyncClient, name: str, namespace: str) -> PodCapture
     status = annotations.get(labels.NETWORK_STATUS_ANNOTATION) or annotations.get(
         "k8s.v1.cni.cncf.io/networks-status")
     _, node = pod_ip_and_node(pod)
-    cap = PodCapture(target=f"{namespace}/{name}", node=node, network_status=status)
+    cap = PodCapture(target=f"{namespace}/{name}", node=node, network_status=status,
+                     training_if=training_interface(annotations))
     cap.ip_addr = await exec_in(client, name, namespace, ["ip", "addr"])
     cap.dev_infiniband = await exec_in(client, name, namespace, ["ls", "/dev/infiniband"])
     cap.ibv_devinfo = await exec_in(client, name, namespace, ["ibv_devinfo"])
@@ -213,16 +228,16 @@ async def _verify_pods(client: AsyncClient, pods: list[str], namespace: str,
     for src, dst in zip(caps, caps[1:] + caps[:1], strict=True):
         if src is dst:
             break
-        ips = net1_ips(dst.network_status)
+        ips = net1_ips(dst.network_status, dst.training_if)
         if not ips:
             report.checks.append(CheckResult(check="ping-net1", target=f"{src.target} -> "
                                              f"{dst.target}", status=Status.FAIL,
-                                             summary=f"{dst.target} has no {SECONDARY_IF} "
+                                             summary=f"{dst.target} has no {dst.training_if} "
                                              "address to ping"))
             continue
         name = src.target.split("/", 1)[1]
         res = await exec_in(client, name, namespace,
-                            ["ping", "-c", "3", "-W", "2", "-I", SECONDARY_IF, ips[0]])
+                            ["ping", "-c", "3", "-W", "2", "-I", src.training_if, ips[0]])
         report.checks.append(evaluate_ping(src, dst, ips[0], res))
         if len(caps) == 2:
             break  # a -> b is enough for two pods; more pods are checked as a ring
