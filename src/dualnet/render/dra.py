@@ -24,6 +24,7 @@ from dualnet.errors import UsageError
 from dualnet.modes import Mode
 from dualnet.plan.model import HostPlan, Plan, ResolvedNic
 from dualnet.render.common import base_name, meta
+from dualnet.render.dra_overlap import over_admission_note
 from dualnet.render.images import image
 from dualnet.render.networks import namespace_object
 from dualnet.render.workloads import nccl_env
@@ -327,6 +328,7 @@ def dra_plan_notes(plan: Plan) -> list[str]:
             f"resources.limits {plan.resource_name}: 1 keep working. Remove the SR-IOV network "
             "device plugin from these nodes first: it would advertise the same VFs (PCI "
             "functions) as the DRA driver, and the scheduler would admit each one twice.",
+            over_admission_note(plan),
         ]
     notes = [
         "dranet (kubernetes-sigs/dranet) must be installed (its release install.yaml); it needs "
@@ -341,6 +343,7 @@ def dra_plan_notes(plan: Plan) -> list[str]:
         "no per-node address (dranet has no IPAM). Remove the SR-IOV network device plugin "
         "that advertises these ports first: it and dranet would offer the same PCI function "
         "twice.",
+        over_admission_note(plan),
     ]
     for hp in plan.hosts:
         align = gpu_alignment(hp)
