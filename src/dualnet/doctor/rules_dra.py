@@ -67,8 +67,14 @@ def rule_nri_socket(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 "[plugins.\"io.containerd.nri.v1.nri\"] disable = false, "
                 "socket_path = \"/var/run/nri/nri.sock\"",
                 "# CRI-O: [crio.nri] enable_nri = true",
-                "# k3s 1.34+ bundles containerd 2.x (NRI on); if a custom template turned it "
-                "off, fix /var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl",
+                "# k3s: every release that serves resource.k8s.io/v1 (1.34+) embeds containerd "
+                "2.x (v1.34.9+k3s1: v2.2.5-k3s2; v1.36.2+k3s1: v2.3.2-k3s2), where NRI is on "
+                "unless the config says disable = true; check what k3s generated:",
+                "grep -A3 nri /var/lib/rancher/k3s/agent/etc/containerd/config.toml   # k3s",
+                "k3s ctr plugins ls | grep nri   # 'ok', not 'skip'",
+                "# a custom /var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl that "
+                "disables it: set [plugins.'io.containerd.nri.v1.nri'] disable = false there, "
+                "or extend {{ template \"base\" . }} instead of replacing it",
                 "systemctl restart containerd   # or crio / k3s / k3s-agent",
             ],
         )
