@@ -149,15 +149,29 @@ def claim_addresses(plan: Plan) -> dict[tuple[str, str], str]:
     """One address per (host, pod role) from the spec's IPAM, in host then ROLES order: the
     spec's static addresses as given, otherwise consecutive addresses of the subnet from its
     range start, skipping the gateway and excluded ranges. Empty for DHCP."""
+    return {k: a for k, a in _allocate(plan).items() if k[1] in ROLES}
+
+
+def bench_addresses(plan: Plan) -> dict[tuple[str, str], str]:
+    """The bench claims' addresses ((host, 'bench-server' | 'bench-client')), after every
+    address `claim_addresses` hands out; a bench claim the IPAM has no address left for gets
+    none (render then writes no bench objects and says why)."""
+    return {k: a for k, a in _allocate(plan).items() if k[1] not in ROLES}
+
+
+def _allocate(plan: Plan) -> dict[tuple[str, str], str]:
+    """The one walk over the IPAM behind claim_addresses and bench_addresses: the test and
+    GPUDirect claims first (each must get an address), the bench claims after (optional)."""
     ipam = plan.spec.spec.ipam
-    keys = [(hp.hostname, role) for hp in plan.hosts for role in ROLES]
+    required = [(hp.hostname, role) for hp in plan.hosts for role in ROLES]
+    keys = required + [(hp.hostname, side) for hp, side in bench_sides(plan)]
     if ipam.type is IpamType.DHCP:
         return {}
     if ipam.type is IpamType.STATIC and ipam.addresses:
-        if len(ipam.addresses) < len(keys):
+        if len(ipam.addresses) < len(required):
             raise _refuse("spec.ipam.addresses", f"{len(ipam.addresses)} address(es) for "
-                          f"{len(keys)} claims (dranet has no IPAM: each pod's claim needs its "
-                          "own)", f"list at least {len(keys)} addresses")
+                          f"{len(required)} claims (dranet has no IPAM: each pod's claim needs "
+                          "its own)", f"list at least {len(required)} addresses")
         return {k: a.address for k, a in zip(keys, ipam.addresses, strict=False)}
     if not ipam.subnet:
         raise _refuse("spec.ipam.subnet", "required: dranet has no IPAM, so dualnet writes "
@@ -180,16 +194,29 @@ def claim_addresses(plan: Plan) -> dict[tuple[str, str], str]:
 
     out: dict[tuple[str, str], str] = {}
     addr = start
-    for key in keys:
+    for n, key in enumerate(keys):
         while addr <= end and excluded(addr):
             addr += 1
         if addr > end:
+            if n >= len(required):
+                break
             raise _refuse("spec.ipam", f"the range {ip(start)}..{ip(end)} has too few "
-                          f"addresses for {len(keys)} claims",
+                          f"addresses for {len(required)} claims",
                           "widen spec.ipam.subnet or its range")
         out[key] = f"{ip(addr)}/{net.prefixlen}"
         addr += 1
     return out
+
+
+def bench_sides(plan: Plan) -> list[tuple[HostPlan, str]]:
+    """Where the ib_write_bw pair runs: the server on the first node and the client on the
+    second; on one node with two or more planned NICs, both there (each claim takes its own
+    NIC); none on one node with one NIC."""
+    if len(plan.hosts) >= 2:
+        return [(plan.hosts[0], "bench-server"), (plan.hosts[1], "bench-client")]
+    if plan.hosts and len(plan.hosts[0].nics) >= 2:
+        return [(plan.hosts[0], "bench-server"), (plan.hosts[0], "bench-client")]
+    return []
 
 
 def _mtu(plan: Plan, hp: HostPlan) -> int | None:
@@ -224,7 +251,7 @@ def _nic_selector(hp: HostPlan, numa: int | None) -> dict[str, Any]:
     return {"cel": {"expression": expr}}
 
 
-def _host_suffix(hp: HostPlan) -> str:
+def host_suffix(hp: HostPlan) -> str:
     return hp.hostname.lower()
 
 
@@ -261,8 +288,8 @@ def claim_template(plan: Plan, hp: HostPlan, role: str, address: str | None) -> 
 def template_name(plan: Plan, hp: HostPlan, role: str) -> str:
     """The ResourceClaimTemplate of one node and pod role (`claim_template` and the pod that
     names it; `dualnet report --target dra` draws it)."""
-    kind = "nic" if role == "test" else "gpu-nic"
-    return f"{base_name(plan)}-{kind}-{_host_suffix(hp)}"
+    kind = {"test": "nic", "gdr": "gpu-nic"}.get(role, f"{role}-nic")
+    return f"{base_name(plan)}-{kind}-{host_suffix(hp)}"
 
 
 def _pod(plan: Plan, hp: HostPlan, role: str) -> dict[str, Any]:
@@ -278,7 +305,7 @@ def _pod(plan: Plan, hp: HostPlan, role: str) -> dict[str, Any]:
     # RDMA registers (pins) memory: IPC_LOCK lifts the memlock limit for it
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
     container["resources"] = {"claims": [{"name": claim}]}
-    name = f"{base_name(plan)}-{'test' if role == 'test' else 'gdr-test'}-{_host_suffix(hp)}"
+    name = f"{base_name(plan)}-{'test' if role == 'test' else 'gdr-test'}-{host_suffix(hp)}"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -310,7 +337,9 @@ def render_dra(plan: Plan, k8s_version: str) -> list[dict[str, Any]]:
     for hp in plan.hosts:
         for role in ROLES:
             out.append(_pod(plan, hp, role))
-    return out
+    from dualnet.render.dra_bench import dranet_bench
+
+    return [*out, *dranet_bench(plan)]
 
 
 def dra_plan_notes(plan: Plan) -> list[str]:
@@ -345,6 +374,9 @@ def dra_plan_notes(plan: Plan) -> list[str]:
         "twice.",
         over_admission_note(plan),
     ]
+    from dualnet.render.dra_bench import bench_note
+
+    notes.append(bench_note(plan))
     for hp in plan.hosts:
         align = gpu_alignment(hp)
         nics = ", ".join(f"{n.netdev} ({n.nearest_gpu or 'no GPU relation known'})"
