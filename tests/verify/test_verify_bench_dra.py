@@ -229,3 +229,34 @@ def test_cli_dra_needs_network(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert code == 2 and "--dra: give --network" in err
     code, _, err = run_cli(capsys, "bench", "--dra", "--network", "n", "--pods", "a,b")
     assert code == 2 and "--dra and --pods" in err
+
+
+def test_a_wrong_job_field_fails_validation() -> None:
+    """The Jobs go through kubernetes-validate like every built-in DRA object."""
+    from dualnet.render import ObjectValidationError
+
+    objects = render(_plan(), target="dra")
+    server, _ = _bench(objects)
+    server["spec"]["template"]["spec"]["resourceClaims"][0]["resourceClaimTemplateNam"] = "x"
+    with pytest.raises(ObjectValidationError, match="resourceClaimTemplateNam"):
+        validate_objects(objects, k8s_version="1.34")
+
+
+def test_sriov_pair_takes_vfs_through_the_nad_on_two_nodes() -> None:
+    from dualnet.render.dra_sriov import claim_template_name
+    from dualnet.verify.bench import bench_pod_from_job
+
+    plan = build_plan(load_spec(EXAMPLES / "sriov-rdma-cni-whereabouts.yaml"),
+                      [gpu_node(1), gpu_node(2)])
+    objects = render(plan, target="dra")
+    server, client = _bench(objects)
+    for job in (server, client):
+        pod = job["spec"]["template"]
+        assert pod["metadata"]["annotations"] == {labels.NETWORKS_ANNOTATION: plan.name}
+        assert _template_of(job) == claim_template_name(plan)
+        (term,) = pod["spec"]["affinity"]["podAntiAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"]
+        assert term["topologyKey"] == "kubernetes.io/hostname"
+    launched = bench_pod_from_job(client, "dualnet-bench-ab12-1", "ab12")
+    assert launched["metadata"]["annotations"] == {labels.NETWORKS_ANNOTATION: plan.name}
+    assert launched["spec"]["containers"][0]["command"] == ["sleep", "infinity"]

@@ -358,6 +358,12 @@ def dra_plan_notes(plan: Plan) -> list[str]:
             "device plugin from these nodes first: it would advertise the same VFs (PCI "
             "functions) as the DRA driver, and the scheduler would admit each one twice.",
             over_admission_note(plan),
+            "Bench: suspended Jobs "
+            f"{base_name(plan)}-bench-server and {base_name(plan)}-bench-client, each with a VF "
+            "claim, on two nodes where the plan has two; net1's address comes from the NAD, so "
+            "the client's PEER_IP is empty (resuming by hand, set it to the server's net1); "
+            f"`dualnet bench --dra --network {plan.name} -n {plan.namespace}` runs "
+            "ib_write_bw in pods made from them with the server's address.",
         ]
     notes = [
         "dranet (kubernetes-sigs/dranet) must be installed (its release install.yaml); it needs "

@@ -32,38 +32,39 @@ def bench_job_name(plan: Plan, hp: HostPlan, side: str) -> str:
     return f"{base_name(plan)}-{side}-{host_suffix(hp)}"
 
 
-def _job(plan: Plan, hp: HostPlan, side: str, peer_ip: str) -> dict[str, Any]:
-    nic = hp.nics[0]
+def _job(plan: Plan, name: str, side: str, template: str, *, rdma_device: str,
+         peer_ip: str, pod_spec: dict[str, Any],
+         annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """One side's suspended Job: the Multus target's bench script and env, the NIC from
+    `template` (a ResourceClaimTemplate) instead of an extended resource."""
     env = [
         {"name": "BENCH", "value": "ib_write_bw"},
-        # the claim moves one of the node's planned NICs in; its RDMA device keeps its name, but
-        # which one is the scheduler's choice where several match: empty takes the first
-        {"name": "RDMA_DEVICE",
-         "value": (nic.rdma_device or "") if len(hp.nics) == 1 else ""},
+        {"name": "RDMA_DEVICE", "value": rdma_device},
         # RoCE: rdma_cm (-R) follows net1's IPv4 address to the right GID
         {"name": "GID_ARG", "value": "-R" if plan.link_layer == "Ethernet" else ""},
         {"name": "PEER_IP", "value": peer_ip},
         {"name": "GPUS", "value": "0"},
     ]
     short = side.removeprefix("bench-")
+    pod_meta: dict[str, Any] = {"labels": {**meta(plan, "x", BENCH_ROLE)["labels"],
+                                           BENCH_SIDE: short}}
+    if annotations:
+        pod_meta["annotations"] = annotations
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": meta(plan, bench_job_name(plan, hp, side), BENCH_ROLE,
-                         namespace=plan.namespace, labels={BENCH_SIDE: short}),
+        "metadata": meta(plan, name, BENCH_ROLE, namespace=plan.namespace,
+                         labels={BENCH_SIDE: short}),
         "spec": {
             # a template: applying it starts nothing until it is resumed
             "suspend": True,
             "backoffLimit": 0,
             "template": {
-                "metadata": {"labels": {**meta(plan, "x", BENCH_ROLE)["labels"],
-                                        BENCH_SIDE: short}},
+                "metadata": pod_meta,
                 "spec": {
                     "restartPolicy": "Never",
-                    # the claim template carries this node's address: the pod must run there
-                    "nodeSelector": {"kubernetes.io/hostname": hp.hostname},
-                    "resourceClaims": [{"name": CLAIM, "resourceClaimTemplateName":
-                                        template_name(plan, hp, side)}],
+                    **pod_spec,
+                    "resourceClaims": [{"name": CLAIM, "resourceClaimTemplateName": template}],
                     "containers": [{
                         "name": "bench",
                         "image": image(plan.spec.spec.images, "bench"),
@@ -76,6 +77,35 @@ def _job(plan: Plan, hp: HostPlan, side: str, peer_ip: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _dranet_job(plan: Plan, hp: HostPlan, side: str, peer_ip: str) -> dict[str, Any]:
+    # the claim moves one of the node's planned NICs in; its RDMA device keeps its name, but
+    # which one is the allocator's choice where several match: empty takes the first
+    rdma = (hp.nics[0].rdma_device or "") if len(hp.nics) == 1 else ""
+    return _job(plan, bench_job_name(plan, hp, side), side, template_name(plan, hp, side),
+                rdma_device=rdma, peer_ip=peer_ip,
+                # the claim template carries this node's address: the pod must run there
+                pod_spec={"nodeSelector": {"kubernetes.io/hostname": hp.hostname}})
+
+
+def sriov_bench(plan: Plan) -> list[dict[str, Any]]:
+    """The SR-IOV DRA driver's pair: both sides take a VF through the one VF claim template
+    and get net1's address from the NAD's IPAM (so PEER_IP is set when the server runs);
+    required anti-affinity puts them on two nodes where the plan has two."""
+    from dualnet.labels import NETWORK, NETWORKS_ANNOTATION, ROLE
+    from dualnet.render.dra_sriov import claim_template_name
+
+    spread: dict[str, Any] = {}
+    if len(plan.hosts) >= 2:
+        term = {"topologyKey": "kubernetes.io/hostname",
+                "labelSelector": {"matchLabels": {NETWORK: plan.name, ROLE: BENCH_ROLE}}}
+        spread = {"affinity": {"podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [term]}}}
+    return [_job(plan, f"{base_name(plan)}-{side}", side, claim_template_name(plan),
+                 rdma_device="", peer_ip="", pod_spec=spread,
+                 annotations={NETWORKS_ANNOTATION: plan.name})
+            for side in ("bench-server", "bench-client")]
 
 
 def bench_problem(plan: Plan) -> str | None:
@@ -101,7 +131,8 @@ def dranet_bench(plan: Plan) -> list[dict[str, Any]]:
     server_hp, server_side = sides[0]
     server_addr = addresses.get((server_hp.hostname, server_side))
     peer = server_addr.split("/")[0] if server_addr else ""
-    jobs = [_job(plan, hp, side, "" if side == "bench-server" else peer) for hp, side in sides]
+    jobs = [_dranet_job(plan, hp, side, "" if side == "bench-server" else peer)
+            for hp, side in sides]
     return [*templates, *jobs]
 
 
@@ -114,6 +145,7 @@ def bench_note(plan: Plan) -> str:
     return (f"Bench: suspended Jobs {bench_job_name(plan, server, 'bench-server')} (server, "
             f"{server.hostname}) and {bench_job_name(plan, client, 'bench-client')} (client, "
             f"{client.hostname}), each with its own {POD_IFNAME} claim"
-            + ("; DHCP: the client's PEER_IP is set by `dualnet bench --dra`, which reads the "
-               "server's address from its claim status" if dhcp else "")
+            + ("; DHCP: the client's PEER_IP is empty (`dualnet bench --dra` reads the "
+               "server's address from its claim status; resuming by hand, set it)" if dhcp
+               else "")
             + f". Run them with `dualnet bench --dra --network {plan.name} -n {plan.namespace}`.")

@@ -366,11 +366,12 @@ def bench_pod_from_job(job: dict[str, Any], name: str, run: str) -> dict[str, An
         c["command"] = ["sleep", "infinity"]
         c.pop("args", None)
     meta = job.get("metadata") or {}
-    pod_labels = {**(template.get("metadata") or {}).get("labels", {}), RUN_LABEL: run}
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": meta.get("namespace"),
-                         "labels": pod_labels},
-            "spec": spec}
+    tmeta = template.get("metadata") or {}
+    pod_meta: dict[str, Any] = {"name": name, "namespace": meta.get("namespace"),
+                                "labels": {**(tmeta.get("labels") or {}), RUN_LABEL: run}}
+    if tmeta.get("annotations"):  # the SR-IOV pair's NAD (k8s.v1.cni.cncf.io/networks)
+        pod_meta["annotations"] = dict(tmeta["annotations"])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec}
 
 
 async def _device_port(client: AsyncClient, req: BenchRequest,
