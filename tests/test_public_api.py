@@ -34,7 +34,7 @@ PUBLIC: dict[str, set[str]] = {
     "dualnet.render": {
         "DEFAULT_K8S_VERSION", "DEFAULT_OPERATOR_VERSION", "TARGETS", "ObjectValidationError",
         "Target", "nic_cluster_policy", "operator_release", "plan_markdown", "render",
-        "render_notes", "step_commands", "stream_text", "supported_k8s_versions",
+        "render_notes", "render_warnings", "step_commands", "stream_text", "supported_k8s_versions",
         "supported_operator_versions", "to_yaml", "validate_objects", "validation_problems",
         "write_kustomize", "write_stream",
     },

@@ -12,6 +12,8 @@ MANAGED_BY_VALUE = "dualnet"
 PART_OF = "app.kubernetes.io/part-of"
 NETWORK = "dualnet.io/network"  # name of the training network (spec metadata.name)
 ROLE = "dualnet.io/role"  # component | network | test-pod | gdr-test-pod | dpdk-pod | bench
+# on a bench Job of `render --target dra`: which side of the ib_write_bw pair it is
+BENCH_SIDE = "dualnet.io/bench-side"  # server | client
 
 # What the operator puts on Nodes: the readiness label, its reason, the opt-in taint, and the
 # TrainingNetwork annotation that opts a network into that taint.

@@ -31,7 +31,7 @@ COMMANDS = {
     "modprobe", "rdma", "ls", "echo", "ip", "ethtool", "ibstat", "devlink", "dualnet", "curl",
     "kubectl", "mv", "cat", "python3", "grep", "lsmod", "update-initramfs", "ibv_devinfo",
     "nvidia-smi", "systemctl", "mlxconfig", "ulimit", "lspci", "sudo", "nmcli", "apt-get",
-    "ovs-vsctl", "containerd",
+    "ovs-vsctl", "containerd", "k3s",
 }  # fmt: skip
 ID = re.compile(r"^[a-z0-9]+\.[a-z0-9_-]+$")
 

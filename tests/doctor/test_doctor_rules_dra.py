@@ -178,3 +178,40 @@ def test_no_overlap_on_another_node_or_with_zero_allocatable(tmp_path: Path) -> 
     assert zero.kubernetes_node is not None
     zero.kubernetes_node.allocatable = {"rdma/hca_shared": "0"}
     assert "dra.device-plugin-overlap" not in ids(diagnose(zero, dra=True))
+
+
+
+def _plugin_configmap(name: str, config: str) -> str:
+    """A device plugin's ConfigMap, as `kubectl -n kube-system get configmap NAME -o yaml`
+    prints it."""
+    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+            f"  namespace: kube-system\ndata:\n  config.json: |\n    {config}\n")
+
+
+def test_overlap_names_the_pci_functions_when_the_plugin_config_is_read(
+        tmp_path: Path) -> None:
+    from dualnet.parse.device_plugin_config import parse_device_plugin_config
+
+    report = _ib_report(tmp_path, node="guest")
+    report.device_plugins = parse_device_plugin_config(_plugin_configmap(
+        "rdma-devices", '{"configList": [{"resourceName": "hca_shared", "rdmaHcaMax": 63, '
+        '"selectors": {"vendors": ["15b3"], "ifNames": ["enp1s0f0np0"]}}]}'))
+    f = only(diagnose(report, dra=True), "dra.device-plugin-overlap")
+    assert f.evidence["over-admitted PCI functions"] == ["0000:01:00.0"]
+    assert f.evidence["device-plugin resources"] == ["rdma/hca_shared"]
+    assert f.evidence["DRA devices"] == ["dra.net/enp1s0f0np0"]
+    assert "0000:01:00.0 (rdma/hca_shared and dra.net/enp1s0f0np0)" in f.title
+
+
+def test_no_overlap_when_the_plugin_cannot_advertise_the_function(tmp_path: Path) -> None:
+    """Allocatable RDMA resources and rdma=true slices on one node (the rule without configs
+    warns), but the SR-IOV plugin's pciAddresses name the port with the default route, which
+    that plugin never advertises (netDeviceProvider.go): no common PCI function, no finding."""
+    from dualnet.parse.device_plugin_config import parse_device_plugin_config
+
+    report = _ib_report(tmp_path, node="guest")
+    assert "dra.device-plugin-overlap" in ids(diagnose(report, dra=True))
+    report.device_plugins = parse_device_plugin_config(_plugin_configmap(
+        "sriovdp-config", '{"resourceList": [{"resourceName": "hostdev", '
+        '"selectors": {"pciAddresses": ["0000:01:00.0"]}}]}'))
+    assert "dra.device-plugin-overlap" not in ids(diagnose(report, dra=True))

@@ -258,6 +258,8 @@ def bench_cmd(
     nad: str | None = typer.Option(None, "--nad", help="NAD for launched pods ([ns/]name)"),
     resource: str | None = typer.Option(None, "--resource", help="RDMA resource name"),
     network: str | None = typer.Option(None, "--network", help="dualnet network name"),
+    dra: bool = typer.Option(False, "--dra", help="launch the pair from the bench Jobs "
+                             "`render --target dra` wrote for --network (ResourceClaims)"),
     image: str | None = typer.Option(None, "--image", help="image with perftest/nccl-tests"),
     host_report: Path | None = typer.Option(None, "--host-report",
                                             help="`dualnet discover -o json` of a node: line "
@@ -300,8 +302,16 @@ def bench_cmd(
         from dualnet.host.report_file import load_host_report
 
         facts = load_host_report(host_report, option="--host-report")
-    if names is None and not (nad and resource):
-        raise UsageError("give --pods server,client, or --nad and --resource to launch them")
+    if dra and names is not None:
+        raise UsageError("--dra and --pods: give one of them",
+                         hint="--pods benchmarks running pods (DRA ones too); --dra launches "
+                         "the rendered bench Jobs' pods")
+    if dra and not network:
+        raise UsageError("--dra: give --network, the dualnet network whose bench Jobs to run",
+                         hint="the spec's metadata.name, e.g. --dra --network hostdev-net")
+    if names is None and not dra and not (nad and resource):
+        raise UsageError("give --pods server,client, --dra --network NAME, or --nad and "
+                         "--resource to launch them")
     if report is not None:
         check_output_file(report, "--report")
     for flag, value in (("--floor", floor), ("--nccl-floor", nccl_floor)):
@@ -310,8 +320,9 @@ def bench_cmd(
                              hint=f"e.g. {flag} 0.8")
     req = BenchRequest(namespace=namespace, pods=names, gpu=gpu, nodes=nodes,
                        gpus_per_node=gpus_per_node, device=device, nad=nad, resource=resource,
-                       network=network, image=image, facts=facts, duration_s=duration,
-                       timeout_s=timeout, floor=floor, nccl_floor=nccl_floor)
+                       network=network, dra=dra, image=image, facts=facts,
+                       duration_s=duration, timeout_s=timeout, floor=floor,
+                       nccl_floor=nccl_floor)
 
     async def body(client: Any) -> BenchReport:
         return await run_bench(client, req)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 ROOT_HELP = "a node's filesystem root to discover (repeat for more nodes)"
 REPORT_HELP = "a node report (dualnet discover --output json) (repeat for more nodes)"
+FROM_HELP = ("a folder of saved tool outputs, as doctor --from reads (repeat for more nodes); "
+             "its device_plugin_config.yaml lets render --target dra check over-admission")
 
 
 class RenderTarget(StrEnum):
@@ -38,12 +40,18 @@ def register(app: typer.Typer) -> None:
     app.command("schema")(schema_cmd)
 
 
-def gather_hosts(roots: list[Path], reports: list[Path]) -> list[HostReport]:
-    """Host facts from --root trees (discovered now) and --report files; `/` when neither."""
+def gather_hosts(roots: list[Path], reports: list[Path],
+                 from_dirs: list[Path] | None = None) -> list[HostReport]:
+    """Host facts from --root trees (discovered now), --report files and --from folders of saved
+    tool outputs; `/` when none is given."""
     from dualnet.host.report_file import load_host_report
 
     hosts = [load_host_report(p, option="--report") for p in reports]
-    if roots or not reports:
+    for folder in from_dirs or []:
+        from dualnet.cli.doctor_cmds import load_report
+
+        hosts.append(load_report(None, folder))
+    if roots or not (reports or from_dirs):
         from dualnet.cli.discover_cmds import check_root
         from dualnet.host.discover import discover
 
@@ -52,12 +60,13 @@ def gather_hosts(roots: list[Path], reports: list[Path]) -> list[HostReport]:
     return hosts
 
 
-def _plan(spec_path: Path, roots: list[Path], reports: list[Path]) -> Plan:
+def _plan(spec_path: Path, roots: list[Path], reports: list[Path],
+          from_dirs: list[Path] | None = None) -> Plan:
     from dualnet.plan import build_plan
     from dualnet.spec import load_spec
 
     spec = load_spec(spec_path)
-    return build_plan(spec, gather_hosts(roots, reports))
+    return build_plan(spec, gather_hosts(roots, reports, from_dirs))
 
 
 def plan_table(plan: Plan) -> RenderableType:
@@ -95,11 +104,12 @@ def plan_cmd(
     spec: Path = typer.Argument(..., help="TrainingNetwork spec (YAML)"),
     root: list[Path] = typer.Option([], "--root", help=ROOT_HELP),
     report: list[Path] = typer.Option([], "--report", help=REPORT_HELP),
+    from_dir: list[Path] = typer.Option([], "--from", help=FROM_HELP),
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--output", "-o",
                                         help=OUTPUT_HELP),
 ) -> None:
     """Resolve a spec against node facts: selectors, resource name, host steps, warnings."""
-    plan = _plan(spec, root, report)
+    plan = _plan(spec, root, report, from_dir)
     emit(plan, output, lambda: plan_table(plan))
 
 
@@ -107,6 +117,7 @@ def render_cmd(
     spec: Path = typer.Argument(..., help="TrainingNetwork spec (YAML)"),
     root: list[Path] = typer.Option([], "--root", help=ROOT_HELP),
     report: list[Path] = typer.Option([], "--report", help=REPORT_HELP),
+    from_dir: list[Path] = typer.Option([], "--from", help=FROM_HELP),
     out: Path | None = typer.Option(None, "--out", help="write a kustomize directory here"),
     stream: str | None = typer.Option(
         None, "--stream", help="write one YAML stream to this file ('-' = stdout, the default)"
@@ -127,6 +138,7 @@ def render_cmd(
         plan_markdown,
         render,
         render_notes,
+        render_warnings,
         validate_objects,
         write_kustomize,
         write_stream,
@@ -145,10 +157,12 @@ def render_cmd(
         check_out_parent(out, "--out")
     elif stream not in (None, "-"):
         check_out_parent(Path(str(stream)), "--stream")
-    plan = _plan(spec, root, report)
+    plan = _plan(spec, root, report, from_dir)
     objects = render(plan, target=target.value,
                      operator_version=operator_version, k8s_version=k8s_version)
     validate_objects(objects, k8s_version=k8s_version, operator_version=operator_version)
+    plan = plan.model_copy(update={"warnings": [
+        *plan.warnings, *render_warnings(plan, target=target.value)]})
     from rich.markup import escape
 
     notes = render_notes(plan, target=target.value,

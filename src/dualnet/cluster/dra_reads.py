@@ -1,4 +1,5 @@
-"""Reads `verify --dra` needs: a ResourceClaim (resource.k8s.io/v1) and a pod's events."""
+"""Reads `verify --dra` and `bench --dra` need: a ResourceClaim (resource.k8s.io/v1), a pod's
+events, and the bench Jobs `render --target dra` wrote."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from lightkube import AsyncClient
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event
 
 from dualnet.cluster.client import request, request_list
@@ -43,3 +45,12 @@ async def pod_events(client: AsyncClient, pod: str, namespace: str
         return None
     found = [_as_dict(e) for e in events]
     return [e for e in found if (e.get("involvedObject") or {}).get("name") == pod]
+
+
+async def list_jobs(client: AsyncClient, namespace: str, labels: dict[str, str]
+                    ) -> list[dict[str, Any]]:
+    """The Jobs in `namespace` that carry every one of `labels`."""
+    selector: dict[str, Any] = dict(labels)
+    found = await request_list(client, f"list jobs in {namespace}",
+                               client.list(Job, namespace=namespace, labels=selector))
+    return [_as_dict(j) for j in found]

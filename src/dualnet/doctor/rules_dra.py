@@ -10,6 +10,7 @@ from typing import Literal
 from dualnet.doctor.context import DoctorOptions, node_subject
 from dualnet.doctor.findings import Finding, Severity
 from dualnet.doctor.rules_kube import is_rdma_resource
+from dualnet.host.device_plugins import describe, overlap_fix, overlaps, plugin_functions
 from dualnet.host.discover import NRI_SOCKETS
 from dualnet.host.models import DraDevice, HostReport
 
@@ -66,8 +67,14 @@ def rule_nri_socket(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                 "[plugins.\"io.containerd.nri.v1.nri\"] disable = false, "
                 "socket_path = \"/var/run/nri/nri.sock\"",
                 "# CRI-O: [crio.nri] enable_nri = true",
-                "# k3s 1.34+ bundles containerd 2.x (NRI on); if a custom template turned it "
-                "off, fix /var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl",
+                "# k3s: every release that serves resource.k8s.io/v1 (1.34+) embeds containerd "
+                "2.x (v1.34.9+k3s1: v2.2.5-k3s2; v1.36.2+k3s1: v2.3.2-k3s2), where NRI is on "
+                "unless the config says disable = true; check what k3s generated:",
+                "grep -A3 nri /var/lib/rancher/k3s/agent/etc/containerd/config.toml   # k3s",
+                "k3s ctr plugins ls | grep nri   # 'ok', not 'skip'",
+                "# a custom /var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl that "
+                "disables it: set [plugins.'io.containerd.nri.v1.nri'] disable = false there, "
+                "or extend {{ template \"base\" . }} instead of replacing it",
                 "systemctl restart containerd   # or crio / k3s / k3s-agent",
             ],
         )
@@ -116,9 +123,48 @@ def _rdma_published(report: HostReport) -> list[DraDevice]:
     ]
 
 
+def _published_functions(report: HostReport) -> dict[str, str]:
+    """PCI address -> the DRA device published for it on this node."""
+    return {str(d.attributes["pciAddress"]): f"{d.driver}/{d.name}"
+            for d in report.dra.devices or []
+            if "pciAddress" in d.attributes and _on_this_node(report, d)}
+
+
+def _exact_overlap(report: HostReport, plugin: dict[str, list[str]]) -> list[Finding]:
+    """With the plugins' configs read: the PCI functions both sides hand out, named."""
+    found = overlaps(plugin, _published_functions(report))
+    if not found:
+        return []
+    return [
+        Finding(
+            id="dra.device-plugin-overlap",
+            severity=Severity.WARNING,
+            title=f"{len(found)} PCI function(s) advertised by a device plugin and a DRA driver: "
+            + describe(found),
+            subject=node_subject(report),
+            evidence={
+                "over-admitted PCI functions": [o.pci_address for o in found],
+                "device-plugin resources": sorted({r for o in found
+                                                   for r in o.plugin_resources}),
+                "DRA devices": [o.dra for o in found],
+            },
+            why="The scheduler counts the two separately: a pod asking for the device-plugin "
+            "resource and a pod with a ResourceClaim can be given the same NIC "
+            "(over-admission). The functions were matched with the plugins' own selector rules "
+            "against the node's PCI functions.",
+            fix=overlap_fix(found),
+        )
+    ]
+
+
 def rule_device_plugin_overlap(report: HostReport, opts: DoctorOptions) -> list[Finding]:
+    if not opts.dra or report.dra.devices is None:
+        return []
+    plugin_fns = plugin_functions(report)
+    if plugin_fns is not None:
+        return _exact_overlap(report, plugin_fns)
     node = report.kubernetes_node
-    if not opts.dra or node is None or report.dra.devices is None:
+    if node is None:
         return []
     section: Literal["allocatable", "unnamed"] = "allocatable" if node.allocatable else "unnamed"
     plugin = sorted(
@@ -144,11 +190,11 @@ def rule_device_plugin_overlap(report: HostReport, opts: DoctorOptions) -> list[
             },
             why="The scheduler counts the two separately: a pod asking for the device-plugin "
             "resource and a pod with a ResourceClaim can be given the same NIC (over-admission). "
-            "The node object does not say which functions the plugin selected, so compare its "
-            "selectors with the PCI addresses above.",
+            "The node object does not say which functions the plugin selected; with the "
+            "plugins' configs (device_plugin_config in --from DIR) doctor names them.",
             fix=[
-                "kubectl -n kube-system get configmap -o name | grep -i rdma   # the plugin's "
-                "selectors",
+                "kubectl -n kube-system get configmap sriovdp-config rdma-devices -o yaml "
+                "> DIR/device_plugin_config.yaml   # then doctor --from DIR --dra",
                 "# drop the NICs DRA hands out from the plugin's selectors (ifNames, "
                 "pciAddresses), or exclude them in the DeviceClass selector",
             ],

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dualnet.quantity import quantity_count
 
+_DEFAULT_DESTS = frozenset({"0.0.0.0", "0.0.0.0/0", "default", "::/0", "::"})
+
 
 class Model(BaseModel):
     """Base for every host model: strict about unknown keys so typos in fixtures fail loudly."""
@@ -350,6 +352,34 @@ class DraDevice(Model):
     )
 
 
+class PluginSelector(Model):
+    """One selector object of a device plugin's resource, as its config.json writes it (the
+    SR-IOV network device plugin's NetDeviceSelectors, the RDMA shared device plugin's
+    Selectors); an empty list selects on nothing. Both plugins AND the non-empty ones."""
+
+    vendors: list[str] = Field(default_factory=list)
+    devices: list[str] = Field(default_factory=list, description="`devices` / `deviceIDs`")
+    drivers: list[str] = Field(default_factory=list)
+    pci_addresses: list[str] = Field(default_factory=list)
+    pf_names: list[str] = Field(default_factory=list, description="'ens1f0' or 'ens1f0#0-3'")
+    root_devices: list[str] = Field(default_factory=list, description="PF PCI address[#range]")
+    link_types: list[str] = Field(default_factory=list, description="'ether', 'infiniband'")
+    if_names: list[str] = Field(default_factory=list, description="shared plugin only")
+    is_rdma: bool = False
+
+
+class DevicePluginResource(Model):
+    """One resource a device plugin advertises, read from its config (the `sriovdp-config` or
+    `rdma-devices` ConfigMap, a NicClusterPolicy, or a rendered copy of them)."""
+
+    plugin: Literal["sriov-network-device-plugin", "rdma-shared-device-plugin"]
+    resource_name: str = Field(description="the extended resource, '<prefix>/<name>'")
+    selectors: list[PluginSelector] = Field(
+        default_factory=list, description="a device matching any one of them is advertised"
+    )
+    source: str | None = Field(default=None, description="where it was read")
+
+
 class DraFacts(Model):
     """What a Dynamic Resource Allocation driver such as dranet needs from the node and its
     cluster; every field None when nobody read it."""
@@ -410,6 +440,10 @@ class HostReport(Model):
     representors: list[Representor] = Field(default_factory=list)
     scalable_functions: list[ScalableFunction] = Field(default_factory=list)
     dra: DraFacts = Field(default_factory=DraFacts)
+    device_plugins: list[DevicePluginResource] | None = Field(
+        default=None,
+        description="the device plugins' resources configured for the node; None: not read",
+    )
     problems: list[ReadProblem] = Field(default_factory=list)
 
     # Small lookups used by every consumer; kept here so no layer re-implements them.
@@ -422,6 +456,13 @@ class HostReport(Model):
 
     def nic_by_netdev(self, netdev: str) -> Nic | None:
         return next((n for n in self.nics if netdev in n.netdevs or n.netdev == netdev), None)
+
+    def default_route_netdevs(self) -> set[str]:
+        """The interfaces that carry a default route (and the management interface)."""
+        names = {r.interface for r in self.routes if r.destination in _DEFAULT_DESTS}
+        if self.management is not None:
+            names.add(self.management.name)
+        return names
 
     def nic_by_pci(self, pci_address: str) -> Nic | None:
         return next((n for n in self.nics if n.pci_address == pci_address), None)

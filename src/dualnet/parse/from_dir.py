@@ -27,6 +27,9 @@ Accepted file names (case-insensitive; `-`, `_` and spaces are interchangeable; 
 | `kubectl_api_resources` (`api_versions`, `apis`) | `kubectl api-resources`, `api-versions`, |
 |  | `kubectl get --raw /apis` (JSON) |
 | `resourceslices` (`kubectl_get_resourceslices`) | `kubectl get resourceslices -o json|yaml` |
+| `device_plugin_config` (`sriovdp_config`, `rdma_devices`, `configmaps`, `nic_cluster_policy`) | |
+|  | `kubectl -n kube-system get configmap sriovdp-config rdma-devices -o yaml`, a |
+|  | NicClusterPolicy, or a plugin's config.json |
 
 Facts are merged per RDMA device and port across files: `rdma link` gives state and netdev,
 `ibv_devinfo` firmware, part id and MTUs, `show_gids` the GID table, `ibdev2netdev -v` the PCI
@@ -60,6 +63,7 @@ from dualnet.host.roce import roce_v2_ipv4_gid_index
 from dualnet.inputs import read_text
 from dualnet.parse._text import ParseWarning, collecting
 from dualnet.parse.api_resources import parse_api_resources
+from dualnet.parse.device_plugin_config import parse_device_plugin_config
 from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.errors import ParseError
 from dualnet.parse.eswitch_facts import eswitch_facts, representor_names
@@ -102,6 +106,9 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     "kubectl_api_resources": ("kubectl_api_resources", "api_resources", "kubectl_api_versions",
                               "api_versions", "apis", "kubectl_get_raw_apis"),
     "resourceslices": ("resourceslices", "resource_slices", "kubectl_get_resourceslices"),
+    "device_plugin_config": ("device_plugin_config", "device_plugin_configs", "sriovdp_config",
+                             "rdma_devices", "configmaps", "nic_cluster_policy",
+                             "nicclusterpolicy"),
 }
 
 _STEM_TO_KEY = {stem: key for key, stems in FILE_NAMES.items() for stem in stems}
@@ -375,6 +382,9 @@ def report_from_dir(path: Path, *, strict: bool = False) -> HostReport:
     published = results.get("resourceslices")
     if isinstance(published, list):
         report.dra.devices = published
+    plugins = results.get("device_plugin_config")
+    if isinstance(plugins, list):
+        report.device_plugins = plugins
 
     rows_value = results.get("ibdev2netdev")
     rows: list[Ibdev2netdevRow] = rows_value if isinstance(rows_value, list) else []
@@ -503,4 +513,5 @@ _PARSERS = {
     "kubectl_node": parse_kubectl_node,
     "kubectl_api_resources": parse_api_resources,
     "resourceslices": parse_resource_slices,
+    "device_plugin_config": parse_device_plugin_config,
 }

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from dualnet.errors import UsageError
 from dualnet.parse._text import ParseWarning, collecting
 from dualnet.parse.api_resources import parse_api_resources
+from dualnet.parse.device_plugin_config import parse_device_plugin_config
 from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev
 from dualnet.parse.ibv_devices import parse_ibv_devices
@@ -91,6 +92,13 @@ TOOLS: tuple[Tool, ...] = (
         parse_resource_slices,
         "list[DraDevice]",
         ("resource_slices", "kubectl_get_resourceslices"),
+    ),
+    Tool(
+        "device_plugin_config",
+        parse_device_plugin_config,
+        "list[DevicePluginResource]",
+        ("device_plugin_configs", "sriovdp_config", "rdma_devices", "configmaps",
+         "nic_cluster_policy", "nicclusterpolicy"),
     ),
 )
 

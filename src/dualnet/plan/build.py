@@ -7,7 +7,8 @@ from shlex import quote
 from typing import Any, Literal
 
 from dualnet.errors import UsageError
-from dualnet.host.models import HostReport, Nic
+from dualnet.host.device_plugins import advertises, plugin_functions, resources_from_config
+from dualnet.host.models import HostReport
 from dualnet.host.switchdev import switchdev_steps
 from dualnet.modes import MODE_CNI_PLUGINS, Mode, required_netns_mode
 from dualnet.names import check_shared_dp_resource, check_sriov_dp_resource
@@ -349,10 +350,13 @@ def _narrow_shared_selectors(
     if "ifNames" in selectors:
         return []  # already pinned to the selected netdevs (ipoib, nics.pinIfNames)
     uncovered: list[tuple[str, str, str]] = []
+    # the plugin's own selector rules (host.device_plugins), on the entry as rendered so far
+    (entry,) = resources_from_config(
+        {"configList": [{"resourceName": "narrowing", "selectors": selectors}]}, source="plan")
     for i, (host, chosen) in enumerate(zip(hosts, per_host, strict=True)):
         taken = {n.pci_address for n in chosen}
         for nic in host.nics:
-            if nic.pci_address in taken or not _matches_shared(selectors, nic):
+            if nic.pci_address in taken or not advertises(host, entry, nic):
                 continue
             uncovered.append((hostname_of(host, i), nic.netdev or nic.pci_address,
                               link_layer_of(host, nic)))
@@ -371,11 +375,6 @@ def _narrow_shared_selectors(
         "the selectors also name the selected netdevs (ifNames"
         + (", linkTypes" if "linkTypes" in selectors else "") + ")",
     )]
-
-
-def _matches_shared(selectors: dict[str, list[str]], nic: Nic) -> bool:
-    checks = (("vendors", nic.vendor_id), ("deviceIDs", nic.device_id), ("drivers", nic.driver))
-    return all(key not in selectors or value in selectors[key] for key, value in checks)
 
 
 def _sriov_dp_config(
@@ -541,6 +540,7 @@ def build_plan(spec: Spec, hosts: list[HostReport]) -> Plan:
             steps=_host_steps(spec, host, nics, netns),
             management_interface=host.management.name if host.management else None,
             arch=host.arch,
+            device_plugin_functions=plugin_functions(host),
         ))
         _check_management_overlap(spec, hostname, host)
     names = sorted({hp.hostname for hp in host_plans})

@@ -52,6 +52,12 @@ class HostPlan(_Model):
     steps: list[HostStep] = Field(default_factory=list)
     management_interface: str | None = None
     arch: str | None = None
+    device_plugin_functions: dict[str, list[str]] | None = Field(
+        default=None,
+        description="PCI address -> the device-plugin resources already configured to "
+        "advertise it on this node (host.device_plugins.plugin_functions); None: the plugins' "
+        "configs were not in the facts",
+    )
 
 
 class PlanWarning(_Model):

@@ -8,18 +8,13 @@ from dualnet.host.pciids import mlx_vf_id
 from dualnet.plan.model import ResolvedNic
 from dualnet.spec import NicSelection
 
-_DEFAULT_DESTS = {"0.0.0.0", "0.0.0.0/0", "default", "::/0", "::"}
-
 
 def hostname_of(host: HostReport, index: int) -> str:
     return host.hostname or f"host{index}"
 
 
 def default_route_interfaces(host: HostReport) -> set[str]:
-    names = {r.interface for r in host.routes if r.destination in _DEFAULT_DESTS}
-    if host.management is not None:
-        names.add(host.management.name)
-    return names
+    return host.default_route_netdevs()
 
 
 def _rdma_of(host: HostReport, nic: Nic) -> RdmaDevice | None:

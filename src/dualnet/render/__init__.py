@@ -3,7 +3,14 @@ Kubernetes and CRD schemas, written as a kustomize directory or one YAML stream.
 
 from __future__ import annotations
 
-from dualnet.render.build import TARGETS, Target, nic_cluster_policy, render, render_notes
+from dualnet.render.build import (
+    TARGETS,
+    Target,
+    nic_cluster_policy,
+    render,
+    render_notes,
+    render_warnings,
+)
 from dualnet.render.markdown import plan_markdown, step_commands
 from dualnet.render.operator_versions import (
     DEFAULT_OPERATOR_VERSION,
@@ -30,6 +37,7 @@ __all__ = [
     "plan_markdown",
     "render",
     "render_notes",
+    "render_warnings",
     "step_commands",
     "stream_text",
     "supported_k8s_versions",

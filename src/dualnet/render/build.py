@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from dualnet.errors import UsageError
-from dualnet.plan.model import Plan
+from dualnet.plan.model import Plan, PlanWarning
 from dualnet.render.common import meta, to_json
 from dualnet.render.components import components
 from dualnet.render.dra import dra_plan_notes, render_dra
+from dualnet.render.dra_overlap import over_admission_warnings
 from dualnet.render.images import OPERATOR_MULTUS, image, split_image
 from dualnet.render.networks import (
     nad,
@@ -121,6 +122,13 @@ def render(
         return render_dra(plan, k8s_version)
     release = operator_release(operator_version)
     return [*TARGET_BUILDERS[target](plan, release), *workloads(plan)]
+
+
+def render_warnings(plan: Plan, *, target: Target = "plain") -> list[PlanWarning]:
+    """Warnings only a target can raise, added to the plan's own where render prints them:
+    `dra` names the PCI functions a configured device plugin already advertises."""
+    check_target(target)
+    return over_admission_warnings(plan) if target == "dra" else []
 
 
 def render_notes(

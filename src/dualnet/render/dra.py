@@ -24,6 +24,7 @@ from dualnet.errors import UsageError
 from dualnet.modes import Mode
 from dualnet.plan.model import HostPlan, Plan, ResolvedNic
 from dualnet.render.common import base_name, meta
+from dualnet.render.dra_overlap import over_admission_note
 from dualnet.render.images import image
 from dualnet.render.networks import namespace_object
 from dualnet.render.workloads import nccl_env
@@ -148,15 +149,29 @@ def claim_addresses(plan: Plan) -> dict[tuple[str, str], str]:
     """One address per (host, pod role) from the spec's IPAM, in host then ROLES order: the
     spec's static addresses as given, otherwise consecutive addresses of the subnet from its
     range start, skipping the gateway and excluded ranges. Empty for DHCP."""
+    return {k: a for k, a in _allocate(plan).items() if k[1] in ROLES}
+
+
+def bench_addresses(plan: Plan) -> dict[tuple[str, str], str]:
+    """The bench claims' addresses ((host, 'bench-server' | 'bench-client')), after every
+    address `claim_addresses` hands out; a bench claim the IPAM has no address left for gets
+    none (render then writes no bench objects and says why)."""
+    return {k: a for k, a in _allocate(plan).items() if k[1] not in ROLES}
+
+
+def _allocate(plan: Plan) -> dict[tuple[str, str], str]:
+    """The one walk over the IPAM behind claim_addresses and bench_addresses: the test and
+    GPUDirect claims first (each must get an address), the bench claims after (optional)."""
     ipam = plan.spec.spec.ipam
-    keys = [(hp.hostname, role) for hp in plan.hosts for role in ROLES]
+    required = [(hp.hostname, role) for hp in plan.hosts for role in ROLES]
+    keys = required + [(hp.hostname, side) for hp, side in bench_sides(plan)]
     if ipam.type is IpamType.DHCP:
         return {}
     if ipam.type is IpamType.STATIC and ipam.addresses:
-        if len(ipam.addresses) < len(keys):
+        if len(ipam.addresses) < len(required):
             raise _refuse("spec.ipam.addresses", f"{len(ipam.addresses)} address(es) for "
-                          f"{len(keys)} claims (dranet has no IPAM: each pod's claim needs its "
-                          "own)", f"list at least {len(keys)} addresses")
+                          f"{len(required)} claims (dranet has no IPAM: each pod's claim needs "
+                          "its own)", f"list at least {len(required)} addresses")
         return {k: a.address for k, a in zip(keys, ipam.addresses, strict=False)}
     if not ipam.subnet:
         raise _refuse("spec.ipam.subnet", "required: dranet has no IPAM, so dualnet writes "
@@ -179,16 +194,29 @@ def claim_addresses(plan: Plan) -> dict[tuple[str, str], str]:
 
     out: dict[tuple[str, str], str] = {}
     addr = start
-    for key in keys:
+    for n, key in enumerate(keys):
         while addr <= end and excluded(addr):
             addr += 1
         if addr > end:
+            if n >= len(required):
+                break
             raise _refuse("spec.ipam", f"the range {ip(start)}..{ip(end)} has too few "
-                          f"addresses for {len(keys)} claims",
+                          f"addresses for {len(required)} claims",
                           "widen spec.ipam.subnet or its range")
         out[key] = f"{ip(addr)}/{net.prefixlen}"
         addr += 1
     return out
+
+
+def bench_sides(plan: Plan) -> list[tuple[HostPlan, str]]:
+    """Where the ib_write_bw pair runs: the server on the first node and the client on the
+    second; on one node with two or more planned NICs, both there (each claim takes its own
+    NIC); none on one node with one NIC."""
+    if len(plan.hosts) >= 2:
+        return [(plan.hosts[0], "bench-server"), (plan.hosts[1], "bench-client")]
+    if plan.hosts and len(plan.hosts[0].nics) >= 2:
+        return [(plan.hosts[0], "bench-server"), (plan.hosts[0], "bench-client")]
+    return []
 
 
 def _mtu(plan: Plan, hp: HostPlan) -> int | None:
@@ -223,7 +251,7 @@ def _nic_selector(hp: HostPlan, numa: int | None) -> dict[str, Any]:
     return {"cel": {"expression": expr}}
 
 
-def _host_suffix(hp: HostPlan) -> str:
+def host_suffix(hp: HostPlan) -> str:
     return hp.hostname.lower()
 
 
@@ -260,8 +288,8 @@ def claim_template(plan: Plan, hp: HostPlan, role: str, address: str | None) -> 
 def template_name(plan: Plan, hp: HostPlan, role: str) -> str:
     """The ResourceClaimTemplate of one node and pod role (`claim_template` and the pod that
     names it; `dualnet report --target dra` draws it)."""
-    kind = "nic" if role == "test" else "gpu-nic"
-    return f"{base_name(plan)}-{kind}-{_host_suffix(hp)}"
+    kind = {"test": "nic", "gdr": "gpu-nic"}.get(role, f"{role}-nic")
+    return f"{base_name(plan)}-{kind}-{host_suffix(hp)}"
 
 
 def _pod(plan: Plan, hp: HostPlan, role: str) -> dict[str, Any]:
@@ -277,7 +305,7 @@ def _pod(plan: Plan, hp: HostPlan, role: str) -> dict[str, Any]:
     # RDMA registers (pins) memory: IPC_LOCK lifts the memlock limit for it
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
     container["resources"] = {"claims": [{"name": claim}]}
-    name = f"{base_name(plan)}-{'test' if role == 'test' else 'gdr-test'}-{_host_suffix(hp)}"
+    name = f"{base_name(plan)}-{'test' if role == 'test' else 'gdr-test'}-{host_suffix(hp)}"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -309,7 +337,9 @@ def render_dra(plan: Plan, k8s_version: str) -> list[dict[str, Any]]:
     for hp in plan.hosts:
         for role in ROLES:
             out.append(_pod(plan, hp, role))
-    return out
+    from dualnet.render.dra_bench import dranet_bench
+
+    return [*out, *dranet_bench(plan)]
 
 
 def dra_plan_notes(plan: Plan) -> list[str]:
@@ -327,6 +357,13 @@ def dra_plan_notes(plan: Plan) -> list[str]:
             f"resources.limits {plan.resource_name}: 1 keep working. Remove the SR-IOV network "
             "device plugin from these nodes first: it would advertise the same VFs (PCI "
             "functions) as the DRA driver, and the scheduler would admit each one twice.",
+            over_admission_note(plan),
+            "Bench: suspended Jobs "
+            f"{base_name(plan)}-bench-server and {base_name(plan)}-bench-client, each with a VF "
+            "claim, on two nodes where the plan has two; net1's address comes from the NAD, so "
+            "the client's PEER_IP is empty (resuming by hand, set it to the server's net1); "
+            f"`dualnet bench --dra --network {plan.name} -n {plan.namespace}` runs "
+            "ib_write_bw in pods made from them with the server's address.",
         ]
     notes = [
         "dranet (kubernetes-sigs/dranet) must be installed (its release install.yaml); it needs "
@@ -341,7 +378,11 @@ def dra_plan_notes(plan: Plan) -> list[str]:
         "no per-node address (dranet has no IPAM). Remove the SR-IOV network device plugin "
         "that advertises these ports first: it and dranet would offer the same PCI function "
         "twice.",
+        over_admission_note(plan),
     ]
+    from dualnet.render.dra_bench import bench_note
+
+    notes.append(bench_note(plan))
     for hp in plan.hosts:
         align = gpu_alignment(hp)
         nics = ", ".join(f"{n.netdev} ({n.nearest_gpu or 'no GPU relation known'})"

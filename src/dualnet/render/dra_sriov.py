@@ -149,10 +149,12 @@ def _pod(plan: Plan, role: str) -> dict[str, Any]:
 
 
 def render_sriov_dra(plan: Plan) -> list[dict[str, Any]]:
+    from dualnet.render.dra_bench import sriov_bench
+
     return [
         device_attributes(plan), resource_policy(plan), device_class(plan),
         *namespace_object(plan), nad(plan), claim_template(plan),
-        _pod(plan, "test"), _pod(plan, "gdr"),
+        _pod(plan, "test"), _pod(plan, "gdr"), *sriov_bench(plan),
     ]
 
 

@@ -167,7 +167,7 @@ def dpdk_pod(plan: Plan) -> dict[str, Any]:
     }
 
 
-_BENCH_SCRIPT = """\
+BENCH_SCRIPT = """\
 set -eu
 case "${BENCH}" in
   ib_write_bw)
@@ -215,7 +215,7 @@ def bench_job(plan: Plan) -> dict[str, Any]:
                     "containers": [{
                         "name": "bench",
                         "image": image(plan.spec.spec.images, "bench"),
-                        "command": _wrapped(plan, ["/bin/bash", "-c", _BENCH_SCRIPT]),
+                        "command": _wrapped(plan, ["/bin/bash", "-c", BENCH_SCRIPT]),
                         "env": env,
                         "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
                         "resources": _resources(plan, **{"nvidia.com/gpu": 1}),

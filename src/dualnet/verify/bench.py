@@ -6,6 +6,7 @@ its options to a `BenchRequest`."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime
 import time
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from dualnet import labels
 from dualnet.cluster.apply import apply_objects
+from dualnet.cluster.dra_reads import get_resource_claim, list_jobs
 from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.pods import (
     ExecResult,
@@ -42,7 +44,7 @@ from dualnet.verify.bench_models import (
     RdmaBench,
 )
 from dualnet.verify.bench_objects import NcclJobSpec, indexed_job, mpijob, ssh_keypair
-from dualnet.verify.checks import net1_ips
+from dualnet.verify.checks import SECONDARY_IF, net1_ips
 from dualnet.verify.nccl_log import NCCL_DEBUG_ENV, nccl_checks
 from dualnet.verify.nccl_tests import parse_all_reduce_perf
 from dualnet.verify.perftest import parse_ib_write_bw
@@ -114,15 +116,32 @@ def perftest_command(device: str, *, gpu: bool, duration_s: int, qps: int,
 
 
 async def _pod_facts(client: AsyncClient, name: str, namespace: str) -> tuple[str | None, str]:
+    """The pod's node and net1 address: Multus's network-status, or, for a DRA pod, the
+    networkData its driver wrote into the ResourceClaim's status (dranet has no Multus)."""
     pod = await get_pod(client, name, namespace)
     if pod is None:
         raise UsageError(f"pod {namespace}/{name} not found", hint="check --pods and --namespace")
     ann = (pod.get("metadata") or {}).get("annotations") or {}
-    ips = net1_ips(ann.get(labels.NETWORK_STATUS_ANNOTATION))
+    ips = net1_ips(ann.get(labels.NETWORK_STATUS_ANNOTATION)) or await _claim_ips(
+        client, pod, namespace)
     if not ips:
-        raise UsageError(f"pod {namespace}/{name} has no net1 address in its network-status",
-                         hint="run `dualnet verify` first")
+        raise UsageError(f"pod {namespace}/{name} has no net1 address in its network-status "
+                         "or its ResourceClaims' networkData",
+                         hint="run `dualnet verify` (`--dra` for claims) first")
     return (pod.get("spec") or {}).get("nodeName"), ips[0]
+
+
+async def _claim_ips(client: AsyncClient, pod: dict[str, Any], namespace: str) -> list[str]:
+    """net1's addresses (prefix dropped) from the pod's allocated ResourceClaims."""
+    out: list[str] = []
+    for entry in (pod.get("status") or {}).get("resourceClaimStatuses") or []:
+        name = entry.get("resourceClaimName")
+        claim = await get_resource_claim(client, name, namespace) if name else None
+        for dev in ((claim or {}).get("status") or {}).get("devices") or []:
+            data = dev.get("networkData") or {}
+            if data.get("interfaceName") in (None, SECONDARY_IF):
+                out.extend(str(ip).split("/")[0] for ip in data.get("ips") or [])
+    return out
 
 
 async def run_ib_write_bw(
@@ -280,6 +299,7 @@ class BenchRequest(BaseModel):
     nad: str | None = None
     resource: str | None = None
     network: str | None = None
+    dra: bool = False  # launch the pods from `render --target dra`'s bench Jobs of `network`
     image: str | None = None
     facts: HostReport | None = None
     duration_s: int = 10
@@ -306,6 +326,52 @@ async def _launch_pair(client: AsyncClient, req: BenchRequest, run: str,
     except ClusterError as exc:  # never Running: timeout, image pull, unschedulable
         return f"test pods never became Ready: {exc.message}"
     return None
+
+
+async def _launch_dra_pair(client: AsyncClient, req: BenchRequest, run: str,
+                           launched: list[str]) -> str | None:
+    """The server and client pods of `render --target dra`'s bench Jobs (their pod templates:
+    node, claim, image), kept alive so ib_write_bw is run in them as for `--pods`."""
+    if not req.network:
+        raise UsageError("--dra: give --network, the dualnet network whose bench Jobs to run",
+                         hint="the spec's metadata.name, as `render --target dra` labels them")
+    jobs = await list_jobs(client, req.namespace, {labels.NETWORK: req.network,
+                                                   labels.ROLE: "bench"})
+    by_side = {(j.get("metadata") or {}).get("labels", {}).get(labels.BENCH_SIDE): j
+               for j in jobs}
+    missing = [side for side in ("server", "client") if side not in by_side]
+    if missing:
+        raise UsageError(f"--dra: no bench Job ({', '.join(missing)}) of network {req.network} "
+                         f"in namespace {req.namespace}",
+                         hint="dualnet render --target dra --out DIR && kubectl apply -k DIR "
+                         "(the Jobs stay suspended)")
+    for i, side in enumerate(("server", "client")):
+        launched.append(f"dualnet-bench-{run}-{i}")
+        await create_pod(client, bench_pod_from_job(by_side[side], launched[-1], run))
+    try:
+        for n in launched:
+            await wait_running(client, n, req.namespace, timeout_s=req.timeout_s)
+    except ClusterError as exc:  # never Running: claim not allocated, unschedulable, ...
+        return (f"bench pods never became Ready: {exc.message} (`dualnet verify --dra --pods "
+                f"{','.join(launched)}` shows the claims)")
+    return None
+
+
+def bench_pod_from_job(job: dict[str, Any], name: str, run: str) -> dict[str, Any]:
+    """A pod with the Job's pod template (nodeSelector, resourceClaims, image, env) that
+    sleeps, so `dualnet bench` runs and times ib_write_bw in it itself."""
+    template = copy.deepcopy(((job.get("spec") or {}).get("template")) or {})
+    spec = template.get("spec") or {}
+    for c in spec.get("containers") or []:
+        c["command"] = ["sleep", "infinity"]
+        c.pop("args", None)
+    meta = job.get("metadata") or {}
+    tmeta = template.get("metadata") or {}
+    pod_meta: dict[str, Any] = {"name": name, "namespace": meta.get("namespace"),
+                                "labels": {**(tmeta.get("labels") or {}), RUN_LABEL: run}}
+    if tmeta.get("annotations"):  # the SR-IOV pair's NAD (k8s.v1.cni.cncf.io/networks)
+        pod_meta["annotations"] = dict(tmeta["annotations"])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec}
 
 
 async def _device_port(client: AsyncClient, req: BenchRequest,
@@ -341,7 +407,8 @@ async def run_bench(client: AsyncClient, req: BenchRequest) -> BenchReport:
         pods = req.pods
         problem = None
         if pods is None:
-            problem = await _launch_pair(client, req, run, launched)
+            launch = _launch_dra_pair if req.dra else _launch_pair
+            problem = await launch(client, req, run, launched)
             pods = launched
         if problem is None:
             found = await _device_port(client, req, pods[1])
