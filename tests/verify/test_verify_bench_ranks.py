@@ -188,3 +188,32 @@ def test_each_rank_exports_its_own_gid(two_netns: list[str], tmp_path: Path) -> 
         assert {k: env.get(k) for k in expected} == expected
         seen[ip] = env["NCCL_IB_GID_INDEX"]
     assert seen == {POD1_IP: "1", POD2_IP: "3"}  # one device, a different GID per rank
+
+
+async def test_bench_reports_a_socket_transport_with_its_cause(
+        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from dualnet.verify.outcome import EXIT_FAILED, exit_status
+    from dualnet.verify.report import bench_rows
+    from tests.verify.test_verify_pod_io import TESTS, body
+
+    monkeypatch.setattr(bench_mod, "run_id", lambda: RUN)
+    kmock.resources["v1/secrets"] = {}
+    kmock.resources["v1/configmaps"] = {}
+    await two_pods(harness)
+    launcher = copy.deepcopy(pod(f"dualnet-nccl-{RUN}-0-x", "node-a", "192.168.50.2"))
+    launcher["metadata"]["labels"] = {RUN_LABEL: RUN}
+    launcher["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] = "0"
+    launcher["status"] = {"phase": "Succeeded"}
+    await harness.seed(launcher)
+    harness.emulator.logs[f"dualnet-nccl-{RUN}-0-x"] = ALL_REDUCE + body(
+        TESTS / "corpus/nccl_debug/socket-ib-disabled-by-env.txt")
+    report = await run_bench(harness.client, BenchRequest(
+        pods=["srv", "cli"], duration_s=1, nodes=2, nad="rdma-net",
+        resource="rdma/rdma_shared_device"))
+    assert report.nccl is not None
+    transport = report.nccl.checks[0]
+    assert (transport.check, transport.status) == ("nccl-transport", Status.FAIL)
+    assert "NCCL_IB_DISABLE=1" in transport.summary
+    row = next(r for r in bench_rows(report) if r[0] == "nccl-transport")
+    assert "NET/Socket" in row[-1] and "NCCL_IB_DISABLE=1" in row[-1]
+    assert exit_status(report.statuses()) == EXIT_FAILED
