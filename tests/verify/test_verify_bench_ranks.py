@@ -157,8 +157,8 @@ def two_netns() -> Iterator[list[str]]:
 def rank_argv(spec: NcclJobSpec) -> list[str]:
     """What mpirun starts on each rank: the words of the Indexed Job's mpirun line after its
     own options (`-x KEY` forwards, the last one before the program)."""
-    script = indexed_job(spec, "pub", "priv")[2]["spec"]["template"]["spec"]["containers"][0][
-        "command"][-1]
+    script: str = indexed_job(spec, "pub", "priv")[2]["spec"]["template"]["spec"][
+        "containers"][0]["command"][-1]
     line = next(x for x in script.splitlines() if x.startswith("mpirun "))
     words = line.split(" || ")[0].split()
     return words[words.index("/bin/sh"):]
