@@ -217,3 +217,13 @@ async def test_bench_reports_a_socket_transport_with_its_cause(
     row = next(r for r in bench_rows(report) if r[0] == "nccl-transport")
     assert "NET/Socket" in row[-1] and "NCCL_IB_DISABLE=1" in row[-1]
     assert exit_status(report.statuses()) == EXIT_FAILED
+
+
+def test_bench_refuses_an_unknown_mode_naming_the_allowed_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli_run import run_cli
+
+    code, _, err = run_cli(capsys, "bench", "--pods", "a,b", "--nodes", "2", "--nad", "n",
+                           "--resource", "r", "--mode", "macvlan")
+    assert code == 2
+    assert "--mode 'macvlan': not a mode" in err and "host-device" in err
