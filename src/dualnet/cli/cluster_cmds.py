@@ -253,6 +253,9 @@ def bench_cmd(
     nodes: int = typer.Option(0, "--nodes", help="run NCCL all_reduce_perf across N nodes"),
     gpus_per_node: int = typer.Option(1, "--gpus-per-node",
                                       help="GPUs each NCCL pod uses (with --nodes)"),
+    mode: str | None = typer.Option(None, "--mode", help="the network's mode (shared-roce, "
+                                    "host-device, sriov, ...): host-device and sriov use the "
+                                    "node-wide GID index; others, and unknown, set it per rank"),
     device: str | None = typer.Option(None, "--device", help="RDMA device (default: first "
                                       "ACTIVE in the pod)"),
     nad: str | None = typer.Option(None, "--nad", help="NAD for launched pods ([ns/]name)"),
@@ -318,7 +321,13 @@ def bench_cmd(
         if not 0 < value <= 1:
             raise UsageError(f"{flag} {value}: must be a fraction of the line rate, 0 < f <= 1",
                              hint=f"e.g. {flag} 0.8")
+    from dualnet.modes import Mode
+
+    modes = [m.value for m in Mode]
+    if mode is not None and mode not in modes:
+        raise UsageError(f"--mode {mode!r}: not a mode", hint=f"one of: {', '.join(modes)}")
     req = BenchRequest(namespace=namespace, pods=names, gpu=gpu, nodes=nodes,
+                       mode=Mode(mode) if mode is not None else None,
                        gpus_per_node=gpus_per_node, device=device, nad=nad, resource=resource,
                        network=network, dra=dra, image=image, facts=facts,
                        duration_s=duration, timeout_s=timeout, floor=floor,

@@ -245,8 +245,9 @@ def _run(nad: NetworkAttachmentDefinition, lab: LabConfig, topo: Topology, repor
     with _SignalGuard() as guard:
         try:
             t0 = time.perf_counter()
-            # host-device hands a whole NIC to one pod: every pod gets its own node, as on a cluster
-            node_count = pods if lab.device else 1
+            # host-device hands a whole NIC to one pod, and Linux refuses two vlan uppers with one
+            # id on one master: every pod gets its own node there, as on a cluster
+            node_count = pods if lab.device or "vlan" in lab.plugin_types else 1
             try:
                 topology.build(topo, lab, node_count)
             except UsageError as exc:

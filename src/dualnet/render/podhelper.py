@@ -25,29 +25,22 @@ DUALNET_IFACE (net1), DUALNET_MEMLOCK_MIN_KB (65536, as doctor).
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import Any
 
-SCRIPT_NAME = "dualnet-pod"
-MOUNT_DIR = "/opt/dualnet"
+from dualnet.plan.podhelper import (
+    MOUNT_DIR,
+    SCRIPT,
+    SCRIPT_NAME,
+    helper_configmap,
+    helper_mount,
+    helper_volume,
+    nccl_exec_command,
+)
+
+__all__ = ["MEMLOCK_MIN_KB", "SCRIPT", "helper_configmap", "helper_mount", "helper_volume",
+           "nccl_exec_command", "preflight_container"]
+
 MEMLOCK_MIN_KB = 64 * 1024  # doctor's limits.memlock-low threshold
-
-# the script itself: data/pod/dualnet-pod.sh (a shell file, so shell tools can read and lint it)
-SCRIPT = (files("dualnet") / "data" / "pod" / "dualnet-pod.sh").read_text(encoding="utf-8")
-
-
-def helper_configmap(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "data": {SCRIPT_NAME: SCRIPT}}
-
-
-def helper_volume(configmap: str) -> dict[str, Any]:
-    return {"name": "dualnet-pod", "configMap": {"name": configmap, "defaultMode": 0o555}}
-
-
-def helper_mount() -> dict[str, Any]:
-    return {"name": "dualnet-pod", "mountPath": MOUNT_DIR, "readOnly": True}
 
 
 def preflight_container(image: str, resources: dict[str, Any], *,
@@ -68,7 +61,3 @@ def preflight_container(image: str, resources: dict[str, Any], *,
         "volumeMounts": [helper_mount()],
     }
 
-
-def nccl_exec_command(command: list[str]) -> list[str]:
-    """`command` wrapped so it starts with this pod's own NCCL GID settings."""
-    return ["/bin/sh", f"{MOUNT_DIR}/{SCRIPT_NAME}", "nccl-exec", "--", *command]

@@ -33,9 +33,10 @@ from dualnet.cluster.resources import MPIJOB_API_VERSION, MPIJOB_KIND, ResourceR
 from dualnet.errors import UsageError
 from dualnet.host.discover import sysfs_rate_gbps
 from dualnet.host.models import HostReport, PortState
+from dualnet.modes import Mode
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
-from dualnet.plan.nccl import SOCKET_IFNAME, ib_hca_value, nccl_settings
+from dualnet.plan.nccl import NODE_WIDE_GID_MODES, SOCKET_IFNAME, ib_hca_value, nccl_settings
 from dualnet.verify.bench_models import (
     DEFAULT_FLOOR,
     DEFAULT_NCCL_FLOOR,
@@ -43,7 +44,13 @@ from dualnet.verify.bench_models import (
     NcclBench,
     RdmaBench,
 )
-from dualnet.verify.bench_objects import NcclJobSpec, indexed_job, mpijob, ssh_keypair
+from dualnet.verify.bench_objects import (
+    NcclJobSpec,
+    helper_objects,
+    indexed_job,
+    mpijob,
+    ssh_keypair,
+)
 from dualnet.verify.checks import SECONDARY_IF, net1_ips
 from dualnet.verify.nccl_log import NCCL_DEBUG_ENV, nccl_checks
 from dualnet.verify.nccl_tests import parse_all_reduce_perf
@@ -207,9 +214,9 @@ async def nccl_engine(client: AsyncClient) -> Engine:
 
 def nccl_objects(spec: NcclJobSpec, engine: Engine) -> list[Any]:
     if engine == "mpijob":
-        return [mpijob(spec)]
+        return [*helper_objects(spec), mpijob(spec)]
     public, private = ssh_keypair()
-    return indexed_job(spec, public, private)
+    return [*helper_objects(spec), *indexed_job(spec, public, private)]
 
 
 async def _launcher_pod(client: AsyncClient, spec: NcclJobSpec,
@@ -294,6 +301,8 @@ class BenchRequest(BaseModel):
     pods: list[str] | None = Field(default=None, description="server,client; None: launch two")
     gpu: bool = False
     nodes: int = Field(default=0, description="NCCL across N nodes; 0: none")
+    mode: Mode | None = Field(default=None, description="the network's mode; None: unknown, "
+                              "treated as shared (each rank sets its own RoCE GID)")
     gpus_per_node: int = 1
     device: str | None = None
     nad: str | None = None
@@ -447,17 +456,32 @@ async def _bench_nccl(client: AsyncClient, req: BenchRequest, run: str, dev: str
     if dev:
         env["NCCL_IB_HCA"] = ib_hca_value([dev])
     per_node = None
+    # the GID index is a per-pod fact unless the pod owns the device's whole table
+    per_pod = req.mode not in NODE_WIDE_GID_MODES
     if req.facts is not None:
-        settings = nccl_settings(req.facts)
-        env, hcas = dict(settings.env), settings.hcas
+        settings = nccl_settings(req.facts, mode=req.mode)
+        env, hcas, per_pod = dict(settings.env), settings.hcas, settings.per_pod_gid
         notes.extend(settings.warnings)
         per_node = line_rate_gbps(req.facts, settings.hcas)
     else:
         notes.append("no --host-report: NCCL_IB_HCA taken from the device under test; line "
                      "rate per node unknown")
+    notes.append(gid_selection_note(per_pod, env, req.mode))
     spec = NcclJobSpec(name=f"dualnet-nccl-{run}", namespace=req.namespace,
                        network=req.network or req.nad, nad=req.nad, resource=req.resource,
                        image=req.image or DEFAULT_IMAGE, nodes=req.nodes,
-                       gpus_per_node=req.gpus_per_node, env=env, run=run)
+                       gpus_per_node=req.gpus_per_node, env=env, run=run,
+                       per_pod_gid=per_pod)
     return await run_nccl(client, spec, timeout_s=req.timeout_s, line_rate_per_node=per_node,
                           floor=req.nccl_floor, expected_hcas=hcas, gpudirect=req.gpu)
+
+
+def gid_selection_note(per_pod: bool, env: dict[str, str], mode: Mode | None) -> str:
+    """How the NCCL ranks got their RoCE GID, as the report says it."""
+    if per_pod:
+        return ("NCCL ranks start through `dualnet-pod nccl-exec`: each sets NCCL_IB_GID_INDEX "
+                "and NCCL_IB_ADDR_RANGE from its own net1 address (shared device: one GID per "
+                f"pod; mode {mode or 'unknown, taken as shared'})")
+    index = env.get("NCCL_IB_GID_INDEX")
+    return (f"NCCL ranks use the node-wide settings ({mode}: the pod owns the device's whole "
+            "GID table)" + (f", NCCL_IB_GID_INDEX={index}" if index else ""))

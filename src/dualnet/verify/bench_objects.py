@@ -15,6 +15,12 @@ from pydantic import BaseModel, Field
 from dualnet import labels
 from dualnet.errors import HostError, UsageError
 from dualnet.names import check_dns1123_label
+from dualnet.plan.podhelper import (
+    helper_configmap,
+    helper_mount,
+    helper_volume,
+    nccl_exec_command,
+)
 from dualnet.verify.testpods import RUN_LABEL
 
 SSH_PORT = 2222
@@ -30,6 +36,10 @@ class NcclJobSpec(BaseModel):
     nodes: int = Field(ge=2)
     gpus_per_node: int = Field(default=1, ge=1)
     env: dict[str, str] = Field(default_factory=dict, description="NCCL_* for every rank")
+    per_pod_gid: bool = Field(
+        default=False, description="each rank starts through `dualnet-pod nccl-exec`, which sets "
+        "its own NCCL_IB_GID_INDEX/NCCL_IB_ADDR_RANGE from its net1 (shared mode: one GID per "
+        "pod in the device's table); False: the node-wide settings in `env` are right")
     min_bytes: str = "8"
     max_bytes: str = "8G"
     run: str
@@ -40,7 +50,30 @@ def _labels(spec: NcclJobSpec) -> dict[str, str]:
 
 
 def _perf_cmd(spec: NcclJobSpec) -> list[str]:
-    return ["all_reduce_perf", "-b", spec.min_bytes, "-e", spec.max_bytes, "-f", "2", "-g", "1"]
+    perf = ["all_reduce_perf", "-b", spec.min_bytes, "-e", spec.max_bytes, "-f", "2", "-g", "1"]
+    # mpirun starts this on every rank, inside the rank's pod: the helper reads that pod's net1
+    return nccl_exec_command(perf) if spec.per_pod_gid else perf
+
+
+def helper_name(spec: NcclJobSpec) -> str:
+    return f"{spec.name}-dualnet-pod"
+
+
+def helper_objects(spec: NcclJobSpec) -> list[dict[str, Any]]:
+    """The ConfigMap holding `dualnet-pod`, when the ranks start through it."""
+    if not spec.per_pod_gid:
+        return []
+    return [helper_configmap(helper_name(spec), spec.namespace, _labels(spec))]
+
+
+def _with_helper(pod_spec: dict[str, Any], spec: NcclJobSpec) -> dict[str, Any]:
+    """`pod_spec` with the helper mounted in every container (the ranks run there)."""
+    if not spec.per_pod_gid:
+        return pod_spec
+    for c in pod_spec["containers"]:
+        c.setdefault("volumeMounts", []).append(helper_mount())
+    pod_spec.setdefault("volumes", []).append(helper_volume(helper_name(spec)))
+    return pod_spec
 
 
 def _mpirun(spec: NcclJobSpec, hosts: list[str] | None = None) -> list[str]:
@@ -94,10 +127,10 @@ def mpijob(spec: NcclJobSpec) -> dict[str, Any]:
                     "spec": {"containers": [launcher]}}},
                 "Worker": {"replicas": spec.nodes, "template": {
                     "metadata": worker_meta,
-                    "spec": {
+                    "spec": _with_helper({
                         "affinity": _spread(spec),
                         "containers": [_rank_container(spec, "worker", WORKER_SSHD)],
-                    }}},
+                    }, spec)}},
             },
         },
     }
@@ -158,14 +191,14 @@ def indexed_job(spec: NcclJobSpec, public_key: str, private_key: str) -> list[di
              "template": {
                  "metadata": {"labels": _labels(spec),
                               "annotations": {labels.NETWORKS_ANNOTATION: spec.nad}},
-                 "spec": {
+                 "spec": _with_helper({
                      "subdomain": svc,
                      "restartPolicy": "Never",
                      "affinity": _spread(spec),
                      "containers": [container],
                      "volumes": [{"name": "ssh", "secret": {"secretName": spec.name,
                                                             "defaultMode": 0o400}}],
-                 },
+                 }, spec),
              },
          }},
     ]

@@ -64,6 +64,29 @@ def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
     assert "rx" + report.run_id not in vm.run(["rdma", "link"]).out
 
 
+def test_vlan_shared_each_pod_transfers_with_its_own_gid(vm: Machine) -> None:
+    """Issue 16's shared-mode proof: two tenants (vlan 100 and 101) on one rxe device per
+    node; each pod's derived index (the in-pod helper and plan.pod_nccl_env agree) carries its
+    transfer, and the node-wide index picks another pod's GID for tenant B."""
+    report = run_lab_vm(load_nad(NADS / "vlan-host-local.yaml"), vm, real_sysfs=False)
+    checks = _by_name(report)
+    assert report.verdict == "pass", report.reason
+    per_pod = checks["roce-gid-index-per-pod"]
+    assert len(per_pod) == 4 and all(c.passed for c in per_pod)  # type: ignore[attr-defined]
+    assert all("NCCL_IB_ADDR_RANGE=" in c.evidence for c in per_pod)  # type: ignore[attr-defined]
+    # rxe's 4791 socket is per namespace: without one in the pod's, nothing arrives
+    (bare,) = checks["rxe-needs-socket-in-pod-netns"]
+    assert bare.passed and "NoPorts" in bare.evidence  # type: ignore[attr-defined]
+    for name in ("rdma-write-vlan-shared", "rping-vlan-shared"):
+        assert [c.result for c in checks[name]] == ["pass", "pass"], name  # type: ignore[attr-defined]
+    wrong = checks["node-wide-gid-index-wrong"]
+    assert [c.result for c in wrong] == ["pass", "pass"]  # type: ignore[attr-defined]
+    (wide,) = checks["rdma-write-node-wide-gid"]
+    assert wide.passed, wide.evidence  # type: ignore[attr-defined]
+    assert vm.run(["ip", "netns", "list"]).out.strip() == ""
+    assert "rx" + report.run_id not in vm.run(["rdma", "link"]).out
+
+
 def test_host_device_dedicated_rdma(vm: Machine) -> None:
     # discover-vs-real-tools ran in the macvlan test on the same kernel: not again
     report = run_lab_vm(load_nad(NADS / "host-device-static.yaml"), vm, real_sysfs=False)

@@ -32,9 +32,9 @@ find_gid() {
   for gids in "$IB"/*/ports/*/gids; do
     [ -d "$gids" ] || continue
     port_dir=${gids%/gids}
-    for f in "$gids"/*; do
+    # one grep per port, not one cat per slot: a port's table has up to 1024 slots
+    for f in $(grep -lxF "$want" "$gids"/* 2>/dev/null); do
       idx=${f##*/}
-      [ "$(cat "$f" 2>/dev/null)" = "$want" ] || continue
       [ "$(cat "$port_dir/gid_attrs/types/$idx" 2>/dev/null)" = "RoCE v2" ] || continue
       nd=$(cat "$port_dir/gid_attrs/ndevs/$idx" 2>/dev/null)
       [ -z "$nd" ] || [ "$nd" = "$IFACE" ] || continue

@@ -12,6 +12,8 @@ kernel's line, 7.x):
   no rxe device bound to net1 (nor a fallback to its macvlan/ipvlan lower device). It is
   dropped, so a master-shared rxe device cannot carry pod-to-pod traffic over macvlan/ipvlan
   children (their GIDs do appear on it: ib_core's GID cache adds the uppers' addresses).
+- vlan uppers are the shared layout rxe can carry, given a 4791 socket in the pod namespace:
+  lab/vm/vlan_shared.py runs the shared-mode proof there.
 - Send: `rxe_prepare()` sets RXE_LOOPBACK_MASK when the destination MAC equals the sending
   netdev's own; ipvlan children share their master's MAC, so a packet to another ipvlan pod on
   the same master is looped back to the sender's own device.
@@ -278,7 +280,13 @@ def rdma_checks(topo: Topology, lab: LabConfig, pods: list[PodReport]) -> list[C
             out.extend(_exclusive(topo, pods, master, f"rx{rid}m", created))
             while created:
                 delete_rxe(*created.pop())
-        elif master and plugin in ("macvlan", "ipvlan", "vlan") and topo.nodes:
+        elif master and plugin == "vlan" and topo.nodes:
+            # rxe carries shared RoCE over vlan uppers (its receive path falls back to the
+            # vlan's real device): the shared-mode proof runs there, per tenant
+            from dualnet.lab.vm.vlan_shared import vlan_shared_checks
+
+            return vlan_shared_checks(topo, lab, pods)
+        elif master and plugin in ("macvlan", "ipvlan") and topo.nodes:
             out.extend(_master_shared(topo, pods, plugin, master, f"rx{rid}m", created))
             # gone before the per-pod devices: RDMA CM must not resolve a pod's address to the
             # master's device, which holds the same GIDs
