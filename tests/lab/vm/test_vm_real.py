@@ -44,7 +44,8 @@ def test_agent_runs_commands_in_the_guest(vm: Machine) -> None:
 
 
 def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
-    report = run_lab_vm(load_nad(NADS / "macvlan-host-local.yaml"), vm)
+    # the discover/show-gids/doctor checks on the real tree run once, in their own test below
+    report = run_lab_vm(load_nad(NADS / "macvlan-host-local.yaml"), vm, real_sysfs=False)
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
     # the guide's shared RoCE: each pod's net1 IPv4 is a RoCE v2 GID on the master's device
@@ -54,14 +55,37 @@ def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
     (shared,) = checks["rdma-write-master-shared"]
     assert shared.result == "unsupported" and "rxe" in shared.evidence  # type: ignore[attr-defined]
     for name in ("rdma-write-per-pod-rxe", "rping-per-pod-rxe",
-                 "rdma-write-wrong-gid-fails-per-pod-rxe", "discover-vs-ibv_devinfo",
-                 "discover-vs-rdma-link"):
+                 "rdma-write-wrong-gid-fails-per-pod-rxe"):
         assert [c.result for c in checks[name]] == ["pass"], name  # type: ignore[attr-defined]
     assert "MB/s average" in checks["rdma-write-per-pod-rxe"][0].evidence  # type: ignore[attr-defined]
     assert "VM: Linux 7.3.4" in report.machine
     # nothing of the run is left in the guest
     assert vm.run(["ip", "netns", "list"]).out.strip() == ""
     assert "rx" + report.run_id not in vm.run(["rdma", "link"]).out
+
+
+REAL_TREE_CHECKS = {
+    "discover-real-sysfs", "discover-vs-rdma-link", "discover-vs-rdma-system",
+    "discover-vs-ibv_devices", "discover-vs-ibv_devinfo", "show-gids-vs-sysfs",
+    "show-gids-vs-ibv_devinfo-v", "ibdev2netdev-vs-rdma-link", "doctor-healthy-rxe",
+    "doctor-finds-port.not-active", "doctor-finds-roce.no-ipv4-v2-gid"}
+
+
+def test_views_and_doctor_on_the_real_tree(vm: Machine, tmp_path: Path) -> None:
+    """discover, show-gids, ibdev2netdev and doctor on the guest's real RDMA sysfs, against
+    the real tools; doctor quiet on a healthy rxe node and right on two real faults."""
+    from dualnet.lab import where
+    from dualnet.lab.vm.realsys import real_sysfs_checks
+
+    with where.using(vm):
+        checks, real = real_sysfs_checks(tmp_path, "t1")
+    by = {c.name: c for c in checks}
+    assert set(by) == REAL_TREE_CHECKS
+    assert [(c.name, c.evidence) for c in checks if c.result != "pass"] == []
+    assert real is not None and "GID[" in real.tools["ibv_devinfo_v.txt"]
+    assert "active_mtu 4096" in by["discover-real-sysfs"].evidence  # MTU 9000: healthy
+    assert "netdev dnvt1 down" in by["doctor-finds-port.not-active"].evidence
+    assert "rxt1r" not in vm.run(["rdma", "link"]).out  # torn down
 
 
 def test_host_device_dedicated_rdma(vm: Machine) -> None:
@@ -90,11 +114,11 @@ finally:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_leaves_no_qemu_and_no_temp_files(sig: signal.Signals) -> None:
+def test_signal_leaves_no_qemu_and_no_temp_files(sig: signal.Signals, tmp_path: Path) -> None:
     vm_kernel()
-    before = {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")}
+    # a private TMPDIR: other runs on a shared machine make and remove dualnet-vm-* too
     proc = subprocess.Popen([sys.executable, "-c", _BOOT_AND_WAIT], stdout=subprocess.PIPE,
-                            text=True)
+                            text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert proc.stdout is not None
     line = proc.stdout.readline().split()
     assert line[:1] == ["UP"], line
@@ -108,23 +132,25 @@ def test_signal_leaves_no_qemu_and_no_temp_files(sig: signal.Signals) -> None:
         time.sleep(0.1)
     assert not Path(f"/proc/{qemu_pid}").exists(), "QEMU outlived dualnet"
     assert not temp.exists()
-    after = {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")}
-    assert after <= before
+    assert temp.parent == tmp_path and list(tmp_path.iterdir()) == []
 
 
-def test_a_kernel_that_does_not_boot_is_an_error_and_leaves_nothing(tmp_path: Path) -> None:
+def test_a_kernel_that_does_not_boot_is_an_error_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dualnet.lab.vm.kernel import Kernel
 
     real = vm_kernel()
     bogus = tmp_path / "vmlinuz"
     bogus.write_bytes(b"not a kernel")
-    before = {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")}
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))  # other runs share /tmp
     machine = Machine(Kernel(vmlinuz=bogus, release=real.release,
                              modules_base=real.modules_base), accel="tcg")
     with pytest.raises(VmError, match="QEMU exited"):
         machine.start()
     assert machine.pid is None
-    assert {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")} <= before
+    assert list(private.iterdir()) == []
 
 
 def test_exclusive_mode_from_boot() -> None:

@@ -209,3 +209,27 @@ def test_cli_vm_options(tmp_path: Path) -> None:
     none = _cli(nad, "--vm", env={"XDG_CACHE_HOME": str(tmp_path)})
     text = none.stderr + none.stdout
     assert none.returncode == 3 and "--fetch-kernel" in text and "Traceback" not in text
+
+
+def test_ibdev2netdev_v_of_a_soft_roce_device_reads_back(tmp_path: Path) -> None:
+    # the defect: `-v` of a device with no PCI function starts with the empty PCI column, as
+    # mlnx-tools' `echo "$x $d ($devid - $partid) ..."` prints it, and dualnet's own parser
+    # refused the line
+    from dualnet.host.views import ibdev2netdev_text
+    from dualnet.parse.ibdev2netdev import parse_ibdev2netdev_rows
+
+    text = ibdev2netdev_text(discover(_fixture_tree(tmp_path)), verbose=True)
+    assert text == " rxfxr (NA - NA)  fw NA port 1 (ACTIVE) ==> dnvfx (Up)\n"
+    (row,) = parse_ibdev2netdev_rows(text)
+    assert (row.ibdev, row.pci_address, row.hca_type, row.netdev, row.carrier_up) == (
+        "rxfxr", None, None, "dnvfx", True)
+
+
+def test_doctor_names_the_mtu_of_a_soft_roce_netdev(tmp_path: Path) -> None:
+    # the defect: the netdev under rxe is no PCI NIC, so doctor said "RDMA MTU 1024 of None:
+    # its netdev MTU (unknown here)" although discover read dnvfx's MTU 1500
+    from dualnet.doctor import diagnose
+
+    (mtu,) = [f for f in diagnose(discover(_fixture_tree(tmp_path))) if f.id == "roce.mtu-low"]
+    assert mtu.title == "RoCE port rxfxr/1 runs RDMA MTU 1024 because dnvfx has MTU 1500"
+    assert mtu.evidence["netdev_mtu"] == 1500

@@ -15,7 +15,7 @@ from dualnet.lab.vm.realsys import real_sysfs_checks
 
 # loaded once per boot: what the lab's plugins and the RDMA checks need
 LAB_MODULES = ("veth", "bridge", "macvlan", "ipvlan", "8021q", "rdma_rxe", "ib_uverbs",
-               "rdma_ucm")
+               "rdma_ucm", "ib_umad")
 
 
 def describe(machine: Machine) -> str:
