@@ -45,7 +45,8 @@ def test_agent_runs_commands_in_the_guest(vm: Machine) -> None:
 
 def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
     # the discover/show-gids/doctor checks on the real tree run once, in their own test below
-    report = run_lab_vm(load_nad(NADS / "macvlan-host-local.yaml"), vm, real_sysfs=False)
+    report = run_lab_vm(load_nad(NADS / "macvlan-host-local.yaml"), vm, real_sysfs=False,
+                        prepare_host=False)
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
     # the guide's shared RoCE: each pod's net1 IPv4 is a RoCE v2 GID on the master's device
@@ -88,9 +89,28 @@ def test_views_and_doctor_on_the_real_tree(vm: Machine, tmp_path: Path) -> None:
     assert "rxt1r" not in vm.run(["rdma", "link"]).out  # torn down
 
 
+def test_prepare_for_real_in_the_guest(vm: Machine) -> None:
+    """prepare's engine on the guest's kernel: dry run, real run, second run, EBUSY, the
+    management-link refusal; the guest left as found."""
+    from dualnet.lab import where
+    from dualnet.lab.vm.guestprep import prepare_checks
+
+    with where.using(vm):
+        checks = prepare_checks("t2")
+    assert [c.name for c in checks] == [
+        "prepare-dry-run-changes-nothing", "prepare-in-guest",
+        "prepare-second-run-changes-nothing", "prepare-netns-ebusy",
+        "prepare-refuses-management-link"]
+    assert [(c.name, c.evidence) for c in checks if c.result != "pass"] == []
+    assert vm.run(["rdma", "system"]).out.startswith("netns shared")
+    assert "dnmt2" not in vm.run(["ip", "link"]).out
+    assert vm.run(["ip", "route", "show", "default"]).out.strip() == ""
+
+
 def test_host_device_dedicated_rdma(vm: Machine) -> None:
     # discover-vs-real-tools ran in the macvlan test on the same kernel: not again
-    report = run_lab_vm(load_nad(NADS / "host-device-static.yaml"), vm, real_sysfs=False)
+    report = run_lab_vm(load_nad(NADS / "host-device-static.yaml"), vm, real_sysfs=False,
+                        prepare_host=False)
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
     assert [c.result for c in checks["rdma-write-dedicated"]] == ["pass"]  # type: ignore[attr-defined]
@@ -167,3 +187,13 @@ def test_exclusive_mode_from_boot() -> None:
         # setting exclusive again while namespaces exist is refused by the kernel (EBUSY)
         again = m.run(["rdma", "system", "set", "netns", "shared"])
         assert not again.ok and "busy" in again.err.lower()
+        # RDMA CNI's move: the device re-registers in the pod, and ib_mad cannot make its QP1
+        # again, which is why rping (RDMA CM) between moved-in devices is `unsupported`
+        from dualnet.lab import where
+        from dualnet.lab.vm.rdma import mad_qp1_failure
+
+        with where.using(m):
+            assert mad_qp1_failure("dnxrxe") == ""
+            assert m.run(["rdma", "dev", "set", "dnxrxe", "netns", "dnx-pod"]).ok
+            assert "dnxrxe" in m.run(["ip", "netns", "exec", "dnx-pod", "rdma", "dev"]).out
+            assert "Couldn't create ib_mad QP1" in mad_qp1_failure("dnxrxe")

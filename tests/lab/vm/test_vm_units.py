@@ -233,3 +233,34 @@ def test_doctor_names_the_mtu_of_a_soft_roce_netdev(tmp_path: Path) -> None:
     (mtu,) = [f for f in diagnose(discover(_fixture_tree(tmp_path))) if f.id == "roce.mtu-low"]
     assert mtu.title == "RoCE port rxfxr/1 runs RDMA MTU 1024 because dnvfx has MTU 1500"
     assert mtu.evidence["netdev_mtu"] == 1500
+
+
+def test_guest_host_reads_and_writes_through_the_executor(tmp_path: Path) -> None:
+    import errno
+
+    from dualnet.lab.vm.guesthost import GuestHost, errno_of
+    from dualnet.prepare import HostWriteError
+
+    assert errno_of("sh: 1: cannot create x: Device or resource busy") == errno.EBUSY
+    assert errno_of("gibberish") == errno.EIO
+
+    class Failing(_Recorder):
+        def run(self, argv: object, **kw: object) -> object:
+            from dualnet.lab.where import Completed
+
+            super().run(argv)
+            return Completed(tuple(argv), 2, b"", b"sh: 1: cannot create /sys/x: "  # type: ignore[arg-type]
+                             b"Device or resource busy\n")
+
+    rec = Failing()
+    host = GuestHost(rec)  # type: ignore[arg-type]
+    assert host.read("/proc/modules") is None and not host.is_dir("/sys/module/x")
+    with pytest.raises(HostWriteError) as err:
+        host.write_sysfs("/sys/x", "1")
+    assert err.value.errno_name == "EBUSY"
+    assert rec.calls[:2] == [("cat", "/proc/modules"), ("test", "-d", "/sys/module/x")]
+    # never a file on this machine: the guest's / is the host's own
+    target = tmp_path / "dualnet.conf"
+    with pytest.raises(RuntimeError, match="read-only"):
+        host.write_file(str(target), "x\n")
+    assert not target.exists()
