@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from dualnet.lab.models import NetworkAttachmentDefinition
 from dualnet.lab.nad import load_nad
 from dualnet.lab.vm.machine import Machine, VmError
 from dualnet.lab.vm.session import run_lab_vm
-from tests.lab.conftest import NADS
 from tests.lab.vm.conftest import vm_kernel
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
@@ -43,9 +43,19 @@ def test_agent_runs_commands_in_the_guest(vm: Machine) -> None:
     assert "rdma_rxe" in vm.run(["cat", "/proc/modules"]).out
 
 
-def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
+def _example_nad(case: str, tmp_path: Path) -> NetworkAttachmentDefinition:
+    from dualnet.render import render, write_stream
+    from tests.render.cases import plan_for
+
+    out = tmp_path / f"{case}.yaml"
+    write_stream(render(plan_for(case)), out)
+    return load_nad(out)
+
+
+def test_macvlan_shared_rdma_on_rxe(vm: Machine, tmp_path: Path) -> None:
     # the discover/show-gids/doctor checks on the real tree run once, in their own test below
-    report = run_lab_vm(load_nad(NADS / "macvlan-host-local.yaml"), vm, real_sysfs=False,
+    # the rendered example (gh200 guide's macvlan NAD), as `dualnet render --stream` writes it
+    report = run_lab_vm(_example_nad("gh200-shared-roce", tmp_path), vm, real_sysfs=False,
                         prepare_host=False)
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
@@ -107,10 +117,46 @@ def test_prepare_for_real_in_the_guest(vm: Machine) -> None:
     assert vm.run(["ip", "route", "show", "default"]).out.strip() == ""
 
 
-def test_host_device_dedicated_rdma(vm: Machine) -> None:
+# Every example spec rendered for its sample node(s) (tests/render/cases.py), on the session's
+# one boot. gh200-shared-roce and host-device-whereabouts run in the two tests above/below
+# with every RDMA check; ipvlan's transfers are unsupported on rxe (so its run is short), and
+# the rest are modes the guest cannot rehearse: no sriov/ib-sriov/ipoib plugin or hardware,
+# dhcp needs a DHCP server: `unsupported` with the reason, never a failure.
+VM_EXPECTED = {
+    "shared-roce-ipvlan-static": "pass",
+    "shared-roce-dhcp": "unsupported",
+    "sriov-rdma-cni-whereabouts": "unsupported",
+    "sriov-dpdk-host-local": "unsupported",
+    "ipoib-whereabouts": "unsupported",
+    "ib-sriov-static": "unsupported",
+}
+
+
+def test_every_example_is_rehearsed_on_the_vm() -> None:
+    from tests.render.cases import CASES
+
+    assert sorted([*VM_EXPECTED, "gh200-shared-roce", "host-device-whereabouts"]) == \
+        sorted(CASES)
+
+
+@pytest.mark.parametrize("case", sorted(VM_EXPECTED))
+def test_rendered_example_on_the_vm(vm: Machine, tmp_path: Path, case: str) -> None:
+    report = run_lab_vm(_example_nad(case, tmp_path), vm, real_sysfs=False, prepare_host=False,
+                        wrong_index=False)
+    assert report.verdict == VM_EXPECTED[case], report.reason
+    if report.verdict == "unsupported":
+        assert report.reason
+    else:
+        checks = _by_name(report)
+        assert [c.result for c in checks["rdma-write-per-pod-rxe"]] == ["unsupported"]  # type: ignore[attr-defined]
+        assert all(c.result != "fail" for c in report.checks)
+    assert vm.run(["ip", "netns", "list"]).out.strip() == ""
+
+
+def test_host_device_dedicated_rdma(vm: Machine, tmp_path: Path) -> None:
     # discover-vs-real-tools ran in the macvlan test on the same kernel: not again
-    report = run_lab_vm(load_nad(NADS / "host-device-static.yaml"), vm, real_sysfs=False,
-                        prepare_host=False)
+    report = run_lab_vm(_example_nad("host-device-whereabouts", tmp_path), vm, real_sysfs=False,
+                        prepare_host=False, wrong_index=False)  # ran in the macvlan test
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
     assert [c.result for c in checks["rdma-write-dedicated"]] == ["pass"]  # type: ignore[attr-defined]

@@ -264,3 +264,45 @@ def test_guest_host_reads_and_writes_through_the_executor(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError, match="read-only"):
         host.write_file(str(target), "x\n")
     assert not target.exists()
+
+
+FAULTS = Path(__file__).parent / "fixtures" / "rxe-7.3.4-faults"
+
+
+def _capture(tmp_path: Path, name: str) -> RealSys:
+    root = tmp_path / name
+    shutil.copytree(FAULTS / name / "root", root, symlinks=True)
+    (root / "sys/bus/pci/devices").mkdir(parents=True, exist_ok=True)  # see the fixture's README
+    return RealSys(root=root, tools={p.name: p.read_text() for p in (FAULTS / name).glob("*.txt")})
+
+
+def test_views_and_doctor_on_the_real_healthy_tree(tmp_path: Path) -> None:
+    from dualnet.lab.vm.realsys import healthy_checks
+
+    checks = healthy_checks(_capture(tmp_path, "healthy"), "rxfxr")
+    assert [(c.name, c.evidence) for c in checks if not c.passed] == []
+    assert {"show-gids-vs-sysfs", "show-gids-vs-ibv_devinfo-v", "ibdev2netdev-vs-rdma-link",
+            "doctor-healthy-rxe"} <= {c.name for c in checks}
+
+
+def test_doctor_names_each_real_fault_and_only_there(tmp_path: Path) -> None:
+    from dualnet.lab.vm.realtools import doctor_fault_check
+
+    down = discover(_capture(tmp_path, "fault0").root)
+    no_ip = discover(_capture(tmp_path, "fault1").root)
+    healthy = discover(_capture(tmp_path, "healthy").root)
+    assert doctor_fault_check(down, "rxfxr", "down", "port.not-active").passed
+    assert doctor_fault_check(no_ip, "rxfxr", "no ip", "roce.no-ipv4-v2-gid").passed
+    assert not doctor_fault_check(healthy, "rxfxr", "none", "port.not-active").passed
+    assert not doctor_fault_check(healthy, "rxfxr", "none", "roce.no-ipv4-v2-gid").passed
+
+
+def test_a_row_that_differs_from_the_kernel_fails(tmp_path: Path) -> None:
+    from dualnet.lab.vm.realtools import ibdev2netdev_checks, show_gids_checks
+
+    real = _capture(tmp_path, "healthy")
+    report = discover(real.root)
+    tools = dict(real.tools)
+    tools["sysfs_gids.txt"] = tools["sysfs_gids.txt"].replace("\tdnvfx", "\tother", 1)
+    assert [c.passed for c in show_gids_checks(report, tools, "rxfxr")] == [False, True]
+    assert not ibdev2netdev_checks(report, real.tools, "rxfxr", "0")[0].passed

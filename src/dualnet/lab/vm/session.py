@@ -3,6 +3,7 @@ checks while the pods exist."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -38,12 +39,14 @@ def prepare_guest(machine: Machine) -> None:
 
 def run_lab_vm(nad: NetworkAttachmentDefinition, machine: Machine, *, pods: int = 2,
                node_nic: str | None = None, rdma: bool = True,
-               real_sysfs: bool = True, prepare_host: bool = True) -> LabReport:
+               real_sysfs: bool = True, prepare_host: bool = True,
+               wrong_index: bool = True) -> LabReport:
     """`run_lab` in `machine` (booted), with the RDMA checks of lab/vm/rdma.py, then the
     real-tree checks (discover, show-gids, ibdev2netdev, doctor) and prepare in the guest."""
     with where.using(machine):
+        checks = functools.partial(rdma_checks, wrong_index=wrong_index)
         report = run_lab(nad, pods=pods, node_nic=node_nic,
-                         extra_checks=rdma_checks if rdma else None)
+                         extra_checks=checks if rdma else None)
         found: list[Check] = []
         if rdma and real_sysfs and report.verdict != "unsupported":
             with tempfile.TemporaryDirectory(prefix="dualnet-realsys-") as tmp:
