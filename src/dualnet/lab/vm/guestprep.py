@@ -17,8 +17,7 @@ import shlex
 from dualnet.lab import where
 from dualnet.lab.models import Check
 from dualnet.lab.vm.guesthost import GuestHost
-from dualnet.plan.steps import HostStep, LoadModules, SetMtu, SetNetnsMode
-from dualnet.prepare import PrepareReport, StepStatus, prepare
+from dualnet.prepare import PrepareReport, StepStatus, parse_steps, prepare
 
 MODULE = "ib_ipoib"  # not loaded by the lab; a real plan's module (ipoib mode)
 SETUP = ("modprobe -r {mod} 2>/dev/null; ip link add {m} type dummy && "
@@ -50,9 +49,10 @@ def prepare_checks(run_id: str) -> list[Check]:
     mgmt, train, peer, ns = f"dnm{run_id}", f"dnt{run_id}", f"dnu{run_id}", f"dnq{run_id}"
     q = {k: shlex.quote(v) for k, v in
          {"m": mgmt, "t": train, "u": peer, "ns": ns, "mod": MODULE}.items()}
-    steps: list[HostStep] = [LoadModules(modules=[MODULE], persist=False),
-                             SetNetnsMode(mode="exclusive", persist=False),
-                             SetMtu(interface=train, mtu=9000)]
+    # as a user's STEPS.yaml for `dualnet prepare --steps` would give them
+    steps = parse_steps([{"kind": "load_modules", "modules": [MODULE], "persist": False},
+                         {"kind": "netns_mode", "mode": "exclusive", "persist": False},
+                         {"kind": "mtu", "interface": train, "mtu": 9000}])
     out: list[Check] = []
     try:
         busy = ex.run(["ip", "netns", "list"]).out.strip()
@@ -92,7 +92,7 @@ def prepare_checks(run_id: str) -> list[Check]:
 def _ebusy(ex: where.Executor, ns: str) -> Check:
     """Back to shared while a namespace exists: the kernel refuses; then without it: done."""
     ex.run(["ip", "netns", "add", ns])
-    back: list[HostStep] = [SetNetnsMode(mode="shared", persist=False)]
+    back = parse_steps([{"kind": "netns_mode", "mode": "shared", "persist": False}])
     refused = prepare(back, GuestHost(ex))
     still = ex.run(["rdma", "system"]).out.split()[1:2]
     ex.run(["ip", "netns", "delete", ns])
@@ -108,7 +108,8 @@ def _ebusy(ex: where.Executor, ns: str) -> Check:
 
 def _refuses_management(ex: where.Executor, mgmt: str) -> Check:
     before = ex.run(["cat", f"/sys/class/net/{mgmt}/mtu"]).out.strip()
-    report = prepare([SetMtu(interface=mgmt, mtu=9000)], GuestHost(ex))
+    report = prepare(parse_steps([{"kind": "mtu", "interface": mgmt, "mtu": 9000}]),
+                     GuestHost(ex))
     after = ex.run(["cat", f"/sys/class/net/{mgmt}/mtu"]).out.strip()
     step = report.steps[0]
     return Check(name="prepare-refuses-management-link",
