@@ -27,7 +27,10 @@ ALLOWED: dict[str, set[str]] = {
     "render": {"plan", "spec", "host"},
     # render.reader: render output read back; host: the GID index and discover on `lab --vm`'s
     # real sysfs, each derived in one place (host.roce, host.discover), not copied into lab
-    "lab": {"parse", "render", "host"},
+    # doctor and prepare: `lab --vm` runs doctor on the guest's real RDMA tree and prepare's
+    # steps in the guest (through a Host whose commands and reads go to the VM), judging both
+    # against a real kernel; lab never reimplements a rule or a step
+    "lab": {"parse", "render", "host", "doctor", "prepare"},
     "prepare": {"host", "plan"},
     "cluster": {"render"},  # render.reader only: the objects it applies
     "verify": {"cluster", "host", "parse", "plan"},

@@ -159,11 +159,16 @@ def port_link_layer(report: HostReport, dev: RdmaDevice, port: RdmaPort) -> Link
     return None
 
 
-def netdev_mtu(report: HostReport, netdev: str | None) -> int | None:
+def netdev_mtu(report: HostReport, netdev: str | None,
+               port: RdmaPort | None = None) -> int | None:
+    """The MTU of a port's netdev: the NIC's, else what discover read for a netdev no PCI
+    function lists (Soft-RoCE on a veth or macvlan)."""
     if netdev is None:
         return None
     nic = report.nic_by_netdev(netdev)
-    return nic.mtu if nic is not None else None
+    if nic is not None:
+        return nic.mtu
+    return port.netdev_mtu if port is not None and port.netdev == netdev else None
 
 
 # The smallest netdev MTU that gives RDMA MTU 4096.

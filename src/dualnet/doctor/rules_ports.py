@@ -240,7 +240,7 @@ def rule_roce_mtu(report: HostReport, opts: DoctorOptions) -> list[Finding]:
         if port_link_layer(report, dev, port) is not LinkLayer.ETHERNET:
             continue
         netdev = port_netdev(dev, port)
-        mtu = netdev_mtu(report, netdev)
+        mtu = netdev_mtu(report, netdev, port)
         active_mtu = port.active_mtu
         if active_mtu is None and mtu is not None:
             active_mtu = roce_active_mtu(mtu)

@@ -465,6 +465,7 @@ class _Discovery:
                 # RoCE on a netdev no PCI function lists (Soft-RoCE on a veth, macvlan or
                 # vlan, as `lab --vm` runs it): its MTU is still under class/net
                 mtu = r.read_int(os.path.join(self.sys, "class/net", nd, "mtu"))
+                port.netdev_mtu = mtu
             if mtu is not None:
                 port.active_mtu = roce_active_mtu(mtu, port.max_mtu or 4096)
         return port

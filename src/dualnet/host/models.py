@@ -124,6 +124,9 @@ class RdmaPort(Model):
     netdev_carrier: bool | None = Field(
         default=None, description="that netdev's carrier (what ibdev2netdev calls Up/Down)")
     netdev_operstate: str | None = Field(default=None, description="that netdev's operstate")
+    netdev_mtu: int | None = Field(
+        default=None, description="MTU of a netdev no PCI function lists (Soft-RoCE on a veth, "
+        "macvlan or vlan); a NIC's netdev has its MTU in nics[]")
     max_mtu: int | None = Field(default=None, description="RDMA MTU in bytes (256..4096)")
     active_mtu: int | None = Field(
         default=None,

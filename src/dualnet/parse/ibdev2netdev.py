@@ -1,7 +1,9 @@
 """mlnx-tools `ibdev2netdev` (plain and `-v`) -> rows, and -> RdmaDevice list.
 
 Plain: `<ibdev> port <n> ==> <netdev> (Up|Down)`. Verbose: `<pci> <ibdev> (<MTxxxx> - <PSID>)
-<description> fw <fw> port <n> (<STATE>) ==> <netdev> (Up|Down)` on one line.
+<description> fw <fw> port <n> (<STATE>) ==> <netdev> (Up|Down)` on one line; a device
+with no PCI function (Soft-RoCE) has no `<pci>` (the script's `find_pdev` prints nothing) and
+`NA` for the id: ` rxe0 (NA - NA)  fw NA port 1 (ACTIVE) ==> eth0 (Up)`.
 `(Up)/(Down)` is the NETDEV carrier, not the RDMA port state (an IB port can be ACTIVE while its
 IPoIB netdev is down). `column -t` spacing, trailing `# notes` and a Lustre LNet tag such as
 `(o2ib)` after the state are accepted. Any other line (e.g. `ifconfig` output interleaved with
@@ -27,8 +29,8 @@ _TAIL = (
 )
 _PLAIN = re.compile(rf"^(?P<ibdev>{_NAME})\s+{_TAIL}$")
 _VERBOSE = re.compile(
-    rf"^(?P<pci>[0-9a-fA-F]{{4}}:[0-9a-fA-F]{{2}}:[0-9a-fA-F]{{2}}\.[0-7])\s+(?P<ibdev>{_NAME})\s+"
-    rf"\((?P<hca>MT\d+)\s+-\s+(?P<board>[^)]*?)\)\s*(?P<desc>.*?)\s*fw\s+(?P<fw>\S+)\s+{_TAIL}$"
+    rf"^(?:(?P<pci>[0-9a-fA-F]{{4}}:[0-9a-fA-F]{{2}}:[0-9a-fA-F]{{2}}\.[0-7])\s+)?(?P<ibdev>{_NAME})\s+"
+    rf"\((?P<hca>MT\d+|NA)\s+-\s+(?P<board>[^)]*?)\)\s*(?P<desc>.*?)\s*fw\s+(?P<fw>\S+)\s+{_TAIL}$"
 )
 _STATES = {
     "ACTIVE": PortState.ACTIVE,
@@ -83,7 +85,7 @@ def _row(line: Line, skipped: Skipped) -> Ibdev2netdevRow | None:
         netdev=groups["netdev"],
         carrier_up=groups["carrier"] == "Up",
         pci_address=full_pci(groups["pci"]) if groups.get("pci") else None,
-        hca_type=groups.get("hca"),
+        hca_type=None if groups.get("hca") in (None, "NA") else groups["hca"],
         board_id=None if board in (None, "NA") else board,
         description=(groups.get("desc") or "").strip() or None,
         fw_ver=groups.get("fw"),

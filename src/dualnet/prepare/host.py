@@ -77,6 +77,9 @@ class Host:
     def exists(self, rel: str) -> bool:
         return self.path(rel).exists()
 
+    def is_dir(self, rel: str) -> bool:
+        return self.path(rel).is_dir()
+
     def query(self, argv: Sequence[str]) -> CommandResult:
         """A read-only command: runs in dry runs too and is not journaled."""
         return self.runner(check_argv(argv))

@@ -29,7 +29,7 @@ def module_loaded(ctx: StepContext, name: str) -> bool:
     if any(line.split(" ", 1)[0] == norm for line in mods.splitlines()):
         return True
     # Built-in drivers never show in /proc/modules but do have /sys/module/<name>.
-    return ctx.host.path(f"/sys/module/{norm}").is_dir()
+    return ctx.host.is_dir(f"/sys/module/{norm}")
 
 
 def _modules_file(ctx: StepContext, wanted: list[str]) -> str | None:

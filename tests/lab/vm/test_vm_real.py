@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from dualnet.lab.models import NetworkAttachmentDefinition
 from dualnet.lab.nad import load_nad
 from dualnet.lab.vm.machine import Machine, VmError
 from dualnet.lab.vm.session import run_lab_vm
-from tests.lab.conftest import NADS
 from tests.lab.vm.conftest import vm_kernel
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
@@ -43,8 +43,20 @@ def test_agent_runs_commands_in_the_guest(vm: Machine) -> None:
     assert "rdma_rxe" in vm.run(["cat", "/proc/modules"]).out
 
 
-def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
-    report = run_lab_vm(load_nad(NADS / "macvlan-host-local.yaml"), vm)
+def _example_nad(case: str, tmp_path: Path) -> NetworkAttachmentDefinition:
+    from dualnet.render import render, write_stream
+    from tests.render.cases import plan_for
+
+    out = tmp_path / f"{case}.yaml"
+    write_stream(render(plan_for(case)), out)
+    return load_nad(out)
+
+
+def test_macvlan_shared_rdma_on_rxe(vm: Machine, tmp_path: Path) -> None:
+    # the discover/show-gids/doctor checks on the real tree run once, in their own test below
+    # the rendered example (gh200 guide's macvlan NAD), as `dualnet render --stream` writes it
+    report = run_lab_vm(_example_nad("gh200-shared-roce", tmp_path), vm, real_sysfs=False,
+                        prepare_host=False)
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
     # the guide's shared RoCE: each pod's net1 IPv4 is a RoCE v2 GID on the master's device
@@ -54,8 +66,7 @@ def test_macvlan_shared_rdma_on_rxe(vm: Machine) -> None:
     (shared,) = checks["rdma-write-master-shared"]
     assert shared.result == "unsupported" and "rxe" in shared.evidence  # type: ignore[attr-defined]
     for name in ("rdma-write-per-pod-rxe", "rping-per-pod-rxe",
-                 "rdma-write-wrong-gid-fails-per-pod-rxe", "discover-vs-ibv_devinfo",
-                 "discover-vs-rdma-link"):
+                 "rdma-write-wrong-gid-fails-per-pod-rxe"):
         assert [c.result for c in checks[name]] == ["pass"], name  # type: ignore[attr-defined]
     assert "MB/s average" in checks["rdma-write-per-pod-rxe"][0].evidence  # type: ignore[attr-defined]
     assert "VM: Linux 7.3.4" in report.machine
@@ -68,7 +79,8 @@ def test_vlan_shared_each_pod_transfers_with_its_own_gid(vm: Machine) -> None:
     """Issue 16's shared-mode proof: two tenants (vlan 100 and 101) on one rxe device per
     node; each pod's derived index (the in-pod helper and plan.pod_nccl_env agree) carries its
     transfer, and the node-wide index picks another pod's GID for tenant B."""
-    report = run_lab_vm(load_nad(NADS / "vlan-host-local.yaml"), vm, real_sysfs=False)
+    report = run_lab_vm(load_nad(NADS / "vlan-host-local.yaml"), vm, real_sysfs=False,
+                        prepare_host=False)  # prepare has its own test
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
     per_pod = checks["roce-gid-index-per-pod"]
@@ -87,9 +99,90 @@ def test_vlan_shared_each_pod_transfers_with_its_own_gid(vm: Machine) -> None:
     assert "rx" + report.run_id not in vm.run(["rdma", "link"]).out
 
 
-def test_host_device_dedicated_rdma(vm: Machine) -> None:
+REAL_TREE_CHECKS = {
+    "discover-real-sysfs", "discover-vs-rdma-link", "discover-vs-rdma-system",
+    "discover-vs-ibv_devices", "discover-vs-ibv_devinfo", "show-gids-vs-sysfs",
+    "show-gids-vs-ibv_devinfo-v", "ibdev2netdev-vs-rdma-link", "doctor-healthy-rxe",
+    "doctor-finds-port.not-active", "doctor-finds-roce.no-ipv4-v2-gid"}
+
+
+def test_views_and_doctor_on_the_real_tree(vm: Machine, tmp_path: Path) -> None:
+    """discover, show-gids, ibdev2netdev and doctor on the guest's real RDMA sysfs, against
+    the real tools; doctor quiet on a healthy rxe node and right on two real faults."""
+    from dualnet.lab import where
+    from dualnet.lab.vm.realsys import real_sysfs_checks
+
+    with where.using(vm):
+        checks, real = real_sysfs_checks(tmp_path, "t1")
+    by = {c.name: c for c in checks}
+    assert set(by) == REAL_TREE_CHECKS
+    assert [(c.name, c.evidence) for c in checks if c.result != "pass"] == []
+    assert real is not None and "GID[" in real.tools["ibv_devinfo_v.txt"]
+    assert "active_mtu 4096" in by["discover-real-sysfs"].evidence  # MTU 9000: healthy
+    assert "netdev dnvt1 down" in by["doctor-finds-port.not-active"].evidence
+    assert "rxt1r" not in vm.run(["rdma", "link"]).out  # torn down
+
+
+def test_prepare_for_real_in_the_guest(vm: Machine) -> None:
+    """prepare's engine on the guest's kernel: dry run, real run, second run, EBUSY, the
+    management-link refusal; the guest left as found."""
+    from dualnet.lab import where
+    from dualnet.lab.vm.guestprep import prepare_checks
+
+    with where.using(vm):
+        checks = prepare_checks("t2")
+    assert [c.name for c in checks] == [
+        "prepare-dry-run-changes-nothing", "prepare-in-guest",
+        "prepare-second-run-changes-nothing", "prepare-netns-ebusy",
+        "prepare-refuses-management-link"]
+    assert [(c.name, c.evidence) for c in checks if c.result != "pass"] == []
+    assert vm.run(["rdma", "system"]).out.startswith("netns shared")
+    assert "dnmt2" not in vm.run(["ip", "link"]).out
+    assert vm.run(["ip", "route", "show", "default"]).out.strip() == ""
+
+
+# Every example spec rendered for its sample node(s) (tests/render/cases.py), on the session's
+# one boot. gh200-shared-roce and host-device-whereabouts run in the two tests above/below
+# with every RDMA check; ipvlan's transfers are unsupported on rxe (so its run is short), and
+# the rest are modes the guest cannot rehearse: no sriov/ib-sriov/ipoib plugin or hardware,
+# dhcp needs a DHCP server: `unsupported` with the reason, never a failure.
+VM_EXPECTED = {
+    "shared-roce-ipvlan-static": "pass",
+    "shared-roce-dhcp": "unsupported",
+    "sriov-rdma-cni-whereabouts": "unsupported",
+    "sriov-dpdk-host-local": "unsupported",
+    "ipoib-whereabouts": "unsupported",
+    "ib-sriov-static": "unsupported",
+    "sriov-offload-ovn-kubernetes": "unsupported",
+    "sriov-offload-antrea": "unsupported",
+}
+
+
+def test_every_example_is_rehearsed_on_the_vm() -> None:
+    from tests.render.cases import CASES
+
+    assert sorted([*VM_EXPECTED, "gh200-shared-roce", "host-device-whereabouts"]) == \
+        sorted(CASES)
+
+
+@pytest.mark.parametrize("case", sorted(VM_EXPECTED))
+def test_rendered_example_on_the_vm(vm: Machine, tmp_path: Path, case: str) -> None:
+    report = run_lab_vm(_example_nad(case, tmp_path), vm, real_sysfs=False, prepare_host=False,
+                        wrong_index=False)
+    assert report.verdict == VM_EXPECTED[case], report.reason
+    if report.verdict == "unsupported":
+        assert report.reason
+    else:
+        checks = _by_name(report)
+        assert [c.result for c in checks["rdma-write-per-pod-rxe"]] == ["unsupported"]  # type: ignore[attr-defined]
+        assert all(c.result != "fail" for c in report.checks)
+    assert vm.run(["ip", "netns", "list"]).out.strip() == ""
+
+
+def test_host_device_dedicated_rdma(vm: Machine, tmp_path: Path) -> None:
     # discover-vs-real-tools ran in the macvlan test on the same kernel: not again
-    report = run_lab_vm(load_nad(NADS / "host-device-static.yaml"), vm, real_sysfs=False)
+    report = run_lab_vm(_example_nad("host-device-whereabouts", tmp_path), vm, real_sysfs=False,
+                        prepare_host=False, wrong_index=False)  # ran in the macvlan test
     checks = _by_name(report)
     assert report.verdict == "pass", report.reason
     assert [c.result for c in checks["rdma-write-dedicated"]] == ["pass"]  # type: ignore[attr-defined]
@@ -113,11 +206,11 @@ finally:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_leaves_no_qemu_and_no_temp_files(sig: signal.Signals) -> None:
+def test_signal_leaves_no_qemu_and_no_temp_files(sig: signal.Signals, tmp_path: Path) -> None:
     vm_kernel()
-    before = {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")}
+    # a private TMPDIR: other runs on a shared machine make and remove dualnet-vm-* too
     proc = subprocess.Popen([sys.executable, "-c", _BOOT_AND_WAIT], stdout=subprocess.PIPE,
-                            text=True)
+                            text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert proc.stdout is not None
     line = proc.stdout.readline().split()
     assert line[:1] == ["UP"], line
@@ -131,23 +224,25 @@ def test_signal_leaves_no_qemu_and_no_temp_files(sig: signal.Signals) -> None:
         time.sleep(0.1)
     assert not Path(f"/proc/{qemu_pid}").exists(), "QEMU outlived dualnet"
     assert not temp.exists()
-    after = {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")}
-    assert after <= before
+    assert temp.parent == tmp_path and list(tmp_path.iterdir()) == []
 
 
-def test_a_kernel_that_does_not_boot_is_an_error_and_leaves_nothing(tmp_path: Path) -> None:
+def test_a_kernel_that_does_not_boot_is_an_error_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dualnet.lab.vm.kernel import Kernel
 
     real = vm_kernel()
     bogus = tmp_path / "vmlinuz"
     bogus.write_bytes(b"not a kernel")
-    before = {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")}
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))  # other runs share /tmp
     machine = Machine(Kernel(vmlinuz=bogus, release=real.release,
                              modules_base=real.modules_base), accel="tcg")
     with pytest.raises(VmError, match="QEMU exited"):
         machine.start()
     assert machine.pid is None
-    assert {p.name for p in Path(tempfile.gettempdir()).glob("dualnet-vm-*")} <= before
+    assert list(private.iterdir()) == []
 
 
 def test_exclusive_mode_from_boot() -> None:
@@ -164,3 +259,13 @@ def test_exclusive_mode_from_boot() -> None:
         # setting exclusive again while namespaces exist is refused by the kernel (EBUSY)
         again = m.run(["rdma", "system", "set", "netns", "shared"])
         assert not again.ok and "busy" in again.err.lower()
+        # RDMA CNI's move: the device re-registers in the pod, and ib_mad cannot make its QP1
+        # again, which is why rping (RDMA CM) between moved-in devices is `unsupported`
+        from dualnet.lab import where
+        from dualnet.lab.vm.rdma import mad_qp1_failure
+
+        with where.using(m):
+            assert mad_qp1_failure("dnxrxe") == ""
+            assert m.run(["rdma", "dev", "set", "dnxrxe", "netns", "dnx-pod"]).ok
+            assert "dnxrxe" in m.run(["ip", "netns", "exec", "dnx-pod", "rdma", "dev"]).out
+            assert "Couldn't create ib_mad QP1" in mad_qp1_failure("dnxrxe")

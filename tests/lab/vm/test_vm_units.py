@@ -209,3 +209,100 @@ def test_cli_vm_options(tmp_path: Path) -> None:
     none = _cli(nad, "--vm", env={"XDG_CACHE_HOME": str(tmp_path)})
     text = none.stderr + none.stdout
     assert none.returncode == 3 and "--fetch-kernel" in text and "Traceback" not in text
+
+
+def test_ibdev2netdev_v_of_a_soft_roce_device_reads_back(tmp_path: Path) -> None:
+    # the defect: `-v` of a device with no PCI function starts with the empty PCI column, as
+    # mlnx-tools' `echo "$x $d ($devid - $partid) ..."` prints it, and dualnet's own parser
+    # refused the line
+    from dualnet.host.views import ibdev2netdev_text
+    from dualnet.parse.ibdev2netdev import parse_ibdev2netdev_rows
+
+    text = ibdev2netdev_text(discover(_fixture_tree(tmp_path)), verbose=True)
+    assert text == " rxfxr (NA - NA)  fw NA port 1 (ACTIVE) ==> dnvfx (Up)\n"
+    (row,) = parse_ibdev2netdev_rows(text)
+    assert (row.ibdev, row.pci_address, row.hca_type, row.netdev, row.carrier_up) == (
+        "rxfxr", None, None, "dnvfx", True)
+
+
+def test_doctor_names_the_mtu_of_a_soft_roce_netdev(tmp_path: Path) -> None:
+    # the defect: the netdev under rxe is no PCI NIC, so doctor said "RDMA MTU 1024 of None:
+    # its netdev MTU (unknown here)" although discover read dnvfx's MTU 1500
+    from dualnet.doctor import diagnose
+
+    (mtu,) = [f for f in diagnose(discover(_fixture_tree(tmp_path))) if f.id == "roce.mtu-low"]
+    assert mtu.title == "RoCE port rxfxr/1 runs RDMA MTU 1024 because dnvfx has MTU 1500"
+    assert mtu.evidence["netdev_mtu"] == 1500
+
+
+def test_guest_host_reads_and_writes_through_the_executor(tmp_path: Path) -> None:
+    import errno
+
+    from dualnet.lab.vm.guesthost import GuestHost, errno_of
+    from dualnet.prepare import HostWriteError
+
+    assert errno_of("sh: 1: cannot create x: Device or resource busy") == errno.EBUSY
+    assert errno_of("gibberish") == errno.EIO
+
+    class Failing(_Recorder):
+        def run(self, argv: object, **kw: object) -> object:
+            from dualnet.lab.where import Completed
+
+            super().run(argv)
+            return Completed(tuple(argv), 2, b"", b"sh: 1: cannot create /sys/x: "  # type: ignore[arg-type]
+                             b"Device or resource busy\n")
+
+    rec = Failing()
+    host = GuestHost(rec)  # type: ignore[arg-type]
+    assert host.read("/proc/modules") is None and not host.is_dir("/sys/module/x")
+    with pytest.raises(HostWriteError) as err:
+        host.write_sysfs("/sys/x", "1")
+    assert err.value.errno_name == "EBUSY"
+    assert rec.calls[:2] == [("cat", "/proc/modules"), ("test", "-d", "/sys/module/x")]
+    # never a file on this machine: the guest's / is the host's own
+    target = tmp_path / "dualnet.conf"
+    with pytest.raises(RuntimeError, match="read-only"):
+        host.write_file(str(target), "x\n")
+    assert not target.exists()
+
+
+FAULTS = Path(__file__).parent / "fixtures" / "rxe-7.3.4-faults"
+
+
+def _capture(tmp_path: Path, name: str) -> RealSys:
+    root = tmp_path / name
+    shutil.copytree(FAULTS / name / "root", root, symlinks=True)
+    (root / "sys/bus/pci/devices").mkdir(parents=True, exist_ok=True)  # see the fixture's README
+    return RealSys(root=root, tools={p.name: p.read_text() for p in (FAULTS / name).glob("*.txt")})
+
+
+def test_views_and_doctor_on_the_real_healthy_tree(tmp_path: Path) -> None:
+    from dualnet.lab.vm.realsys import healthy_checks
+
+    checks = healthy_checks(_capture(tmp_path, "healthy"), "rxfxr")
+    assert [(c.name, c.evidence) for c in checks if not c.passed] == []
+    assert {"show-gids-vs-sysfs", "show-gids-vs-ibv_devinfo-v", "ibdev2netdev-vs-rdma-link",
+            "doctor-healthy-rxe"} <= {c.name for c in checks}
+
+
+def test_doctor_names_each_real_fault_and_only_there(tmp_path: Path) -> None:
+    from dualnet.lab.vm.realtools import doctor_fault_check
+
+    down = discover(_capture(tmp_path, "fault0").root)
+    no_ip = discover(_capture(tmp_path, "fault1").root)
+    healthy = discover(_capture(tmp_path, "healthy").root)
+    assert doctor_fault_check(down, "rxfxr", "down", "port.not-active").passed
+    assert doctor_fault_check(no_ip, "rxfxr", "no ip", "roce.no-ipv4-v2-gid").passed
+    assert not doctor_fault_check(healthy, "rxfxr", "none", "port.not-active").passed
+    assert not doctor_fault_check(healthy, "rxfxr", "none", "roce.no-ipv4-v2-gid").passed
+
+
+def test_a_row_that_differs_from_the_kernel_fails(tmp_path: Path) -> None:
+    from dualnet.lab.vm.realtools import ibdev2netdev_checks, show_gids_checks
+
+    real = _capture(tmp_path, "healthy")
+    report = discover(real.root)
+    tools = dict(real.tools)
+    tools["sysfs_gids.txt"] = tools["sysfs_gids.txt"].replace("\tdnvfx", "\tother", 1)
+    assert [c.passed for c in show_gids_checks(report, tools, "rxfxr")] == [False, True]
+    assert not ibdev2netdev_checks(report, real.tools, "rxfxr", "0")[0].passed

@@ -28,7 +28,7 @@ GUEST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 AGENT_SH = r"""#!/bin/sh
 W=$(dirname "$0")
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/tmp
-echo "$W/modprobe" > /proc/sys/kernel/modprobe
+[ -x "$W/bin/modprobe" ] && echo "$W/bin/modprobe" > /proc/sys/kernel/modprobe
 PORT=
 for d in /sys/class/virtio-ports/*; do
   [ "$(cat "$d/name" 2>/dev/null)" = "dualnet.agent" ] && PORT="/dev/${d##*/}"

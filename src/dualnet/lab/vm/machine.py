@@ -163,7 +163,8 @@ class Machine:
         self.share.mkdir()
         (self.share / "agent.sh").write_text(agent_mod.AGENT_SH)
         if self.kernel.modules_base is not None:
-            wrapper = self.share / "modprobe"
+            (self.share / "bin").mkdir()
+            wrapper = self.share / "bin" / "modprobe"
             wrapper.write_text(agent_mod.modprobe_wrapper(str(self.kernel.modules_base)))
             wrapper.chmod(0o755)
         self._install_sigterm()
@@ -321,9 +322,11 @@ class Machine:
         if self._client is None:
             raise VmError("the VM is not running")
         args = tuple(str(a) for a in argv)
+        # the modprobe wrapper first on PATH: a plain `modprobe X` (prepare's) finds the
+        # cached kernel's module tree, as the kernel's own module requests do
+        path = f"{self.share}/bin:{agent_mod.GUEST_PATH}"
         script = agent_mod.script_for(args, env=env if env is not None else
-                                      {"PATH": agent_mod.GUEST_PATH, "LC_ALL": "C"},
-                                      timeout_s=timeout_s)
+                                      {"PATH": path, "LC_ALL": "C"}, timeout_s=timeout_s)
         try:
             reply = self._client.request(script, stdin, timeout_s=timeout_s + 15)
         except agent_mod.AgentError as exc:

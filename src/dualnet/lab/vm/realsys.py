@@ -20,6 +20,13 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport, RdmaDevice
 from dualnet.lab import where
 from dualnet.lab.models import Check
+from dualnet.lab.vm.realtools import (
+    GID_FACTS,
+    doctor_fault_check,
+    doctor_healthy_check,
+    ibdev2netdev_checks,
+    show_gids_checks,
+)
 from dualnet.parse.ibv_devices import parse_ibv_devices
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
 from dualnet.parse.rdma import parse_rdma_link, parse_rdma_system
@@ -30,6 +37,7 @@ TOOLS = {
     "rdma_system.txt": ["rdma", "system"],
     "ibv_devices.txt": ["ibv_devices"],
     "ibv_devinfo.txt": ["ibv_devinfo"],
+    "ibv_devinfo_v.txt": ["ibv_devinfo", "-v"],
 }
 # the sysfs trees discover reads for an rxe device on `netdev`
 _SNAPSHOT = r"""
@@ -100,16 +108,40 @@ def parse_snapshot(text: str, dest: Path) -> None:
             target.touch()
 
 
+_SECTION = "=== dualnet section "
+
+
+def _tools_script() -> str:
+    """Every real tool of TOOLS (and the GID and carrier facts) in one guest command, each
+    output under a `=== dualnet section NAME RC` line: one agent round trip, not eight."""
+    parts = []
+    for name, argv in TOOLS.items():
+        parts.append(f'o=$({shlex.join(argv)} 2>&1); echo "{_SECTION}{name} $?"; '
+                     'printf "%s\\n" "$o"')
+    parts.append(f'echo "{_SECTION}sysfs_gids.txt 0"; sh -c {shlex.quote(GID_FACTS)} gids "$1"')
+    parts.append(f'echo "{_SECTION}carrier.txt 0"; cat "/sys/class/net/$2/carrier"')
+    return "\n".join(parts) + "\n"
+
+
+def split_sections(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    name = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_SECTION):
+            name, _, rc = line[len(_SECTION):].strip().rpartition(" ")
+            out[name] = "" if rc == "0" else f"(rc {rc}) "
+        elif name is not None:
+            out[name] += line
+    return out
+
+
 def capture(ibdev: str, netdev: str, dest: Path) -> RealSys:
     """Snapshot the guest's sysfs for `ibdev` on `netdev` into `dest`, and run the tools."""
     ex = where.current()
     snap = ex.run(["sh", "-c", _SNAPSHOT, "snapshot", ibdev, netdev], timeout_s=60)
     parse_snapshot(snap.out, dest)
-    tools = {}
-    for name, argv in TOOLS.items():
-        res = ex.run(argv, timeout_s=60)
-        tools[name] = res.out if res.ok else f"(rc {res.returncode}) {res.err}"
-    return RealSys(root=dest, tools=tools)
+    res = ex.run(["sh", "-c", _tools_script(), "tools", ibdev, netdev], timeout_s=90)
+    return RealSys(root=dest, tools=split_sections(res.out))
 
 
 def _dev(devs: list[RdmaDevice], name: str) -> RdmaDevice | None:
@@ -155,22 +187,53 @@ def compare(real: RealSys, ibdev: str) -> list[Check]:
     return out
 
 
-SETUP = ("ip link add {v} type veth peer name {p} && ip addr add {ip} dev {v} && "
-         "ip link set {v} up && ip link set {p} up && rdma link add {ib} type rxe netdev {v}")
+# A healthy RoCE node: the netdev at MTU 9000 (RDMA MTU 4096), an IPv4 address, carrier up
+SETUP = ("ip link add {v} mtu 9000 type veth peer name {p} mtu 9000 && ip addr add {ip} dev {v} "
+         "&& ip link set {v} up && ip link set {p} up && rdma link add {ib} type rxe netdev {v}")
+# Real faults, caused in the guest one after the other, each with the finding it must give.
+# The GID cache follows address changes from a work queue: wait until the IPv4 GID is gone.
+FAULTS = (
+    ("netdev {v} down", "ip link set {v} down", "port.not-active"),
+    ("no IPv4 address on {v}",
+     "ip link set {v} up && ip -4 addr flush dev {v} && for i in 1 2 3 4 5 6 7 8 9 10; do "
+     "grep -q -r ffff /sys/class/infiniband/{ib}/ports/1/gids/ || break; sleep 0.5; done",
+     "roce.no-ipv4-v2-gid"),
+)
 
 
-def real_sysfs_checks(dest: Path, run_id: str) -> tuple[list[Check], RealSys | None]:
-    """Set up an rxe device in the guest's root namespace, compare, tear it down."""
+def healthy_checks(real: RealSys, ibdev: str) -> list[Check]:
+    """discover vs the real tools, show-gids and ibdev2netdev row by row, doctor quiet."""
+    report = discover(real.root)
+    carrier = real.tools.get("carrier.txt", "").strip() or None
+    return [*compare(real, ibdev), *show_gids_checks(report, real.tools, ibdev),
+            *ibdev2netdev_checks(report, real.tools, ibdev, carrier),
+            doctor_healthy_check(report, ibdev)]
+
+
+def real_sysfs_checks(dest: Path, run_id: str, *,
+                      faults: bool = True) -> tuple[list[Check], RealSys | None]:
+    """Set up an rxe device in the guest's root namespace, compare, cause each fault and see
+    doctor name it, tear it down."""
     ex = where.current()
     v, p, ib = f"dnv{run_id}", f"dnp{run_id}", f"rx{run_id}r"
-    setup = SETUP.format(v=shlex.quote(v), p=shlex.quote(p), ip="10.254.0.1/24",
-                         ib=shlex.quote(ib))
+    names = {"v": shlex.quote(v), "p": shlex.quote(p), "ib": shlex.quote(ib)}
+    setup = SETUP.format(ip="10.254.0.1/24", **names)
     try:
         res = ex.run(["sh", "-c", setup], timeout_s=60)
         if not res.ok:
             return [Check(name="discover-real-sysfs", passed=False,
                           evidence=f"setting up {ib} on {v}: {res.err.strip()[-200:]}")], None
-        real = capture(ib, v, dest)
-        return compare(real, ib), real
+        real = capture(ib, v, dest / "healthy")
+        out = healthy_checks(real, ib)
+        for i, (what, cmd, want) in enumerate(FAULTS if faults else ()):
+            done = ex.run(["sh", "-c", cmd.format(**names)], timeout_s=60)
+            fault = what.format(v=v)
+            if not done.ok:
+                out.append(Check(name=f"doctor-finds-{want}", passed=False,
+                                 evidence=f"causing {fault}: {done.err.strip()[-200:]}"))
+                continue
+            broken = capture(ib, v, dest / f"fault{i}")
+            out.append(doctor_fault_check(discover(broken.root), ib, fault, want))
+        return out, real
     finally:
         ex.run(["sh", "-c", f"rdma link delete {ib}; ip link delete {v}"], timeout_s=60)
