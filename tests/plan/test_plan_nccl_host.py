@@ -12,7 +12,7 @@ from dualnet.host.models import HostReport, PciRelation, PortState
 from dualnet.host.samples import build_sample
 from dualnet.modes import Mode
 from dualnet.plan.nccl import derive_nccl_env, format_env, nccl_settings
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 
 _CACHE: dict[str, HostReport] = {}
 
