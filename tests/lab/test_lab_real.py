@@ -189,24 +189,31 @@ def test_exception_mid_run_still_cleans_up(real_lab: Path) -> None:
     assert not list(Path("/tmp").glob(f"dualnet-lab-{run_id}-*"))
 
 
-@pytest.mark.netns
-@pytest.mark.cni
-def test_sigterm_mid_run_cleans_up(real_lab: Path) -> None:
-    run_id = own_run_id("5163")
+def _interrupted_run(bin_dir: Path, run_id: str, hook: str) -> subprocess.CompletedProcess[str]:
+    """A 2-pod run in a fresh interpreter whose `hook` source (defining hook(step), with os and
+    signal imported) interrupts it; exits 130 and prints the error when the run says so."""
     code = (
         "import os, signal, sys\n"
         "from dualnet.lab.nad import load_nad\n"
         "from dualnet.lab.run import run_lab, LabInterruptedError\n"
-        "def hook(step):\n"
-        "    if step == 'added:nad:0': os.kill(os.getpid(), signal.SIGTERM)\n"
+        f"{hook}"
         f"nad = load_nad({str(NADS / 'macvlan-host-local.yaml')!r})\n"
         "try:\n"
-        f"    run_lab(nad, pods=2, cni_bin={str(real_lab)!r}, run_id={run_id!r}, on_step=hook)\n"
+        f"    run_lab(nad, pods=2, cni_bin={str(bin_dir)!r}, run_id={run_id!r}, on_step=hook)\n"
         "except LabInterruptedError as e:\n"
         "    print('interrupted:', e); sys.exit(130)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
+
+
+@pytest.mark.netns
+@pytest.mark.cni
+def test_sigterm_mid_run_cleans_up(real_lab: Path) -> None:
+    run_id = own_run_id("5163")
+    proc = _interrupted_run(real_lab, run_id, (
+        "def hook(step):\n"
+        "    if step == 'added:nad:0': os.kill(os.getpid(), signal.SIGTERM)\n"))
     assert proc.returncode == 130, proc.stderr
     assert "SIGTERM" in proc.stdout
     assert not netns.list_netns(f"dnlab-{run_id}")
@@ -219,23 +226,12 @@ def test_an_interrupt_swallowed_by_a_destructor_still_ends_the_run_as_interrupte
     run_id = own_run_id("5dd1")
     # A SIGINT whose handler runs inside Popen.__del__ (garbage collection mid-run) raises there,
     # and the interpreter only prints "Exception ignored in ...": the run went on and exited 0.
-    code = (
-        "import os, signal, sys\n"
-        "from dualnet.lab.nad import load_nad\n"
-        "from dualnet.lab.run import run_lab, LabInterruptedError\n"
+    proc = _interrupted_run(real_lab, run_id, (
         "class Collected:\n"
         "    def __del__(self):\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
         "def hook(step):\n"
-        "    if step == 'added:nad:0': Collected()\n"
-        f"nad = load_nad({str(NADS / 'macvlan-host-local.yaml')!r})\n"
-        "try:\n"
-        f"    run_lab(nad, pods=2, cni_bin={str(real_lab)!r}, run_id={run_id!r}, on_step=hook)\n"
-        "except LabInterruptedError as e:\n"
-        "    print('interrupted:', e); sys.exit(130)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+        "    if step == 'added:nad:0': Collected()\n"))
     assert proc.returncode == 130, proc.stdout + proc.stderr
     assert "Exception ignored" in proc.stderr  # the swallowing really happened
     assert "SIGINT" in proc.stdout

@@ -5,15 +5,13 @@ a controllable clock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lightkube import AsyncClient
 from testsupport.apiserver import OperatorApiServer, declare_resources, write_kubeconfig
 
-from dualnet.cluster.client import make_client
 from dualnet.host.models import HostReport
 from tests.helpers import Clock, host
 
@@ -35,13 +33,9 @@ def server(kmock: Any) -> Any:
 
 
 @pytest.fixture()
-async def api(server: Any, tmp_path: Path) -> AsyncIterator[AsyncClient]:
-    cfg = write_kubeconfig(tmp_path / "kubeconfig", str(server.url).rstrip("/"))
-    client = make_client(cfg)
-    try:
-        yield client
-    finally:
-        await client.close()
+def kubeconfig(server: Any, tmp_path: Path) -> Path:
+    """The top-level `api` fixture's kubeconfig, for the server with the operator's kinds."""
+    return write_kubeconfig(tmp_path / "kubeconfig", str(server.url).rstrip("/"))
 
 
 @pytest.fixture()
