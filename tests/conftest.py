@@ -9,6 +9,7 @@ import are tests/helpers.py. A directory that needs a richer emulator overrides 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -23,6 +24,15 @@ from dualnet.cluster.client import make_client
 from tests.helpers import Harness
 
 E2E_KUBECONFIG = os.environ.get("DUALNET_E2E_KUBECONFIG")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before each async test pytest-asyncio saves the "current" loop with
+    # asyncio.get_event_loop(); on Python 3.11, while nothing has called set_event_loop yet, that
+    # call makes a new loop and nobody closes it. The first in-process asyncio.run() (a CLI test)
+    # then drops it, and the garbage collector reports it (and its self-pipe sockets) as unclosed
+    # at some random later test. Saying "no current loop" up front means none is ever made.
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture()
