@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import kmock
-from tests.cluster.conftest import write_kubeconfig
-from tests.operator.conftest import OperatorApiServer, declare_resources
+from testsupport.apiserver import OperatorApiServer, declare_resources, write_kubeconfig
 
 from dualnet.cluster import fleet
 from dualnet.cluster.client import make_client

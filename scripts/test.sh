@@ -11,7 +11,7 @@ PY=${PYTHON:-python3}
 # the `vm` tests' kernel (Debian trixie-backports 7.3.4, apt-get download into
 # ~/.cache/dualnet/kernels; a no-op when cached; nothing is installed on this machine)
 .venv/bin/dualnet lab --vm --fetch-kernel
-.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks testsupport
 .venv/bin/mypy
 # Run the suite as a new user would have it: no `dualnet` on PATH except the venv's own.
 clean_path=$(bash scripts/clean-path.sh .venv/bin)

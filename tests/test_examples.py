@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dualnet.host.samples import SAMPLES, build_sample
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FIRST_LINE = re.compile(r"^# sample node: (\w+)\b")

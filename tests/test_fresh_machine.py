@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.helpers import IN_CI
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,7 @@ def test_install_fails_at_once_on_another_apt_error(tmp_path: Path) -> None:
 
 def test_prepare_tests_do_not_need_dualnet_on_path() -> None:
     env = {**os.environ, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    code = "from tests.prepare.test_prepare_cli import dualnet; r = dualnet('--help');" \
+    code = "from tests.helpers import dualnet; r = dualnet('--help');" \
            "raise SystemExit(r.returncode)"
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
                        text=True, check=False, timeout=60)

@@ -93,7 +93,10 @@ def test_imports_follow_the_layer_rules(path: Path) -> None:
 # --- the public surface -------------------------------------------------------------------------
 
 # The packages that declare the API a user may rely on (tests/test_public_api.py pins the names).
-PUBLIC_PACKAGES = ["", "host", "doctor", "plan", "render", "lab", "prepare"]
+PUBLIC_PACKAGES = [
+    "", "host", "doctor", "plan", "render", "lab", "prepare", "parse", "cluster", "verify",
+    "operator",
+]
 NOT_API = {"TYPE_CHECKING", "annotations"}
 
 
@@ -159,3 +162,52 @@ def test_cli_uses_no_private_internals_of_lower_layers(path: Path) -> None:
         assert not any(n.startswith("_") for n in names), f"{where}: a private name"
         if len(parts) == 2 and parts[1] in exported:
             assert set(names) <= exported[parts[1]], f"{where}: not in its __all__"
+
+
+# --- the test tree ------------------------------------------------------------------------------
+
+REPO = SRC.parents[1]
+TEST_SOURCES = sorted(p for tree in ("tests", "benchmarks", "testsupport")
+                      for p in (REPO / tree).rglob("*.py"))
+
+
+def _is_test_module(module: str) -> bool:
+    last = module.split(".")[-1]
+    return last == "conftest" or last.startswith("test_")
+
+
+@pytest.mark.parametrize("path", TEST_SOURCES, ids=lambda p: str(p.relative_to(REPO)))
+def test_tests_share_helpers_not_conftests_or_test_modules(path: Path) -> None:
+    # A helper imported from a conftest or a test module drags that file's fixtures and tests into
+    # the importer (the `noqa: F401` fixture imports of before); shared code lives in
+    # tests/helpers.py, an area's data module, or testsupport/ (what benchmarks/ use as well).
+    rel = path.relative_to(REPO)
+    for module, _names in _imports(path):
+        where = f"{rel} imports {module}"
+        if module.split(".")[0] == "tests":
+            assert not _is_test_module(module), f"{where}: import from tests/helpers.py instead"
+            assert rel.parts[0] == "tests", f"{where}: only tests/ may; use testsupport/"
+
+
+CONFTESTS = sorted((REPO / "tests").rglob("conftest.py"))
+PYTEST_HOOK = "pytest_"
+
+
+def _is_fixture(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute) and target.attr == "fixture":
+            return True
+    return node.name.startswith(PYTEST_HOOK)
+
+
+@pytest.mark.parametrize("path", CONFTESTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_a_conftest_holds_fixtures_only(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        rel = path.relative_to(REPO)
+        assert not isinstance(node, ast.ClassDef), (
+            f"{rel} defines class {node.name}: helpers go to tests/helpers.py")
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert _is_fixture(node), (
+                f"{rel} defines {node.name}(), not a fixture: helpers go to tests/helpers.py")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 
 
 def test_sample_runs_the_path_and_writes_what_the_guide_shows(

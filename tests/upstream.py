@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import yaml
 
-from tests.conftest import require
+from tests.helpers import require
 
 REPO = Path(__file__).resolve().parents[1]
 

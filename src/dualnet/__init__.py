@@ -11,9 +11,15 @@ __version__ = "0.1.0"
 
 TYPE_CHECKING = False  # not typing's: importing typing is a measurable part of `--version`
 if TYPE_CHECKING:
+    from collections.abc import Callable as _Callable
+
     from dualnet.doctor import DoctorOptions, DoctorResult, Finding, Severity, diagnose
     from dualnet.errors import DualnetError, Exit, UsageError
-    from dualnet.host import HostReport, build_sample, discover, load_host_report
+    from dualnet.host import HostReport, build_sample, load_host_report
+
+    # from its module: in the dualnet <-> dualnet.host import cycle mypy reads the package's
+    # `discover` as the submodule of that name
+    from dualnet.host.discover import discover
     from dualnet.lab import LabReport, load_nad, run_lab
     from dualnet.plan import Plan, build_plan
     from dualnet.render import write_kustomize, write_stream
@@ -72,16 +78,27 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dualnet' has no attribute {name!r}")
-    import importlib
+def _lazy_exports(
+    package: str, table: "dict[str, str]", exported: "list[str]", namespace: "dict[str, object]"
+) -> "tuple[_Callable[[str], object], _Callable[[], list[str]]]":
+    """The module `__getattr__` and `__dir__` (PEP 562) of a package whose names in `table`
+    (name -> defining module) are imported on first access, then bound in `namespace`. Every
+    package with lazy exports uses this one; it lives here so `import dualnet` loads no more."""
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next access is a plain lookup
-    return value
+    def getattr_(name: str) -> object:
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value  # the next access is a plain lookup
+        return value
+
+    def dir_() -> list[str]:
+        return sorted(set(namespace) | set(exported))
+
+    return getattr_, dir_
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_exports("dualnet", _LAZY, __all__, globals())

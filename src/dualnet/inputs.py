@@ -209,15 +209,6 @@ def load_mapping(path: Path | str, *, what: str, expect: str, allow_stdin: bool 
     return doc
 
 
-def load_yaml_docs(path: Path | str, *, what: str, expect: str, allow_stdin: bool = False,
-                   max_bytes: int = MAX_BYTES) -> list[Any]:
-    """Every document of a YAML file (a render stream, a steps file)."""
-    text = read_text(path, what=what, expect=expect, allow_stdin=allow_stdin,
-                     max_bytes=max_bytes)
-    source = f"{what} {'<stdin>' if allow_stdin and str(path) == '-' else path}".strip()
-    return parse_yaml(text, source, expect=expect)
-
-
 # --- validation errors in dualnet's words ------------------------------------------------------
 
 # pydantic's phrasing -> dualnet's; a prefix rule replaces the start of the message, and a

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 
 # name -> how to make it (None: the path is left missing)
 BAD_FILES: dict[str, Callable[[Path], object] | None] = {

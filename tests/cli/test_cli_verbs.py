@@ -14,7 +14,7 @@ from dualnet import __version__
 from dualnet.cli.help import load_module_verbs
 from dualnet.cli.verbs import VERBS
 from dualnet.errors import EXIT_CODES
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -9,7 +9,7 @@ import pytest
 
 from dualnet.errors import UsageError
 from dualnet.inputs import load_mapping, parse_yaml, plain_message, read_text
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 
 SPEC = Path(__file__).resolve().parents[2] / "src" / "dualnet" / "data" / "examples" / "gh200.yaml"
 

@@ -4,44 +4,16 @@ dry run. Marked e2e: with DUALNET_E2E_KUBECONFIG set they run against that clust
 from __future__ import annotations
 
 import copy
-import json
-from typing import Any
 
 import pytest
 
 from dualnet import labels
 from dualnet.cluster.apply import NOT_OWNED, Action, apply_objects
 from dualnet.errors import UsageError
-from tests.cluster.conftest import Harness
+from tests.cluster.helpers import rendered
+from tests.helpers import Harness
 
 pytestmark = pytest.mark.e2e
-
-def rendered(ns: str, net: str = "rdma-e2e") -> list[dict[str, Any]]:
-    """Objects shaped like `dualnet render` output for the guide's setup (labels from labels.py)."""
-    own = labels.owned_labels(net, "component")
-    config = {
-        "configList": [{"resourceName": "rdma_shared_device", "rdmaHcaMax": 100,
-                        "selectors": {"vendors": ["15b3"], "deviceIDs": ["1021"],
-                                      "drivers": ["mlx5_core"]}}]
-    }
-    return [
-        {"apiVersion": "v1", "kind": "ConfigMap",
-         "metadata": {"name": "rdma-devices", "namespace": ns, "labels": dict(own)},
-         "data": {"config.json": json.dumps(config)}},
-        {"apiVersion": "apps/v1", "kind": "DaemonSet",
-         "metadata": {"name": "rdma-shared-dp-ds", "namespace": ns, "labels": dict(own)},
-         "spec": {"selector": {"matchLabels": {"name": "rdma-shared-dp-ds"}},
-                  "template": {"metadata": {"labels": {"name": "rdma-shared-dp-ds"}},
-                               "spec": {"containers": [{
-                                   "name": "k8s-rdma-shared-dp-ds",
-                                   # harmless on a real cluster (e2e): it only sleeps
-                                   "image": "registry.k8s.io/pause:3.9",
-                               }]}}}},
-        {"apiVersion": "v1", "kind": "ServiceAccount",
-         "metadata": {"name": "dualnet-test", "namespace": ns,
-                      "labels": labels.owned_labels(net, "test-pod")}},
-    ]
-
 
 async def test_first_apply_creates_everything_with_ownership_labels(harness: Harness) -> None:
     objs = rendered(harness.namespace, harness.network)

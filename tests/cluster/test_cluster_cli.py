@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import kmock
 import pytest
 import yaml
+from testsupport.apiserver import write_kubeconfig, writes
 
 from dualnet import labels
-from tests.cli_run import run_cli
-from tests.cluster.conftest import Harness, write_kubeconfig, writes
-from tests.cluster.test_cluster_apply import rendered
-
-
-async def dualnet(*args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from dualnet.cli import main; main()", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+from tests.cluster.helpers import rendered
+from tests.helpers import Harness, dualnet_async, run_cli
 
 
 def stream(tmp_path: Path, objs: list[dict[str, Any]]) -> Path:
@@ -36,13 +25,13 @@ def stream(tmp_path: Path, objs: list[dict[str, Any]]) -> Path:
 async def test_apply_twice_second_run_writes_nothing(harness: Harness, tmp_path: Path) -> None:
     kc = write_kubeconfig(tmp_path / "kc", str(harness.emulator.url).rstrip("/"))
     path = stream(tmp_path, rendered("default"))
-    rc, out, err = await dualnet("apply", str(path), "--kubeconfig", str(kc), "--no-wait",
+    rc, out, err = await dualnet_async("apply", str(path), "--kubeconfig", str(kc), "--no-wait",
                                  "-o", "json")
     assert rc == 0, err
     first = json.loads(out)
     assert [o["action"] for o in first["outcomes"]] == ["created"] * 3
     before = len(writes(harness.server))
-    rc, out, err = await dualnet("apply", str(path), "--kubeconfig", str(kc), "--no-wait",
+    rc, out, err = await dualnet_async("apply", str(path), "--kubeconfig", str(kc), "--no-wait",
                                  "-o", "json")
     assert rc == 0, err
     assert {o["action"] for o in json.loads(out)["outcomes"]} == {"unchanged"}
@@ -54,7 +43,7 @@ async def test_apply_table_output_and_skipped_object(harness: Harness, tmp_path:
     await harness.seed({"apiVersion": "v1", "kind": "ConfigMap",
                         "metadata": {"name": "rdma-devices", "namespace": "default"},
                         "data": {"x": "y"}})
-    rc, out, err = await dualnet("apply", str(stream(tmp_path, rendered("default"))),
+    rc, out, err = await dualnet_async("apply", str(stream(tmp_path, rendered("default"))),
                                  "--kubeconfig", str(kc), "--no-wait")
     assert rc == 0, err
     assert "ConfigMap/default/rdma-devices" in out and "skipped" in out and "not owned" in out
@@ -72,7 +61,7 @@ async def test_apply_wait_timeout_explains_and_exits_5(harness: Harness, tmp_pat
     harness.emulator.objects[kmock.resource("", "v1", "nodes"), None, "gh200"] = {
         "apiVersion": "v1", "kind": "Node", "metadata": {"name": "gh200"},
         "status": {"allocatable": {"cpu": "72"}}}
-    rc, _, err = await dualnet("apply", str(stream(tmp_path, objs)), "--kubeconfig", str(kc),
+    rc, _, err = await dualnet_async("apply", str(stream(tmp_path, objs)), "--kubeconfig", str(kc),
                                  "--timeout", "0.5", "-o", "json")
     assert rc == 6, err  # Exit.TIMEOUT
     assert "not ready after 0.5s" in err

@@ -7,7 +7,7 @@ import pytest
 from dualnet import labels
 from dualnet.cluster.apply import Action, apply_objects
 from dualnet.cluster.errors import ClusterError
-from tests.cluster.conftest import Harness
+from tests.helpers import Harness
 
 OWN = labels.owned_labels("rdma", "component")
 

@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from lightkube import AsyncClient
 from lightkube.resources.core_v1 import Node
+from testsupport.apiserver import write_kubeconfig
 
 from dualnet.cluster.client import make_client, request, request_list
 from dualnet.cluster.errors import (
@@ -28,7 +29,6 @@ from dualnet.cluster.errors import (
     Unreachable,
 )
 from dualnet.errors import Exit
-from tests.cluster.conftest import write_kubeconfig
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "dualnet"
 

@@ -13,8 +13,8 @@ import pytest
 from dualnet import labels
 from dualnet.cluster.apply import Action, apply_objects
 from dualnet.cluster.objects import unrendered_owned_fields
-from tests.cluster.conftest import Harness
-from tests.cluster.test_cluster_apply import rendered
+from tests.cluster.helpers import rendered
+from tests.helpers import Harness
 
 
 def _patches(harness: Harness) -> list[Any]:

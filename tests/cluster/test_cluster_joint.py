@@ -18,7 +18,7 @@ from dualnet.errors import UsageError
 from dualnet.plan import build_plan
 from dualnet.render import render
 from dualnet.spec import parse_spec
-from tests.cluster.conftest import Harness
+from tests.helpers import Harness
 from tests.plan.hosts import gpu_node
 
 Obj = dict[str, Any]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testsupport.apiserver import write_kubeconfig
 
 from dualnet import labels
 from dualnet.cluster.client import make_client
@@ -18,7 +19,6 @@ from dualnet.cluster.objects import (
     with_ownership,
 )
 from dualnet.errors import UsageError
-from tests.cluster.conftest import write_kubeconfig
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: b\n"
 

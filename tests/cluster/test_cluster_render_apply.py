@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from testsupport.apiserver import writes
 
 from dualnet import labels
 from dualnet.cluster.apply import Action, apply_objects
 from dualnet.cluster.objects import load_objects
 from dualnet.cluster.wait import targets_from_objects
-from tests.cluster.conftest import Harness, writes
+from tests.helpers import Harness
 
 
 def render_sample(out: Path) -> Path:

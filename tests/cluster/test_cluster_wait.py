@@ -20,7 +20,7 @@ from dualnet.cluster.wait import (
     targets_from_objects,
     wait_ready,
 )
-from tests.cluster.conftest import Harness
+from tests.helpers import Harness
 
 RES = "rdma/rdma_shared_device"
 DS_RES = kmock.resource("apps", "v1", "daemonsets")

@@ -12,8 +12,8 @@ from rich.console import Console
 from dualnet.cli.doctor_cmds import findings_table
 from dualnet.doctor import DoctorResult
 from dualnet.host.samples import build_sample
-from tests.cli_run import run_cli
 from tests.doctor.corpus_dirs import GH200_FILES, make_from_dir
+from tests.helpers import run_cli
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -16,8 +16,8 @@ from dualnet.host.discover import natural_key
 from dualnet.host.switchdev import parse_port_name
 from dualnet.names import small_int
 from dualnet.parse.from_dir import pci_from_ifname
-from tests.cli_run import run_cli
 from tests.gh200_report import CORPUS, GH200_OUTPUTS
+from tests.helpers import run_cli
 
 # A second folder: an 8-HCA InfiniBand node's ibdev2netdev and switchdev/SR-IOV captures.
 OTHER_OUTPUTS = {

@@ -16,9 +16,9 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport, KubeNode, LinkLayer
 from dualnet.host.samples import build_sample
 from dualnet.parse.from_dir import report_from_dir
-from tests.cli_run import run_cli
 from tests.doctor.helpers import ids, only
 from tests.doctor.reports import gh200
+from tests.helpers import run_cli
 
 OUTPUTS = Path(__file__).resolve().parent.parent / "parse" / "outputs"
 DRA = {"dra.resource-api-not-served", "dra.nri-socket-missing", "dra.facts-unknown"}

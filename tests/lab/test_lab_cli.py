@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from dualnet.parse.network_status import parse_network_status
-from tests.lab.conftest import NADS
+from tests.helpers import NADS, dualnet, own_lab_namespaces
 
 
 def _lab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from dualnet.cli import main; main()", "lab",
-                           *args], capture_output=True, text=True, timeout=120)
+    return dualnet("lab", *args, timeout=120)
 
 
 @pytest.mark.netns
@@ -71,21 +70,19 @@ def test_ctrl_c_mid_run_cleans_up(real_lab: Path, delay: float) -> None:
     import signal
     import time
 
-    from dualnet.lab.checks import stale_namespaces
-
-    before = set(stale_namespaces())
+    before = own_lab_namespaces()
     proc = subprocess.Popen([sys.executable, "-c", "from dualnet.cli import main; main()", "lab",
                              str(NADS / "macvlan-host-local.yaml"), "--pods", "32"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (set(stale_namespaces()) - before):
+    while time.monotonic() < deadline and not (own_lab_namespaces() - before):
         time.sleep(0.02)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted by SIGINT" in err
-    assert set(stale_namespaces()) - before == set()
+    assert own_lab_namespaces() - before == set()
 
 
 @pytest.mark.netns

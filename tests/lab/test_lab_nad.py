@@ -8,7 +8,7 @@ import pytest
 
 from dualnet.errors import UsageError
 from dualnet.lab.nad import load_nad, load_nads_text
-from tests.lab.conftest import NADS
+from tests.helpers import NADS
 
 
 def _nad(config: str, name: str = "net-a") -> str:

@@ -17,8 +17,7 @@ from dualnet.lab.models import LabReport
 from dualnet.lab.nad import load_nad
 from dualnet.lab.run import annotation, run_lab
 from dualnet.parse.network_status import parse_network_status
-from tests.conftest import have_root_netns, require
-from tests.lab.conftest import NADS, kernel_can_link
+from tests.helpers import NADS, have_root_netns, kernel_can_link, own_run_id, require
 
 
 def _run(name: str, pods: int, bin_dir: Path, **kw: object) -> LabReport:
@@ -162,7 +161,7 @@ def test_master_down_is_caught(real_lab: Path) -> None:
             node = f"dnlab-{run_id}-node"
             netns.run_ip(["link", "set", "enp1s0f0np0", "down"], netns=node)
 
-    run_id = "d0wn"
+    run_id = own_run_id("d0wn")
     report = _run("macvlan-host-local.yaml", 2, real_lab, run_id=run_id, on_step=down)
     assert report.verdict == "fail"
     master = [c for c in report.checks if c.name == "master-up"]
@@ -175,6 +174,7 @@ def test_master_down_is_caught(real_lab: Path) -> None:
 @pytest.mark.cni
 def test_exception_mid_run_still_cleans_up(real_lab: Path) -> None:
     seen: list[str] = []
+    run_id = own_run_id("b00m")
 
     def boom(step: str) -> None:
         seen.append(step)
@@ -183,75 +183,74 @@ def test_exception_mid_run_still_cleans_up(real_lab: Path) -> None:
             raise RuntimeError("injected")
 
     with pytest.raises(RuntimeError, match="injected"):
-        _run("macvlan-host-local.yaml", 3, real_lab, run_id="b00m", on_step=boom)
+        _run("macvlan-host-local.yaml", 3, real_lab, run_id=run_id, on_step=boom)
     assert "added:primary:1" in seen
-    assert not netns.list_netns("dnlab-b00m")
-    assert not list(Path("/tmp").glob("dualnet-lab-b00m-*"))
+    assert not netns.list_netns(f"dnlab-{run_id}")
+    assert not list(Path("/tmp").glob(f"dualnet-lab-{run_id}-*"))
+
+
+def _interrupted_run(bin_dir: Path, run_id: str, hook: str) -> subprocess.CompletedProcess[str]:
+    """A 2-pod run in a fresh interpreter whose `hook` source (defining hook(step), with os and
+    signal imported) interrupts it; exits 130 and prints the error when the run says so."""
+    code = (
+        "import os, signal, sys\n"
+        "from dualnet.lab.nad import load_nad\n"
+        "from dualnet.lab.run import run_lab, LabInterruptedError\n"
+        f"{hook}"
+        f"nad = load_nad({str(NADS / 'macvlan-host-local.yaml')!r})\n"
+        "try:\n"
+        f"    run_lab(nad, pods=2, cni_bin={str(bin_dir)!r}, run_id={run_id!r}, on_step=hook)\n"
+        "except LabInterruptedError as e:\n"
+        "    print('interrupted:', e); sys.exit(130)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
 
 
 @pytest.mark.netns
 @pytest.mark.cni
 def test_sigterm_mid_run_cleans_up(real_lab: Path) -> None:
-    code = (
-        "import os, signal, sys\n"
-        "from dualnet.lab.nad import load_nad\n"
-        "from dualnet.lab.run import run_lab, LabInterruptedError\n"
+    run_id = own_run_id("5163")
+    proc = _interrupted_run(real_lab, run_id, (
         "def hook(step):\n"
-        "    if step == 'added:nad:0': os.kill(os.getpid(), signal.SIGTERM)\n"
-        f"nad = load_nad({str(NADS / 'macvlan-host-local.yaml')!r})\n"
-        "try:\n"
-        f"    run_lab(nad, pods=2, cni_bin={str(real_lab)!r}, run_id='5163', on_step=hook)\n"
-        "except LabInterruptedError as e:\n"
-        "    print('interrupted:', e); sys.exit(130)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+        "    if step == 'added:nad:0': os.kill(os.getpid(), signal.SIGTERM)\n"))
     assert proc.returncode == 130, proc.stderr
     assert "SIGTERM" in proc.stdout
-    assert not netns.list_netns("dnlab-5163")
+    assert not netns.list_netns(f"dnlab-{run_id}")
 
 
 @pytest.mark.netns
 @pytest.mark.cni
 def test_an_interrupt_swallowed_by_a_destructor_still_ends_the_run_as_interrupted(
         real_lab: Path) -> None:
+    run_id = own_run_id("5dd1")
     # A SIGINT whose handler runs inside Popen.__del__ (garbage collection mid-run) raises there,
     # and the interpreter only prints "Exception ignored in ...": the run went on and exited 0.
-    code = (
-        "import os, signal, sys\n"
-        "from dualnet.lab.nad import load_nad\n"
-        "from dualnet.lab.run import run_lab, LabInterruptedError\n"
+    proc = _interrupted_run(real_lab, run_id, (
         "class Collected:\n"
         "    def __del__(self):\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
         "def hook(step):\n"
-        "    if step == 'added:nad:0': Collected()\n"
-        f"nad = load_nad({str(NADS / 'macvlan-host-local.yaml')!r})\n"
-        "try:\n"
-        f"    run_lab(nad, pods=2, cni_bin={str(real_lab)!r}, run_id='5dd1', on_step=hook)\n"
-        "except LabInterruptedError as e:\n"
-        "    print('interrupted:', e); sys.exit(130)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+        "    if step == 'added:nad:0': Collected()\n"))
     assert proc.returncode == 130, proc.stdout + proc.stderr
     assert "Exception ignored" in proc.stderr  # the swallowing really happened
     assert "SIGINT" in proc.stdout
-    assert not netns.list_netns("dnlab-5dd1")
+    assert not netns.list_netns(f"dnlab-{run_id}")
 
 
 @pytest.mark.netns
 @pytest.mark.cni
 def test_keep_leaves_namespaces(real_lab: Path) -> None:
-    report = _run("macvlan-host-local.yaml", 1, real_lab, keep=True, run_id="k33p")
+    run_id = own_run_id("k33p")
+    report = _run("macvlan-host-local.yaml", 1, real_lab, keep=True, run_id=run_id)
     try:
         assert report.kept
-        assert netns.list_netns("dnlab-k33p") == ["dnlab-k33p-node", "dnlab-k33p-p0",
-                                                  "dnlab-k33p-wire"]
+        assert netns.list_netns(f"dnlab-{run_id}") == [
+            f"dnlab-{run_id}-node", f"dnlab-{run_id}-p0", f"dnlab-{run_id}-wire"]
     finally:
-        for n in netns.list_netns("dnlab-k33p"):
+        for n in netns.list_netns(f"dnlab-{run_id}"):
             netns.delete_netns(n)
-        for d in Path("/tmp").glob("dualnet-lab-k33p-*"):
+        for d in Path("/tmp").glob(f"dualnet-lab-{run_id}-*"):
             import shutil
 
             shutil.rmtree(d)

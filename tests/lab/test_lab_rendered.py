@@ -19,7 +19,7 @@ from dualnet.lab.run import run_lab
 from dualnet.plan import build_plan
 from dualnet.render import render, write_stream
 from dualnet.spec import parse_spec
-from tests.lab.conftest import kernel_can_link
+from tests.helpers import kernel_can_link
 from tests.render.cases import CASES, EXAMPLES, plan_for
 
 

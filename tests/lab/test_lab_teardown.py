@@ -14,13 +14,13 @@ from dualnet.errors import HostError
 from dualnet.lab import netns
 from dualnet.lab.nad import load_nad
 from dualnet.lab.run import run_lab
-from tests.lab.conftest import NADS
+from tests.helpers import NADS, own_run_id
 
 
 @pytest.mark.netns
 @pytest.mark.cni
 def test_half_made_namespace_does_not_stop_the_teardown(real_lab: Path) -> None:
-    run_id = secrets.token_hex(2)
+    run_id = own_run_id(secrets.token_hex(2))
     stale = netns.NETNS_DIR / f"dnlab-{run_id}-p1"
 
     def half_made(step: str) -> None:

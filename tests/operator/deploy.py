@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import require
+from tests.helpers import require
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

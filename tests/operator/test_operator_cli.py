@@ -10,11 +10,11 @@ from typing import Any
 
 import kmock
 import yaml
+from testsupport.apiserver import write_kubeconfig
 
 from dualnet.host.samples import no_mlx5_ib
 from dualnet.host.synthetic import build_tree
 from dualnet.operator.crd import all_crds
-from tests.cluster.conftest import write_kubeconfig
 
 DUALNET = [sys.executable, "-c", "from dualnet.cli import main; main()"]
 

@@ -19,7 +19,7 @@ from dualnet.operator.agent import default_diagnose
 from dualnet.operator.crd import SchemaError, all_crds, structural, to_yaml
 from dualnet.operator.models import NodeReportStatus
 from dualnet.render.validate import DEFAULT_K8S_VERSION
-from tests.operator.conftest import T0
+from tests.helpers import T0
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -9,89 +9,37 @@ Reconciler methods are driven directly so each step's API writes can be counted 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-import kmock
 import pytest
 from lightkube import AsyncClient
+from testsupport.apiserver import writes
 
 from dualnet import labels
-from dualnet.cluster import fleet
 from dualnet.host.models import HostReport
 from dualnet.operator import logic
-from dualnet.operator.agent import AgentConfig, AgentState, agent_cycle, default_diagnose
-from dualnet.operator.reconciler import OperatorSettings, Reconciler, render_network
-from tests.operator.conftest import Clock, add_node, writes
-
-TN = kmock.resource("dualnet.io/v1alpha1/trainingnetworks")
-NR = kmock.resource("dualnet.io/v1alpha1/nodereports")
-NODES = kmock.resource("v1/nodes")
-CM = kmock.resource("v1/configmaps")
-NAD = kmock.resource("k8s.cni.cncf.io/v1/network-attachment-definitions")
-DS = kmock.resource("apps/v1/daemonsets")
-EVENTS = kmock.resource("v1/events")
-
-SPEC: dict[str, Any] = {"mode": "shared-roce", "nics": {"netdevs": ["enp1s0f0np0"]},
-                        "ipam": {"type": "whereabouts", "subnet": "192.168.50.0/24"}}
-
-
-def add_network(server: Any, name: str, spec: Mapping[str, Any], generation: int = 1) -> None:
-    server.objects[TN, None, name] = {
-        "apiVersion": "dualnet.io/v1alpha1", "kind": "TrainingNetwork",
-        "metadata": {"name": name, "generation": generation, "uid": f"uid-{name}"},
-        "spec": dict(spec)}
-
-
-def network(server: Any, name: str) -> dict[str, Any]:
-    return dict(server.objects[TN, None, name].raw)
-
-
-async def publish(api: AsyncClient, node: str, report: HostReport, clock: Clock,
-                  state: AgentState | None = None, mode: str | None = "shared-roce") -> AgentState:
-    """The real agent cycle, with discovery pointed at a prepared report."""
-    state = state or AgentState()
-    cfg = AgentConfig(node=node, mode=mode, heartbeat_s=120)
-    await agent_cycle(api, cfg, state, clock=clock, discover=lambda _root: report,
-                      diagnose=default_diagnose)
-    return state
-
-
-async def watch_sync(api: AsyncClient, rec: Reconciler) -> None:
-    """Feed the FleetView what kopf's watches would deliver: the current reports and nodes."""
-    for body in await fleet.list_node_reports(api):
-        rec.fleet.ingest_report(body)
-    for body in await fleet.list_nodes(api):
-        rec.fleet.ingest_node(body)
-
-
-def make_rec(api: AsyncClient, clock: Clock, debounce_s: float = 0.05) -> Reconciler:
-    return Reconciler(api, settings=OperatorSettings(stale_after_s=360, debounce_s=debounce_s,
-                                                     max_settle_s=10, resync_s=30),
-                      clock=clock)
-
-
-def node_label(server: Any, node: str) -> tuple[str | None, str | None]:
-    meta = server.objects[NODES, None, node].raw["metadata"]
-    return (meta.get("labels", {}).get(labels.RDMA_READY),
-            meta.get("annotations", {}).get(fleet.READY_REASON_ANNOTATION))
-
-
-def node_condition(server: Any, node: str) -> dict[str, Any]:
-    conds = server.objects[NODES, None, node].raw.get("status", {}).get("conditions", [])
-    return dict(next(c for c in conds if c["type"] == logic.NODE_CONDITION))
-
-
-def node_taints(server: Any, node: str) -> list[dict[str, Any]]:
-    return list(server.objects[NODES, None, node].raw.get("spec", {}).get("taints") or [])
-
-
-def events(server: Any) -> list[dict[str, Any]]:
-    return [dict(o.raw) for key, o in server.objects.items() if key[0] == EVENTS]
-
-
-def cond(status: Mapping[str, Any], type_: str) -> dict[str, Any]:
-    return next(c for c in status["conditions"] if c["type"] == type_)
+from dualnet.operator.agent import AgentState, default_diagnose
+from dualnet.operator.reconciler import render_network
+from tests.helpers import Clock, add_node
+from tests.operator.helpers import (
+    CM,
+    DS,
+    NAD,
+    NR,
+    SPEC,
+    TN,
+    add_network,
+    cond,
+    events,
+    make_rec,
+    network,
+    node_condition,
+    node_label,
+    node_taints,
+    publish,
+    watch_sync,
+)
 
 
 @pytest.fixture()
@@ -462,8 +410,9 @@ async def test_kubectl_get_shows_the_printer_columns(
     additionalPrinterColumns as kube-apiserver does."""
     import shutil
 
-    from tests.cluster.conftest import write_kubeconfig
-    from tests.conftest import require
+    from testsupport.apiserver import write_kubeconfig
+
+    from tests.helpers import require
 
     require(shutil.which("kubectl") is not None, "kubectl")
     server = fleet2

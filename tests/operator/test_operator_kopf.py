@@ -15,15 +15,15 @@ import pytest
 from lightkube import AsyncClient
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Node
+from testsupport.apiserver import write_kubeconfig
 
 from dualnet.cluster import fleet
 from dualnet.host.models import HostReport
 from dualnet.operator.agent import AgentConfig, AgentState, agent_cycle, default_diagnose
 from dualnet.operator.handlers import FINALIZER, Runtime, run_operator
 from dualnet.operator.reconciler import OperatorSettings, Reconciler, utcnow
-from tests.cluster.conftest import write_kubeconfig
-from tests.operator.conftest import add_node
-from tests.operator.test_operator_kmock import NAD, SPEC, TN
+from tests.helpers import add_node
+from tests.operator.helpers import NAD, SPEC, TN
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:

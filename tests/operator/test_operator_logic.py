@@ -13,7 +13,7 @@ from dualnet.host.models import HostReport, PortState
 from dualnet.operator import logic
 from dualnet.operator.agent import default_diagnose
 from dualnet.operator.models import MAX_GIDS_PER_PORT, MAX_NOT_READY_LISTED, NodeReportStatus
-from tests.operator.conftest import T0
+from tests.helpers import T0
 
 
 def report(host: HostReport, node: str = "gpu-1", mode: str = "shared-roce",

@@ -18,8 +18,8 @@ from dualnet.host.synthetic import build_tree
 from dualnet.operator.agent import AgentConfig, default_diagnose, run_agent
 from dualnet.operator.metrics import AgentMetrics, OperatorMetrics, serve
 from dualnet.operator.reconciler import OperatorSettings, Reconciler
-from tests.operator.conftest import Clock, add_node
-from tests.operator.test_operator_kmock import SPEC, add_network, network, publish, watch_sync
+from tests.helpers import Clock, add_node
+from tests.operator.helpers import SPEC, add_network, network, publish, watch_sync
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 

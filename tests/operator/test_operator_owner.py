@@ -9,10 +9,11 @@ from typing import Any
 
 import kmock
 from lightkube import AsyncClient
+from testsupport.apiserver import writes
 
 from dualnet.host.models import HostReport
 from dualnet.operator.agent import AgentConfig, AgentState, agent_cycle, default_diagnose
-from tests.operator.conftest import Clock, add_node, writes
+from tests.helpers import Clock, add_node
 
 NR = kmock.resource("dualnet.io/v1alpha1/nodereports")
 NODES = kmock.resource("v1/nodes")

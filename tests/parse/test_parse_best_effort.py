@@ -33,8 +33,8 @@ from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_link
 from dualnet.parse.registry import read_tool_output
 from dualnet.parse.show_gids import parse_show_gids, parse_show_gids_rows
-from tests.cli_run import run_cli
-from tests.parse.test_parse_corpus import CORPUS, PARSERS, corpus_files, read
+from tests.helpers import run_cli
+from tests.parse.corpus import CORPUS, PARSERS, corpus_files, read
 
 
 def _body(rel: str) -> str:

@@ -5,50 +5,21 @@ Expected values below were read off the capture text by hand, not produced by th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from dualnet.host.models import LinkLayer, NetnsMode, PciRelation, PhysState, PortState
-from dualnet.parse.devlink import parse_devlink_eswitch, parse_devlink_port
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ibdev2netdev import parse_ibdev2netdev, parse_ibdev2netdev_rows
 from dualnet.parse.ibv_devices import parse_ibv_devices
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
 from dualnet.parse.ip import parse_ip_addr, parse_ip_link, parse_ip_route
-from dualnet.parse.kubectl_node import parse_kubectl_node
 from dualnet.parse.lsmod import parse_lsmod
 from dualnet.parse.lspci import parse_lspci
-from dualnet.parse.nccl_debug import parse_nccl_debug
 from dualnet.parse.network_status import parse_network_status
 from dualnet.parse.nvidia_smi_topo import parse_nvidia_smi_topo
 from dualnet.parse.rdma import parse_rdma_dev, parse_rdma_link, parse_rdma_system
 from dualnet.parse.show_gids import parse_show_gids, parse_show_gids_rows
-
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-
-PARSERS: dict[str, Callable[[str], Any]] = {
-    "devlink_eswitch": parse_devlink_eswitch,
-    "devlink_port": parse_devlink_port,
-    "ibdev2netdev": parse_ibdev2netdev,
-    "ibv_devices": parse_ibv_devices,
-    "ibv_devinfo": parse_ibv_devinfo,
-    "ip_addr": parse_ip_addr,
-    "ip_link": parse_ip_link,
-    "ip_route": parse_ip_route,
-    "kubectl_node": parse_kubectl_node,
-    "lsmod": parse_lsmod,
-    "lspci": parse_lspci,
-    "network-status": parse_network_status,
-    "nccl_debug": parse_nccl_debug,
-    "nvidia-smi_topo": parse_nvidia_smi_topo,
-    "rdma_dev": parse_rdma_dev,
-    "rdma_link": parse_rdma_link,
-    "rdma_system": parse_rdma_system,
-    "show_gids": parse_show_gids,
-}
+from tests.parse.corpus import PARSERS, corpus_files, read
 
 # The decision per file: these raise ParseError (with the line it names); all others parse.
 REJECTED: dict[str, int] = {
@@ -72,16 +43,6 @@ EMPTY_BY_DESIGN = {
     "lspci/PP-bridge-path-intel-nvme-mail-quoted.txt",
     "show_gids/ABRIDGED-gids-shortened-dots-b300.txt",
 }
-
-
-def corpus_files() -> list[str]:
-    return sorted(
-        str(p.relative_to(CORPUS)) for p in CORPUS.glob("*/*.txt") if p.parent.name in PARSERS
-    )
-
-
-def read(rel: str) -> str:
-    return (CORPUS / rel).read_text(encoding="utf-8")
 
 
 def test_every_corpus_file_names_its_source() -> None:

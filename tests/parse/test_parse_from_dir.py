@@ -15,8 +15,7 @@ from dualnet.parse.errors import ParseError
 from dualnet.parse.from_dir import FILE_NAMES, classify, pci_from_ifname, report_from_dir
 from dualnet.parse.registry import find_tool, parse_tool_output
 from tests.gh200_report import GH200_OUTPUTS, outputs_dir
-from tests.parse.test_parse_corpus import CORPUS
-from tests.parse.test_parse_fuzz import mutated
+from tests.parse.corpus import CORPUS, mutated
 
 
 def test_gh200_folder_merges_all_files(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dualnet.parse.errors import ParseError
 from dualnet.parse.registry import find_tool
-from tests.parse.test_parse_corpus import CORPUS, PARSERS
+from tests.parse.corpus import CORPUS, PARSERS, mutated
 
 FUZZ = settings(
     max_examples=150,
@@ -26,71 +26,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-GARBAGE = st.lists(
-    st.sampled_from(
-        [
-            *"\x00\x07\x1b\t \n:{}[]()<>\"',.-_/=#*0123456789abcXYZé€\ufeff\u2028",
-            *("==>", "port", "GPU0", "NIC0", "hca_id:", "vf 0", "link ", "X", "PIX", "null"),
-        ]
-    ),
-    min_size=1,
-    max_size=8,
-).map("".join)
-
-
 def _files(tool_dir: str) -> list[str]:
     return sorted(p.read_text(encoding="utf-8") for p in (CORPUS / tool_dir).glob("*.txt"))
-
-
-@st.composite
-def mutated(draw: st.DrawFn, texts: list[str]) -> str:
-    text = draw(st.sampled_from(texts))
-    for _ in range(draw(st.integers(min_value=1, max_value=4))):
-        lines = text.split("\n")
-        op = draw(
-            st.sampled_from(
-                [
-                    "delete", "duplicate", "swap", "truncate", "inject", "tabs", "spaces",
-                    "collapse", "bom", "nbsp", "comment", "elision",
-                ]
-            )
-        )
-        i = draw(st.integers(min_value=0, max_value=max(len(lines) - 1, 0)))
-        j = draw(st.integers(min_value=0, max_value=max(len(lines) - 1, 0)))
-        if op == "delete" and lines:
-            del lines[i]
-        elif op == "duplicate" and lines:
-            lines.insert(j, lines[i])
-        elif op == "swap" and lines:
-            lines[i], lines[j] = lines[j], lines[i]
-        elif op == "truncate":
-            text = text[: draw(st.integers(min_value=0, max_value=len(text)))]
-            continue
-        elif op == "inject":
-            pos = draw(st.integers(min_value=0, max_value=len(text)))
-            text = text[:pos] + draw(GARBAGE) + text[pos:]
-            continue
-        elif op == "tabs":
-            text = text.replace("\t", " " * draw(st.integers(min_value=1, max_value=8)))
-            continue
-        elif op == "spaces":
-            text = text.replace("    ", "\t")
-            continue
-        elif op == "collapse":
-            lines = [" ".join(line.split()) for line in lines]
-        elif op == "bom":
-            text = "\ufeff" + text
-            continue
-        elif op == "nbsp":
-            text = text.replace(" ", "\u00a0", draw(st.integers(min_value=1, max_value=50)))
-            continue
-        elif op == "comment":
-            lines.insert(j, "# " + draw(GARBAGE))
-        elif op == "elision":
-            lines.insert(j, draw(st.sampled_from(["...", "... (mlx5_3~mlx5_15 are fabricN (Up))",
-                                                  "[...]", "<snip>"])))
-        text = "\n".join(lines)
-    return text
 
 
 def _check(tool_dir: str, text: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ip import parse_ip_addr, parse_ip_link
-from tests.conftest import require
+from tests.helpers import require
 
 OUT = Path(__file__).parent / "outputs"
 

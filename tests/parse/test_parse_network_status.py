@@ -18,7 +18,7 @@ from dualnet.parse.network_status import (
     dump_network_status,
     parse_network_status,
 )
-from tests.parse.test_parse_corpus import read
+from tests.parse.corpus import read
 
 # formats.md §3.4 example, in the byte layout Multus produces: each entry json.MarshalIndent'ed
 # with 4 spaces, joined with "," inside "[...]".

@@ -11,8 +11,8 @@ from dualnet.host.discover import discover
 from dualnet.host.models import HostReport, PciRelation, PortState
 from dualnet.host.samples import build_sample
 from dualnet.modes import Mode
-from dualnet.plan.nccl import derive_nccl_env, format_env, nccl_settings
-from tests.cli_run import run_cli
+from dualnet.plan.nccl import format_env, nccl_settings
+from tests.helpers import run_cli
 
 _CACHE: dict[str, HostReport] = {}
 
@@ -45,7 +45,7 @@ def test_roce_pf_gets_the_roce_v2_ipv4_gid_index_where_the_pod_owns_the_table(
     tmp_path: Path,
 ) -> None:
     report = sample("roce_sriov", tmp_path)
-    env = derive_nccl_env(report, mode=Mode.HOST_DEVICE)
+    env = nccl_settings(report, mode=Mode.HOST_DEVICE).env
     pf = report.rdma_device("mlx5_0")
     assert pf is not None and pf.ports[0].roce_v2_ipv4_gid_index is not None
     assert env == {
@@ -88,7 +88,7 @@ def test_gh200_has_no_training_port_up(tmp_path: Path) -> None:
     # the guide's node: port 0 carries the management address, port 1 has no link. A finding
     # about the node (exit 4, like the doctor's errors), not a usage error.
     with pytest.raises(FindingError) as err:
-        derive_nccl_env(sample("gh200", tmp_path))
+        nccl_settings(sample("gh200", tmp_path))
     assert "no RDMA port on the training network is ACTIVE" in err.value.message
     assert "management device left out: mlx5_0" in err.value.message
 
@@ -113,9 +113,9 @@ def test_gdr_not_set_without_peermem_or_at_node_distance(tmp_path: Path) -> None
 def test_bad_interface_names_are_usage_errors(tmp_path: Path) -> None:
     report = sample("roce_sriov", tmp_path)
     with pytest.raises(UsageError):
-        derive_nccl_env(report, socket_ifname="eth0; rm -rf /")
+        nccl_settings(report, socket_ifname="eth0; rm -rf /")
     with pytest.raises(UsageError, match="has no RDMA device"):
-        derive_nccl_env(report, training_netdevs=["eno7"])
+        nccl_settings(report, training_netdevs=["eno7"])
 
 
 def test_format_env() -> None:

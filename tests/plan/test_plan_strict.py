@@ -21,8 +21,7 @@ from dualnet.host.samples import build_sample
 from dualnet.names import check_ifname, is_ifname
 from dualnet.prepare.source import parse_steps
 from dualnet.spec import parse_spec, spec_json_schema
-from tests.cli_run import run_cli
-from tests.conftest import have_root_netns, require
+from tests.helpers import have_root_netns, require, run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCHEMA = spec_json_schema()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +15,8 @@ from typer.testing import CliRunner
 
 from dualnet.errors import HostError
 from dualnet.host.samples import build_sample
-from tests.conftest import have_root_netns, require
+from tests.helpers import dualnet, have_root_netns, require
 from tests.prepare.fakes import ip, veth_netns
-
-
-def dualnet(*args: str) -> subprocess.CompletedProcess[str]:
-    # The CLI under test, through this interpreter: never whatever `dualnet` PATH finds.
-    return subprocess.run([sys.executable, "-c", "from dualnet.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.fixture

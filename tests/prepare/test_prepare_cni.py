@@ -9,7 +9,7 @@ from dualnet.host.models import HostReport
 from dualnet.plan.steps import InstallCniPlugins
 from dualnet.prepare import Host, StepStatus, prepare
 from dualnet.prepare.steps_cni import elf_machine
-from tests.conftest import require
+from tests.helpers import require
 from tests.prepare.fakes import FakeKernel
 
 SRC = Path("/usr/lib/cni")

@@ -14,7 +14,7 @@ import pytest
 
 from dualnet.plan.steps import HostStep, SetLinkMac, SetMtu
 from dualnet.prepare import Host, StepStatus, prepare, render_dry_run
-from tests.conftest import have_root_netns, require
+from tests.helpers import have_root_netns, require
 from tests.prepare.fakes import ip, veth_netns
 
 pytestmark = pytest.mark.netns

@@ -36,7 +36,7 @@ from dualnet.render.dra import (
     gpu_alignment,
 )
 from dualnet.spec import load_spec
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 from tests.render.cases import EXAMPLES
 from tests.upstream import upstream_dir
 

@@ -22,7 +22,6 @@ from dualnet.render.podhelper import (
     nccl_exec_command,
     preflight_container,
 )
-from tests.conftest import have_root_netns, require
 from tests.fixtures.gid_tables import (
     MLX5_PAIRS,
     POD1_IP,
@@ -31,6 +30,7 @@ from tests.fixtures.gid_tables import (
     GidRow,
     write_device,
 )
+from tests.helpers import have_root_netns, require
 
 PREFIX = "dnpodh"
 SHELLS = [s for s in ("dash", "busybox") if shutil.which(s)]

@@ -20,7 +20,7 @@ import pytest
 from dualnet.host.models import HostReport
 from dualnet.report import ReportInputs, report_html
 from dualnet.report.topology import leaf_devices
-from tests.conftest import require
+from tests.helpers import require
 from tests.report.pages import (
     DRA_NODES,
     NODES,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dualnet.host.samples import build_sample
-from tests.cli_run import run_cli
 from tests.gh200_report import GH200_OUTPUTS, outputs_dir
+from tests.helpers import run_cli
 from tests.report.pages import DRA_SPECS, fleet_bench, sample_report
 
 GH200_SPEC = Path(__file__).resolve().parents[2] / "src/dualnet/data/examples/gh200.yaml"

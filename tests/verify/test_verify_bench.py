@@ -22,8 +22,7 @@ from dualnet.verify.nccl_tests import parse_all_reduce_perf
 from dualnet.verify.perftest import parse_ib_write_bw
 from dualnet.verify.report import bench_rows, bench_table, markdown_report
 from dualnet.verify.testpods import RUN_LABEL
-from tests.cluster.conftest import Harness, harness, kmock_options  # noqa: F401
-from tests.conftest import require
+from tests.helpers import Harness, require
 
 OUT = Path(__file__).parent / "outputs"
 
@@ -194,7 +193,7 @@ def test_markdown_and_table_render() -> None:
     assert "392.3 Gb/s" in buf.getvalue()
 
 
-async def test_engine_is_mpijob_only_when_its_crd_exists(harness: Harness) -> None:  # noqa: F811
+async def test_engine_is_mpijob_only_when_its_crd_exists(harness: Harness) -> None:
     assert await nccl_engine(harness.client) == "indexed-job"
     crd_res = kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
     harness.emulator.objects[crd_res, None, "mpijobs.kubeflow.org"] = {

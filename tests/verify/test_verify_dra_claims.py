@@ -15,14 +15,12 @@ from typing import Any
 
 import kmock
 import pytest
+from testsupport.apiserver import PodApiEmulator, Reply, write_kubeconfig
 
 from dualnet.verify.dra_claims import check_claim
 from dualnet.verify.dra_run import verify_dra_pod
 from dualnet.verify.models import Status
-from tests.cli_run import run_cli
-from tests.cluster.conftest import Harness, harness, write_kubeconfig  # noqa: F401
-from tests.cluster.test_cluster_cli import dualnet
-from tests.verify.pod_api import PodApiEmulator, Reply
+from tests.helpers import Harness, dualnet_async, run_cli
 
 IP_ADDR = (Path(__file__).resolve().parent / "outputs"
            / "ip_addr-pod-eth0-net1-sriov-openshift.txt").read_text()
@@ -146,13 +144,13 @@ async def _seed(h: Harness, claim: dict[str, Any], ip_addr: Reply) -> PodApiEmul
     return emu
 
 
-async def test_kmock_good_claim(harness: Harness) -> None:  # noqa: F811
+async def test_kmock_good_claim(harness: Harness) -> None:
     await _seed(harness, _claim(), Reply(stdout=IP_ADDR))
     rows = await verify_dra_pod(harness.client, "rdma-test-0", "default", exclusive_rdma=True)
     assert [r.status for r in rows] == [Status.PASS, Status.PASS]
 
 
-async def test_kmock_failing_claim_shows_the_pods_events(harness: Harness) -> None:  # noqa: F811
+async def test_kmock_failing_claim_shows_the_pods_events(harness: Harness) -> None:
     claim = _claim()
     claim["status"]["devices"][0]["conditions"] = [_cond("Ready")]
     await _seed(harness, claim, Reply(stdout=IP_ADDR))
@@ -162,22 +160,22 @@ async def test_kmock_failing_claim_shows_the_pods_events(harness: Harness) -> No
     assert any("RDMADeviceAttachFailed" in e for e in rows[0].evidence)
 
 
-async def test_kmock_no_ip_tool_is_could_not_measure(harness: Harness) -> None:  # noqa: F811
+async def test_kmock_no_ip_tool_is_could_not_measure(harness: Harness) -> None:
     await _seed(harness, _claim(), Reply(stderr="exec: ip: not found", exit_code=127))
     rows = await verify_dra_pod(harness.client, "rdma-test-0", "default")
     assert [r.status for r in rows] == [Status.PASS, Status.UNMEASURED]
 
 
-async def test_cli_verify_dra_table_and_exit(harness: Harness, tmp_path: Path) -> None:  # noqa: F811
+async def test_cli_verify_dra_table_and_exit(harness: Harness, tmp_path: Path) -> None:
     claim = _claim()
     claim["status"]["devices"][0]["conditions"] = [_cond("Ready"), _cond("NetworkReady")]
     await _seed(harness, claim, Reply(stdout=IP_ADDR))
     kc = write_kubeconfig(tmp_path / "kc", str(harness.emulator.url).rstrip("/"))
     base = ("verify", "--dra", "--pods", "rdma-test-0", "--kubeconfig", str(kc), "-o", "json")
-    rc, out, _ = await dualnet(*base)
+    rc, out, _ = await dualnet_async(*base)
     assert rc == 0, out
     assert [c["status"] for c in json.loads(out)["checks"]] == ["pass", "pass"]
-    rc, out, _ = await dualnet(*base, "--rdma-exclusive")
+    rc, out, _ = await dualnet_async(*base, "--rdma-exclusive")
     assert rc == 1
     assert "RDMALinkReady (missing)" in out
 

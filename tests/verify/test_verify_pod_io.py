@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testsupport.apiserver import PODS, PodApiEmulator, Reply
 
 from dualnet import labels
 from dualnet.cluster.errors import ClusterError
@@ -16,8 +17,7 @@ from dualnet.verify.bench import BenchRequest, run_bench, run_ib_write_bw, run_n
 from dualnet.verify.bench_objects import NcclJobSpec
 from dualnet.verify.models import Status
 from dualnet.verify.testpods import RUN_LABEL
-from tests.cluster.conftest import Harness, harness  # noqa: F401
-from tests.verify.pod_api import PODS, PodApiEmulator, Reply
+from tests.helpers import Harness
 
 TESTS = Path(__file__).resolve().parents[1]
 OUT = TESTS / "verify" / "outputs"
@@ -63,7 +63,7 @@ async def two_pods(h: Harness) -> PodApiEmulator:
     return emu
 
 
-async def test_exec_in_returns_output_and_exit_code(harness: Harness) -> None:  # noqa: F811
+async def test_exec_in_returns_output_and_exit_code(harness: Harness) -> None:
     emu = await two_pods(harness)
     res = await exec_in(harness.client, "cli", "default", ["ibv_devinfo"])
     assert (res.exit_code, res.stdout) == (0, IBV_DEVINFO)
@@ -72,14 +72,14 @@ async def test_exec_in_returns_output_and_exit_code(harness: Harness) -> None:  
     assert emu.execs[-1] == ("cli", ["ping", "-c", "1", "x"])
 
 
-async def test_pod_log_reads_the_log(harness: Harness) -> None:  # noqa: F811
+async def test_pod_log_reads_the_log(harness: Harness) -> None:
     harness.emulator.logs["launcher"] = ALL_REDUCE
     assert await pod_log(harness.client, "launcher", "default") == ALL_REDUCE
     with pytest.raises(ClusterError, match="read logs of nope failed: 404"):
         await pod_log(harness.client, "nope", "default")
 
 
-async def test_ib_write_bw_between_two_pods(harness: Harness) -> None:  # noqa: F811
+async def test_ib_write_bw_between_two_pods(harness: Harness) -> None:
     emu = await two_pods(harness)
     r = await run_ib_write_bw(harness.client, "default", "srv", "cli", "mlx5_0", duration_s=5)
     assert (r.server_node, r.client_node) == ("node-a", "node-b")
@@ -92,7 +92,7 @@ async def test_ib_write_bw_between_two_pods(harness: Harness) -> None:  # noqa: 
 
 
 async def test_ib_write_bw_missing_in_the_image_could_not_measure(
-        harness: Harness) -> None:  # noqa: F811
+        harness: Harness) -> None:
     emu = await two_pods(harness)
     del emu.exec_table["cli", "ib_write_bw"]
     r = await run_ib_write_bw(harness.client, "default", "srv", "cli", "mlx5_0", duration_s=1)
@@ -101,7 +101,7 @@ async def test_ib_write_bw_missing_in_the_image_could_not_measure(
 
 
 async def test_bench_picks_the_active_device_and_port_in_the_pod(
-        harness: Harness) -> None:  # noqa: F811
+        harness: Harness) -> None:
     await two_pods(harness)
     report = await run_bench(harness.client, BenchRequest(pods=["srv", "cli"], duration_s=1))
     (r,) = report.rdma
@@ -126,7 +126,7 @@ async def seed_launcher(h: Harness, phase: str, log: str) -> None:
 
 
 async def test_run_nccl_reads_the_result_and_nccls_own_log(
-        harness: Harness, kmock: Any) -> None:  # noqa: F811
+        harness: Harness, kmock: Any) -> None:
     kmock.resources["v1/secrets"] = {}
     await seed_launcher(harness, "Succeeded", ALL_REDUCE + NCCL_INFO)
     n = await run_nccl(harness.client, spec(), engine="indexed-job", line_rate_per_node=3200.0,
@@ -143,7 +143,7 @@ async def test_run_nccl_reads_the_result_and_nccls_own_log(
 
 
 async def test_run_nccl_without_results_could_not_measure(
-        harness: Harness, kmock: Any) -> None:  # noqa: F811
+        harness: Harness, kmock: Any) -> None:
     kmock.resources["v1/secrets"] = {}
     await seed_launcher(harness, "Failed", "bash: all_reduce_perf: command not found\n")
     n = await run_nccl(harness.client, spec(), engine="indexed-job", line_rate_per_node=3200.0)
@@ -154,7 +154,7 @@ async def test_run_nccl_without_results_could_not_measure(
 
 
 async def test_verify_nccl_reads_a_training_pods_log_and_names_the_cause(
-        harness: Harness) -> None:  # noqa: F811
+        harness: Harness) -> None:
     from dualnet.verify.nccl_verify import run_nccl_verify
 
     await harness.seed(pod("train-0", "node-a", "192.168.50.2"))

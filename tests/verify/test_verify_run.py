@@ -16,7 +16,7 @@ from dualnet.errors import UsageError
 from dualnet.verify.models import Status
 from dualnet.verify.run import PodCapture, evaluate_ping, evaluate_pod, run_verify
 from dualnet.verify.testpods import RUN_LABEL, build_test_pod, instances, rendered_test_pods
-from tests.cluster.conftest import Harness, harness, kmock_options  # noqa: F401
+from tests.helpers import Harness
 
 OUT = Path(__file__).parent / "outputs"
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -122,12 +122,12 @@ def test_pod_phase_problem_reasons() -> None:
     assert pod_phase_problem(pulling) == "container test: ImagePullBackOff Back-off pulling image"
 
 
-async def test_unknown_pod_is_a_usage_error(harness: Harness) -> None:  # noqa: F811
+async def test_unknown_pod_is_a_usage_error(harness: Harness) -> None:
     with pytest.raises(UsageError, match="pod default/nope not found"):
         await run_verify(harness.client, namespace="default", pods=["nope"])
 
 
-async def test_launched_pods_are_removed_when_they_never_run(harness: Harness) -> None:  # noqa: F811
+async def test_launched_pods_are_removed_when_they_never_run(harness: Harness) -> None:
     assert harness.server is not None
     report = await run_verify(harness.client, namespace="default", nad="rdma-net",
                               resource="rdma/rdma_shared_device", timeout_s=0.1)
@@ -147,7 +147,7 @@ async def test_launched_pods_are_removed_when_they_never_run(harness: Harness) -
 
 
 async def test_launched_pods_are_removed_when_interrupted_while_waiting(
-        harness: Harness) -> None:  # noqa: F811
+        harness: Harness) -> None:
     # Ctrl-C under asyncio.run cancels the task while the pods hang in ContainerCreating
     task = asyncio.create_task(run_verify(
         harness.client, namespace="default", nad="rdma-net",
@@ -167,7 +167,7 @@ async def test_launched_pods_are_removed_when_interrupted_while_waiting(
         r.data["metadata"]["name"] for r in created)
 
 
-async def test_rendered_test_pod_launches_in_its_own_namespace(harness: Harness) -> None:  # noqa: F811
+async def test_rendered_test_pod_launches_in_its_own_namespace(harness: Harness) -> None:
     rendered = {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "rdma-net-test", "namespace": "rdma-ns",
                              "labels": labels.owned_labels("rdma", "test-pod"),
@@ -199,7 +199,7 @@ def test_copies_of_a_static_ip_test_pod_get_distinct_addresses() -> None:
 
 
 async def test_rendered_helper_configmap_is_applied_before_the_pods(
-        harness: Harness) -> None:  # noqa: F811
+        harness: Harness) -> None:
     from dualnet.render import render
     from tests.render.cases import plan_for
 

@@ -222,13 +222,12 @@ def nodes(
     """Per-node readiness from the NodeReports: ready, reason, heartbeat, top finding."""
     from rich.table import Table
 
-    from dualnet.cluster import fleet
-    from dualnet.cluster.client import make_client
+    from dualnet.cluster import list_node_reports, make_client
 
     async def _main() -> list[dict[str, Any]]:
         client = make_client(kubeconfig, context)
         try:
-            return await fleet.list_node_reports(client)
+            return await list_node_reports(client)
         finally:
             await client.close()
 

@@ -132,20 +132,6 @@ async def patch_network_status(
             field_manager=OPERATOR_FIELD_MANAGER))
 
 
-async def label_node_readiness(client: AsyncClient, node: str, value: str, reason: str) -> bool:
-    """Set `dualnet.io/rdma-ready=<value>` and the reason annotation on one node. False when the
-    node is gone."""
-    patch = {"metadata": {"labels": {labels.RDMA_READY: value},
-                          "annotations": {READY_REASON_ANNOTATION: reason}}}
-
-    try:
-        await request(client, f"label node {node}", client.patch(
-            Node, node, patch, patch_type=PatchType.MERGE, field_manager=OPERATOR_FIELD_MANAGER))
-    except NotFound:
-        return False
-    return True
-
-
 async def patch_node(client: AsyncClient, node: str, patch: Mapping[str, Any]) -> bool:
     """One JSON merge patch of a Node's metadata/spec (readiness label, its reason, taints).
     False when the node is gone."""
@@ -212,20 +198,6 @@ async def create_event(client: AsyncClient, *, kind: str, api_version: str, name
 async def list_nodes(client: AsyncClient) -> list[dict[str, Any]]:
     """Every Node as the API returns it (what the operator's node watch delivers)."""
     return [as_dict(n) for n in await request_list(client, "list nodes", client.list(Node))]
-
-
-async def list_node_labels(client: AsyncClient) -> dict[str, dict[str, str]]:
-    """node name -> labels plus the readiness-reason annotation (under its annotation key)."""
-    nodes = await request_list(client, "list nodes", client.list(Node))
-    out: dict[str, dict[str, str]] = {}
-    for n in nodes:
-        meta = as_dict(n).get("metadata") or {}
-        found = dict(meta.get("labels") or {})
-        reason = (meta.get("annotations") or {}).get(READY_REASON_ANNOTATION)
-        if reason is not None:
-            found[READY_REASON_ANNOTATION] = reason
-        out[str(meta.get("name"))] = found
-    return out
 
 
 class OwnedRef(NamedTuple):

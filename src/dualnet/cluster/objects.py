@@ -63,11 +63,6 @@ def sort_for_apply(objects: Iterable[Obj]) -> list[Obj]:
     return sorted(objects, key=lambda o: kind_rank(str(o.get("kind", ""))))
 
 
-def key_of(obj: Mapping[str, Any], namespace: str | None) -> ObjectKey:
-    meta = obj.get("metadata") or {}
-    return ObjectKey(str(obj["apiVersion"]), str(obj["kind"]), namespace, str(meta["name"]))
-
-
 def obj_labels(obj: Mapping[str, Any]) -> dict[str, str]:
     meta = obj.get("metadata") or {}
     found = meta.get("labels") or {}

@@ -6,6 +6,7 @@ builder and the report-file loader load on first use."""
 
 from __future__ import annotations
 
+from dualnet import _lazy_exports
 from dualnet.host.discover import discover
 from dualnet.host.models import (
     Gid,
@@ -62,16 +63,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dualnet.host' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_exports("dualnet.host", _LAZY, __all__, globals())

@@ -12,7 +12,7 @@ from typing import Any
 from dualnet.lab import netns
 from dualnet.lab.models import Check, PodInterface, PodReport
 from dualnet.lab.rewrite import LabConfig
-from dualnet.lab.topology import PREFIX, Topology
+from dualnet.lab.topology import Topology
 
 _OK_STATES = {"UP", "UNKNOWN"}  # UNKNOWN: drivers that do not report operstate
 
@@ -187,8 +187,3 @@ def leftover_reservations(data_dir: Path) -> list[str]:
 
 def leftover_namespaces(topo: Topology) -> list[str]:
     return [f"namespace {n}" for n in netns.list_netns(topo.names.prefix + "-")]
-
-
-def stale_namespaces() -> list[str]:
-    """Lab namespaces of any run (e.g. one killed with SIGKILL, or kept with --keep)."""
-    return netns.list_netns(PREFIX)

@@ -5,6 +5,7 @@ on failure, on exceptions and on SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -181,7 +182,7 @@ def run_lab(
     if not 1 <= pods <= MAX_PODS:
         raise UsageError(f"--pods: {pods} is out of range", hint=f"1 to {MAX_PODS}")
     t_start = time.perf_counter()
-    run_id = run_id or _free_run_id()
+    run_id = run_id or _free_run_id(topology.run_id_prefix(os.environ))
     if netns.list_netns(f"{topology.PREFIX}{run_id}-"):
         raise UsageError(f"run id {run_id!r}: namespaces {topology.PREFIX}{run_id}-* exist "
                          "already", hint="delete them with `ip netns delete NAME`")
@@ -221,12 +222,12 @@ def run_lab(
     return report
 
 
-def _free_run_id() -> str:
+def _free_run_id(prefix: str) -> str:
     for _ in range(16):
-        rid = secrets.token_hex(2)
+        rid = prefix + secrets.token_hex(2)
         if not netns.list_netns(f"{topology.PREFIX}{rid}-"):
             return rid
-    return secrets.token_hex(3)
+    return prefix + secrets.token_hex(2)
 
 
 def _step(hook: StepHook | None, name: str) -> None:

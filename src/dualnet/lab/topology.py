@@ -4,10 +4,13 @@ training NIC as a veth whose peer sits on the wire bridge, and the pods."""
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dualnet.errors import UsageError
 from dualnet.lab import netns
 from dualnet.lab.rewrite import LabConfig, cidrs_in
 from dualnet.names import check_ifname
@@ -15,7 +18,23 @@ from dualnet.names import check_ifname
 PREFIX = "dnlab-"
 WIRE_BRIDGE = "dnwire"
 PRIMARY_NETWORK = "dnlab-pods"
+# Runs sharing a machine (two CI jobs, two test suites) set this so each can tell its own
+# namespaces from the other's: every generated run id starts with it.
+RUN_PREFIX_ENV = "DUALNET_LAB_RUN_PREFIX"
+# the run id ends up in interface names ("dnbr-<id>", IFNAMSIZ 15): the prefix plus the 4 random
+# hex digits of a run id must stay within 10 characters
+_RUN_PREFIX = re.compile(r"[a-z0-9]{0,6}")
 _POD_SUBNETS = ("10.244.0.0/24", "10.245.0.0/24", "172.30.0.0/24", "100.64.0.0/24")
+
+
+def run_id_prefix(environ: Mapping[str, str]) -> str:
+    """The prefix of generated run ids ($DUALNET_LAB_RUN_PREFIX, empty when unset)."""
+    value = environ.get(RUN_PREFIX_ENV, "")
+    if not _RUN_PREFIX.fullmatch(value):
+        raise UsageError(f"{RUN_PREFIX_ENV}={value!r} is not a run id prefix",
+                         hint="use up to 6 lowercase letters or digits (the run id becomes part "
+                              "of interface names of at most 15 characters)")
+    return value
 
 
 @dataclass

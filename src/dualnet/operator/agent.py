@@ -73,12 +73,6 @@ class AgentState:
     last_status: NodeReportStatus | None = None  # the last observation (metrics)
 
 
-async def cluster_mode(client: AsyncClient) -> str | None:
-    """The mode to diagnose for: that of the first TrainingNetwork by name (one per cluster is
-    the common case; with several, the first one's mode decides the node's findings)."""
-    return (await cluster_network(client))[0]
-
-
 async def cluster_network(client: AsyncClient) -> tuple[str | None, int | None]:
     """(mode, generation) of the first TrainingNetwork by name whose spec parses."""
     networks = sorted(await api.list_training_networks(client),

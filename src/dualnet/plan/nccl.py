@@ -280,16 +280,6 @@ def pod_nccl_env(gids: list[Gid], address: str, netdev: str = "net1") -> dict[st
             "NCCL_IB_ADDR_FAMILY": "AF_INET", "NCCL_IB_ADDR_RANGE": f"{address}/32"}
 
 
-def derive_nccl_env(
-    report: HostReport,
-    training_netdevs: list[str] | None = None,
-    socket_ifname: str = SOCKET_IFNAME,
-    mode: Mode | None = None,
-) -> dict[str, str]:
-    """NCCL_* variables for a training pod on a node like `report` (see module docstring)."""
-    return nccl_settings(report, training_netdevs, socket_ifname, mode).env
-
-
 def qos_env(qos: NcclQos) -> dict[str, str]:
     """NCCL_IB_TC/SL/QPS_PER_CONNECTION exactly as the spec sets them, nothing when unset."""
     values = {"NCCL_IB_TC": qos.traffic_class, "NCCL_IB_SL": qos.service_level,

@@ -13,10 +13,6 @@ _STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.SKIP: "yellow",
           Status.UNMEASURED: "magenta"}
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}%"
-
-
 def _num(value: float | None, unit: str = "Gb/s") -> str:
     return "-" if value is None else f"{value:.1f} {unit}"
 

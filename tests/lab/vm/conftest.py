@@ -6,23 +6,12 @@ scripts/test.sh runs `dualnet lab --vm --fetch-kernel`)."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from dualnet.lab.vm.kernel import Kernel, cached_kernel
-from dualnet.lab.vm.machine import QEMU, Machine
-from tests.conftest import require
-
-
-def vm_kernel() -> Kernel:
-    require(shutil.which(QEMU) is not None, f"{QEMU} (apt-get install qemu-system-x86)")
-    require(shutil.which("busybox") is not None, "busybox (apt-get install busybox-static)")
-    kernel = cached_kernel()
-    require(kernel is not None, "the VM kernel (run `dualnet lab --vm --fetch-kernel`)")
-    assert kernel is not None
-    return kernel
+from dualnet.lab.vm.machine import Machine
+from tests.helpers import vm_kernel
 
 
 @pytest.fixture(scope="session")

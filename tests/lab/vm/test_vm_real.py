@@ -18,8 +18,7 @@ from dualnet.lab.models import NetworkAttachmentDefinition
 from dualnet.lab.nad import load_nad
 from dualnet.lab.vm.machine import Machine, VmError
 from dualnet.lab.vm.session import run_lab_vm
-from tests.lab.conftest import NADS
-from tests.lab.vm.conftest import vm_kernel
+from tests.helpers import NADS, vm_kernel
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 

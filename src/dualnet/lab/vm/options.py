@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -55,7 +54,3 @@ def resolve_kernel(opts: VmOptions) -> Kernel:
                         f"{' '.join(PACKAGES)} from trixie-backports; nothing is installed), "
                         "or pass --kernel/--initrd")
     return kernel
-
-
-def accel_from_env(default: str = "auto") -> str:
-    return os.environ.get("DUALNET_VM_ACCEL", default)

@@ -1,0 +1,1 @@
+"""Test support shared by tests/ and benchmarks/ (not part of the dualnet wheel)."""
