@@ -157,7 +157,7 @@ def test_every_sample_prints_the_same_either_way(
     capsys: pytest.CaptureFixture[str], sample_roots: dict[str, Path], verb: str, fmt: str
 ) -> None:
     from dualnet.cli import app
-    from tests.cli_run import run_cli
+    from tests.helpers import run_cli
 
     for name, root in sample_roots.items():
         fast = run_cli(capsys, verb, "--root", str(root), "-o", fmt)

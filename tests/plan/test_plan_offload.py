@@ -17,7 +17,7 @@ from dualnet.host.samples import build_sample
 from dualnet.plan import Plan, build_plan
 from dualnet.plan.steps import SetEswitchMode, SetHwTcOffload, SetOvsHwOffload
 from dualnet.spec import parse_spec
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 
 LEGACY_PF, SWITCHDEV_PF = "enp59s0f0np0", "enp8s0f0np0"
 

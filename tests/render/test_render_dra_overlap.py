@@ -18,7 +18,7 @@ from dualnet.parse.device_plugin_config import parse_device_plugin_config
 from dualnet.plan import build_plan
 from dualnet.render import render, render_notes, render_warnings, stream_text
 from dualnet.spec import Spec, load_spec
-from tests.cli_run import run_cli
+from tests.helpers import run_cli
 from tests.render.cases import EXAMPLES
 
 HERE = Path(__file__).resolve().parent / "dra"

@@ -1,7 +1,7 @@
 """`render --target dra`'s bench pair and `dualnet bench --dra` on the API server emulator: the
 rendered Jobs (validated like every DRA object), pods launched from their templates, the server's
 address read from its ResourceClaim's networkData (dranet has no Multus network-status), and
-ib_write_bw answered with a real capture (tests/verify/pod_api.py)."""
+ib_write_bw answered with a real capture (testsupport/apiserver.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import kmock
 import pytest
+from testsupport.apiserver import PODS, PodApiEmulator, Reply
 
 from dualnet import labels
 from dualnet.errors import UsageError
@@ -23,11 +24,10 @@ from dualnet.render.dra import claim_addresses
 from dualnet.spec import IpamType, load_spec
 from dualnet.verify.bench import BenchRequest, run_bench
 from dualnet.verify.models import Status
-from tests.cluster.conftest import Harness, harness  # noqa: F401
+from tests.helpers import Harness
 from tests.plan.hosts import gpu_node
 from tests.render.cases import EXAMPLES
-from tests.verify.pod_api import PODS, PodApiEmulator, Reply
-from tests.verify.test_verify_pod_io import IB_WRITE_BW, IBV_DEVINFO, SYSFS_RATE
+from tests.verify.pod_io import IB_WRITE_BW, IBV_DEVINFO, SYSFS_RATE
 
 CLAIMS = kmock.resource("resource.k8s.io", "v1", "resourceclaims")
 JOBS = kmock.resource("batch", "v1", "jobs")
@@ -179,7 +179,7 @@ async def _kubelet(h: Harness, objects: list[dict[str, Any]], *,
             await task
 
 
-async def test_bench_dra_runs_the_rendered_pair(harness: Harness) -> None:  # noqa: F811
+async def test_bench_dra_runs_the_rendered_pair(harness: Harness) -> None:
     plan = _plan()
     objects = render(plan, target="dra")
     async with _kubelet(harness, objects) as emu:
@@ -202,7 +202,7 @@ async def test_bench_dra_runs_the_rendered_pair(harness: Harness) -> None:  # no
 
 
 async def test_bench_dra_unallocated_claim_could_not_measure(
-        harness: Harness) -> None:  # noqa: F811
+        harness: Harness) -> None:
     plan = _plan()
     objects = render(plan, target="dra")
     async with _kubelet(harness, objects, allocate=False):
@@ -214,7 +214,7 @@ async def test_bench_dra_unallocated_claim_could_not_measure(
 
 
 async def test_bench_dra_without_rendered_jobs_is_a_usage_error(
-        harness: Harness) -> None:  # noqa: F811
+        harness: Harness) -> None:
     server: Any = harness.server
     server.resources["batch/v1/jobs"] = {}
     with pytest.raises(UsageError, match=r"no bench Job \(server, client\) of network x"):
@@ -223,7 +223,7 @@ async def test_bench_dra_without_rendered_jobs_is_a_usage_error(
 
 
 def test_cli_dra_needs_network(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from tests.cli_run import run_cli
+    from tests.helpers import run_cli
 
     code, _, err = run_cli(capsys, "bench", "--dra")
     assert code == 2 and "--dra: give --network" in err

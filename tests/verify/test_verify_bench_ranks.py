@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testsupport.apiserver import PodApiEmulator
 
 from dualnet.host.discover import discover
 from dualnet.host.models import HostReport
@@ -26,11 +27,9 @@ from dualnet.verify.bench import BenchRequest, run_bench
 from dualnet.verify.bench_objects import NcclJobSpec, indexed_job, mpijob
 from dualnet.verify.models import Status
 from dualnet.verify.testpods import RUN_LABEL
-from tests.cluster.conftest import Harness, harness  # noqa: F401
-from tests.conftest import have_root_netns, require
 from tests.fixtures.gid_tables import POD1_IP, POD2_IP, SOFT_ROCE_SHARED, write_device
-from tests.verify.pod_api import PodApiEmulator
-from tests.verify.test_verify_pod_io import ALL_REDUCE, NCCL_INFO, pod, two_pods
+from tests.helpers import Harness, have_root_netns, require
+from tests.verify.pod_io import ALL_REDUCE, NCCL_INFO, pod, two_pods
 
 RUN = "cd34"
 WRAP = ["/bin/sh", f"{MOUNT_DIR}/{SCRIPT_NAME}", "nccl-exec", "--", "all_reduce_perf"]
@@ -71,7 +70,7 @@ def kinds(applied: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 async def test_shared_mode_ranks_start_through_the_helper(
-        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
     report, applied = await bench_nodes(harness, kmock, monkeypatch,
                                         facts=shared_facts(tmp_path), mode=Mode.SHARED_ROCE)
@@ -97,7 +96,7 @@ async def test_shared_mode_ranks_start_through_the_helper(
 
 
 async def test_unknown_mode_without_facts_is_treated_as_shared(
-        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _, applied = await bench_nodes(harness, kmock, monkeypatch)
     objs = kinds(applied)
     assert "ConfigMap" in objs
@@ -106,7 +105,7 @@ async def test_unknown_mode_without_facts_is_treated_as_shared(
 
 
 async def test_host_device_ranks_use_the_node_wide_index(
-        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
     report, applied = await bench_nodes(harness, kmock, monkeypatch,
                                         facts=shared_facts(tmp_path), mode=Mode.HOST_DEVICE)
@@ -191,10 +190,10 @@ def test_each_rank_exports_its_own_gid(two_netns: list[str], tmp_path: Path) -> 
 
 
 async def test_bench_reports_a_socket_transport_with_its_cause(
-        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        harness: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from dualnet.verify.outcome import EXIT_FAILED, exit_status
     from dualnet.verify.report import bench_rows
-    from tests.verify.test_verify_pod_io import TESTS, body
+    from tests.verify.pod_io import TESTS, body
 
     monkeypatch.setattr(bench_mod, "run_id", lambda: RUN)
     kmock.resources["v1/secrets"] = {}
@@ -221,7 +220,7 @@ async def test_bench_reports_a_socket_transport_with_its_cause(
 
 def test_bench_refuses_an_unknown_mode_naming_the_allowed_ones(
         capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.cli_run import run_cli
+    from tests.helpers import run_cli
 
     code, _, err = run_cli(capsys, "bench", "--pods", "a,b", "--nodes", "2", "--nad", "n",
                            "--resource", "r", "--mode", "macvlan")

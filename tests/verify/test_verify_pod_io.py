@@ -1,16 +1,14 @@
 """exec_in, pod_log, run_ib_write_bw, run_bench and run_nccl against the API server's exec and
-log endpoints (tests/verify/pod_api.py), answering with real tool outputs."""
+log endpoints (testsupport/apiserver.py), answering with real tool outputs."""
 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 from testsupport.apiserver import PODS, PodApiEmulator, Reply
 
-from dualnet import labels
 from dualnet.cluster.errors import ClusterError
 from dualnet.cluster.pods import exec_in, pod_log
 from dualnet.verify.bench import BenchRequest, run_bench, run_ib_write_bw, run_nccl
@@ -18,49 +16,20 @@ from dualnet.verify.bench_objects import NcclJobSpec
 from dualnet.verify.models import Status
 from dualnet.verify.testpods import RUN_LABEL
 from tests.helpers import Harness
-
-TESTS = Path(__file__).resolve().parents[1]
-OUT = TESTS / "verify" / "outputs"
-
-
-def body(path: Path) -> str:
-    """A capture without its `# source:` line, as the tool printed it."""
-    return "\n".join(path.read_text().splitlines()[1:]) + "\n"
-
-
-IBV_DEVINFO = body(TESTS / "corpus/ibv_devinfo/gh200-cx7-in-pod.txt")
-IB_WRITE_BW = body(OUT / "ib_write_bw-cx7-ndr-ib-report-gbits.txt")
-NETWORK_STATUS = body(TESTS / "corpus/network-status/gh200-macvlan.txt")
-ALL_REDUCE = body(OUT / "all_reduce_perf-2node-16xh100-mpirun.txt")
-NCCL_INFO = body(TESTS / "corpus/nccl_debug/ib-gdrdma-a100-6hca.txt")
-SYSFS_RATE = "400 Gb/sec (4X NDR)\n"
+from tests.verify.pod_io import (
+    ALL_REDUCE,
+    IBV_DEVINFO,
+    NCCL_INFO,
+    TESTS,
+    body,
+    pod,
+    two_pods,
+)
 
 
 @pytest.fixture()
 def kmock_options() -> dict[str, Any]:
     return {"cls": PodApiEmulator}
-
-
-def pod(name: str, node: str, ip: str) -> dict[str, Any]:
-    status = NETWORK_STATUS.replace("192.168.50.2", ip)
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default",
-                         "annotations": {labels.NETWORK_STATUS_ANNOTATION: status}},
-            "spec": {"nodeName": node, "containers": [{"name": "test", "image": "img"}]},
-            "status": {"phase": "Running"}}
-
-
-async def two_pods(h: Harness) -> PodApiEmulator:
-    await h.seed(pod("srv", "node-a", "192.168.50.2"))
-    await h.seed(pod("cli", "node-b", "192.168.50.3"))
-    emu: PodApiEmulator = h.emulator
-    for name in ("srv", "cli"):
-        emu.exec_table[name, "ibv_devinfo"] = Reply(stdout=IBV_DEVINFO)
-        emu.exec_table[name, ("cat", "/sys/class/infiniband/mlx5_0/ports/1/rate")] = Reply(
-            stdout=SYSFS_RATE)
-    emu.exec_table["srv", "ib_write_bw"] = Reply(stdout=IB_WRITE_BW)
-    emu.exec_table["cli", "ib_write_bw"] = Reply(stdout=IB_WRITE_BW)
-    return emu
 
 
 async def test_exec_in_returns_output_and_exit_code(harness: Harness) -> None:
