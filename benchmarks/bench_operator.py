@@ -76,8 +76,11 @@ def operator_process(kubeconfig: Path) -> None:
     async def go() -> None:
         api = make_client(kubeconfig)
         stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        asyncio.get_running_loop().add_signal_handler(
-            signal.SIGTERM, lambda: stop.done() or stop.set_result(None))
+
+        def on_term() -> None:
+            if not stop.done():
+                stop.set_result(None)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_term)
         try:
             await run_operator(Runtime(reconciler=Reconciler(api, settings=SETTINGS)),
                                standalone=True, stop_flag=stop)
@@ -85,6 +88,12 @@ def operator_process(kubeconfig: Path) -> None:
             await api.close()
     os.environ["KUBECONFIG"] = str(kubeconfig)
     asyncio.run(go())
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used: /proc/<pid>/stat fields 14 and 15."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _until(check: Callable[[], bool], timeout: float) -> float:
@@ -159,6 +168,18 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             return (f"{_proc_kib(child.pid, 'VmHWM') / 1024:.0f} MiB peak, "
                     f"{_proc_kib(child.pid, 'VmRSS') / 1024:.0f} MiB now")
 
+        marks = {"cpu": 0.0, "wall": time.perf_counter(), "self": time.process_time()}
+
+        def cpu() -> str:
+            """CPU used since the last call by the operator and by this process (emulator and
+            agents), against the wall time: which one the phase was waiting on."""
+            now = {"cpu": _cpu_s(child.pid), "wall": time.perf_counter(),
+                   "self": time.process_time()}
+            out = (f"CPU: operator {now['cpu'] - marks['cpu']:.1f} s, emulator+agents "
+                   f"{now['self'] - marks['self']:.1f} s in {now['wall'] - marks['wall']:.1f} s")
+            marks.update(now)
+            return out
+
         oplog = (tmp / "operator.log").open("w")
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "benchmarks.bench_operator", "--operator-process", str(cfg),
@@ -171,7 +192,7 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
                 "metadata": {"name": "rdma", "generation": 1}, "spec": SPEC}))
             await _until(lambda: "applied" in status(), 300)
             rows.append(("operator started, TrainingNetwork applied (0 reports)",
-                         time.perf_counter() - t0, operator_mib()))
+                         time.perf_counter() - t0, operator_mib() + "; " + cpu()))
             server.writes.clear()
 
             # 2. rollout: every agent's first report
@@ -189,7 +210,7 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             rows.append(("  -> + every label and node condition, after the last report", took,
                          ", ".join(f"{v} {k}" for k, v in sorted(w.items())) +
                          f"; per node: {_per(w, n)}; {(time.perf_counter() - t0) / n * 1000:.2f}"
-                         " ms per node from the first report"))
+                         " ms per node from the first report; " + cpu()))
             rows.append(("operator process memory after the rollout (MiB)",
                          _proc_kib(child.pid, "VmHWM") / 1024, operator_mib()))
             server.writes.clear()
@@ -203,7 +224,7 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             ops = {k: v for k, v in w.items() if k != "nodereport"}
             rows.append((f"heartbeat round ({n} reports)", last - t0,
                          f"{w.get('nodereport', 0)} report writes; operator writes: "
-                         f"{sum(ops.values())} {ops or ''}"))
+                         f"{sum(ops.values())} {ops or ''}; " + cpu()))
             server.writes.clear()
 
             # 4. 5% turn bad
@@ -215,7 +236,7 @@ async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             w = dict(server.writes)
             rows.append((f"{bad} nodes lose their port -> converged, after the last report",
                          took, ", ".join(f"{v} {k}" for k, v in sorted(w.items())) +
-                         f"; per changed node: {_per(w, bad)}"))
+                         f"; per changed node: {_per(w, bad)}; " + cpu()))
             rows.append(("operator process peak memory, whole run (MiB)",
                          _proc_kib(child.pid, "VmHWM") / 1024, operator_mib()))
         finally:

@@ -10,8 +10,9 @@ from typing import Any
 
 import kmock
 import pytest
-
 from benchmarks.apiserver import HistoryFreeApiServer, IndexedApiServer
+from lightkube.resources.core_v1 import Node
+
 from dualnet.cluster import fleet
 from dualnet.cluster.client import make_client
 from tests.cluster.conftest import write_kubeconfig
@@ -35,8 +36,8 @@ async def _script(cls: type[Any], tmp: Path) -> tuple[list[Any], dict[Any, Any],
                                            .rstrip("/")))
 
         async def watch() -> None:
-            async for op, obj in api.watch(fleet.Node):
-                seen.append(f"{op} {obj.metadata.name}")
+            async for op, obj in api.watch(Node):
+                seen.append(f"{op} {obj.metadata.name if obj.metadata else None}")
 
         watcher = asyncio.create_task(watch())
         try:
