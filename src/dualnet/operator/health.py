@@ -30,8 +30,8 @@ PORT_COUNTERS = ("link_downed", "symbol_error", "link_error_recovery", "port_rcv
 HW_COUNTERS = ("out_of_buffer", "out_of_sequence", "packet_seq_err", "local_ack_timeout_err",
                "rnr_nak_retry_err", "implied_nak_seq_err")
 # Read from hw_counters when ports/N/counters lacks them: rxe counts link_downed there
-# (rxe_hw_counters.c, RXE_CNT_LINK_DOWNED, incremented on NETDEV_DOWN) and may have no PMA
-# counters directory at all.
+# (rxe_hw_counters.c, RXE_CNT_LINK_DOWNED, incremented on NETDEV_DOWN); only kernels whose rxe
+# answers PMA queries (the VM lab's 7.3 does) also have it under ports/N/counters.
 HW_FALLBACK = ("link_downed",)
 _ACTIVE = ("ACTIVE", "ACTIVE_DEFER")
 
