@@ -1,23 +1,29 @@
 """The operator at fleet scale: N simulated nodes publish NodeReports, the real kopf operator
-(dualnet's registry, standalone) reconciles one TrainingNetwork against the kmock API emulator
-over real HTTP; we measure how long until the status has converged, and count every API write.
+(dualnet's registry, standalone, in its own process) reconciles one TrainingNetwork against an
+API emulator over real HTTP; we measure how long until the status has converged, count every API
+write, and read the operator process's peak RSS.
 
 Phases:
-  1. N agents publish (real agent code path: build report, server-side apply)
-  2. cold start: operator starts, TrainingNetwork created -> status converged, N labels set
+  1. the operator starts and applies the TrainingNetwork; N Nodes exist, no reports yet
+  2. rollout: N agents publish their first report (real agent code path: build the report,
+     server-side apply; 16 in flight, agents are independent) -> status converged, N labels and
+     N node conditions set; timed from the last report
   3. heartbeat round: every agent re-publishes with only the heartbeat changed -> no status or
      label write may follow
   4. 5% of the nodes lose their ACTIVE port -> converged again (status, labels, node conditions,
-     one Event per node); the time is measured from the last of those reports
-  5. the emulator floor: the same number of node PATCHes sent straight from one client, no
-     operator, so the emulator's own share of the times above shows
+     one Event per node); timed from the last of those reports
+  5. the emulator floor: N node PATCHes from one client (8 in flight), no operator
 The reports are real: discover() over synthetic sysfs trees (GH200, and the same node with its
-port down) and the real doctor. Peak memory is the process's (operator, emulator and simulated
-agents together): an upper bound of the operator's. Times include kmock's own cost, which grows
-with the number of requests it has recorded (it matches each request against its history), so
-they are upper bounds.
+port down) and the real doctor.
+
+The emulator is `benchmarks.apiserver.IndexedApiServer` (kmock's emulator without its costs that
+grow with the run; `python -m benchmarks.bench_kmock` measures both) in this process, with the
+agents and the convergence checks; the operator runs alone in a child process, so it shares
+neither the event loop nor the memory figure (VmHWM of that process: everything it holds,
+kopf, lightkube, pydantic and the interpreter included).
 
 Run: python -m benchmarks.bench_operator [--nodes N [N ...]]  (default: 1000 10000)
+     python -m benchmarks.bench_operator --operator-only [--nodes ...]  (no API server)
 """
 
 from __future__ import annotations
@@ -25,17 +31,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
+import signal
+import sys
 import tempfile
 import time
 import tracemalloc
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import kmock
-from testsupport.apiserver import OperatorApiServer, declare_resources, write_kubeconfig
+from testsupport.apiserver import declare_resources, write_kubeconfig
+from testsupport.fast_apiserver import IndexedApiServer
 
 from dualnet.cluster import fleet
 from dualnet.cluster.client import make_client
@@ -50,196 +57,212 @@ from dualnet.operator.reconciler import FleetView, OperatorSettings, Reconciler,
 
 SPEC = {"mode": "shared-roce", "nics": {"netdevs": ["enp1s0f0np0"]},
         "ipam": {"type": "whereabouts", "subnet": "192.168.50.0/24"}}
-WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+SETTINGS = OperatorSettings(debounce_s=0.5, max_settle_s=10, resync_s=30)
+AGENTS_IN_FLIGHT = 16
+POLL_S = 0.2
 
 
-def _kind_of(path: str) -> str:
-    if "/nodereports" in path:
-        return "nodereport"
-    if "/nodes/" in path and path.endswith("/status"):
-        return "node-condition"
-    if path.endswith("/status"):
-        return "tn-status"
-    if "/trainingnetworks" in path:
-        return "tn (kopf)"
-    if "/nodes/" in path:
-        return "node-label"
-    if "/events" in path:
-        return "event"
-    return "applied object"
+def _proc_kib(pid: int, field: str) -> int:
+    """A /proc/<pid>/status field in KiB (VmHWM: peak resident set; VmRSS: resident now)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
 
 
-class WriteLog:
-    """Counts write requests by kind, then drops them from kmock's request history: kmock matches
-    each new request against its whole history (>80% of a profiled run), which would make the
-    emulator, not the operator, the thing measured. Drained every poll."""
+def operator_process(kubeconfig: Path) -> None:
+    """The operator alone, as `dualnet operator` runs it, until SIGTERM."""
+    async def go() -> None:
+        api = make_client(kubeconfig)
+        stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.total: Counter[str] = Counter()
-
-    def drain(self) -> None:
-        history = self.server._requests  # kmock's private history: the only way to trim it
-        for r in history:
-            if r.method is not None and r.method.value in WRITES:
-                self.total[_kind_of(r.url.path)] += 1
-        history.clear()
-
-    def take(self) -> Counter[str]:
-        self.drain()
-        out, self.total = self.total, Counter()
-        return out
+        def on_term() -> None:
+            if not stop.done():
+                stop.set_result(None)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_term)
+        try:
+            await run_operator(Runtime(reconciler=Reconciler(api, settings=SETTINGS)),
+                               standalone=True, stop_flag=stop)
+        finally:
+            await api.close()
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    asyncio.run(go())
 
 
-async def _until(check: Callable[[], bool], timeout: float, log: WriteLog) -> float:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used: /proc/<pid>/stat fields 14 and 15."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _until(check: Callable[[], bool], timeout: float) -> float:
     start = time.perf_counter()
-    while True:
-        log.drain()
-        if check():
-            break
+    while not check():
         if time.perf_counter() - start > timeout:
             raise TimeoutError("did not converge")
-        await asyncio.sleep(0.2)  # checking reads every node: keep it off the operator's back
+        await asyncio.sleep(POLL_S)
     return time.perf_counter() - start
 
 
-async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
-    reports: dict[str, HostReport] = {}
+def _host_reports(tmp: Path) -> dict[str, HostReport]:
     build_tree(gh200(), tmp / "good")
-    reports["good"] = discover(tmp / "good")
-    reports["bad"] = reports["good"].model_copy(deep=True)
-    for dev in reports["bad"].rdma_devices:
+    good = discover(tmp / "good")
+    bad = good.model_copy(deep=True)
+    for dev in bad.rdma_devices:
         for port in dev.ports:
             port.state, port.phys_state = PortState.DOWN, PhysState.DISABLED
+    return {"good": good, "bad": bad}
+
+
+def _per(w: dict[str, int], n: int) -> str:
+    return ", ".join(f"{v / n:.2f} {k}" for k, v in sorted(w.items()) if k != "nodereport")
+
+
+async def _run(n: int, tmp: Path) -> list[tuple[str, float, str]]:
+    hosts = _host_reports(tmp)
     rows = _Rows()
     tn_res = kmock.resource("dualnet.io/v1alpha1/trainingnetworks")
     node_res = kmock.resource("v1/nodes")
-    async with OperatorApiServer() as server, kmock.Server(server):
+    names = [f"node-{i:05d}" for i in range(n)]
+    async with IndexedApiServer() as server, kmock.Server(server):
         declare_resources(server)
-        server.resources["v1/events"] = kmock.ResourceInfo(kind="Event", namespaced=True)
-        for i in range(n):
-            server.objects[node_res, None, f"node-{i:05d}"] = {
+        for i, name in enumerate(names):
+            server.objects[node_res, None, name] = {
                 "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": f"node-{i:05d}", "uid": f"uid-node-{i:04d}"}}
+                "metadata": {"name": name, "uid": f"uid-node-{i:05d}"}}
         cfg = write_kubeconfig(tmp / "kubeconfig", str(server.url).rstrip("/"))
-        os.environ["KUBECONFIG"] = str(cfg)
         api = make_client(cfg)
+        gate = asyncio.Semaphore(AGENTS_IN_FLIGHT)
 
-        async def publish(i: int, kind: str) -> None:
-            host = reports[kind]
-            status = logic.build_node_report(f"node-{i:05d}", host,
-                                             default_diagnose(host, "shared-roce"),
-                                             mode="shared-roce", now=utcnow())
-            await fleet.publish_node_report(
-                api, f"node-{i:05d}", status.model_dump(mode="json", by_alias=True,
-                                                        exclude_none=True))
+        async def publish_all(kind: str, which: list[str]) -> float:
+            """Each agent's report (built once per round: one hardware, one clock), published
+            by server-side apply; returns when the last one was answered."""
+            host = hosts[kind]
+            status = logic.build_node_report("x", host, default_diagnose(host, "shared-roce"),
+                                             mode="shared-roce", now=utcnow()).model_dump(
+                mode="json", by_alias=True, exclude_none=True)
 
-        log = WriteLog(server)
-
-        # 1. agents publish
-        t0 = time.perf_counter()
-        for i in range(n):
-            await publish(i, "good")
-            if i % 100 == 0:
-                log.drain()
-        log.take()
-        rows.append((f"{n} agents publish NodeReports", time.perf_counter() - t0,
-                     f"{n} writes (one per node)"))
-
-        # 2. operator cold start
-        rss_before = _peak_mib()
-        rec = Reconciler(api, settings=OperatorSettings(debounce_s=0.5, max_settle_s=10,
-                                                        resync_s=30))
-        stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        t0 = time.perf_counter()
-        task = asyncio.create_task(run_operator(Runtime(reconciler=rec), standalone=True,
-                                                stop_flag=stop))
-        await api.create(fleet.TrainingNetworkResource.from_dict({
-            "apiVersion": "dualnet.io/v1alpha1", "kind": "TrainingNetwork",
-            "metadata": {"name": "rdma", "generation": 1}, "spec": SPEC}))
+            async def one(name: str) -> None:
+                async with gate:
+                    await fleet.publish_node_report(api, name, {**status, "nodeName": name})
+            await asyncio.gather(*(one(name) for name in which))
+            return time.perf_counter()
 
         def status() -> dict[str, Any]:
-            obj = server.objects[tn_res, None, "rdma"]
-            return dict(obj.raw.get("status") or {})
+            return dict(server.objects[tn_res, None, "rdma"].raw.get("status") or {})
 
-        def labelled(value: str, count: int) -> bool:
-            got = sum(1 for i in range(n) if server.objects[node_res, None, f"node-{i:05d}"]
-                      .raw["metadata"].get("labels", {}).get("dualnet.io/rdma-ready") == value)
-            return got == count
-
-        def conditioned(value: str, count: int) -> bool:
+        def nodes_are(label: str, cond: str, count: int) -> bool:
             got = 0
-            for i in range(n):
-                conds = server.objects[node_res, None, f"node-{i:05d}"].raw.get(
-                    "status", {}).get("conditions") or []
-                got += any(c.get("type") == "DualnetRDMAReady" and c.get("status") == value
-                           for c in conds)
+            for (res, _, _), obj in server.objects.items():
+                if res != node_res:
+                    continue
+                raw = obj.raw
+                if (raw["metadata"].get("labels") or {}).get("dualnet.io/rdma-ready") != label:
+                    continue
+                got += any(c.get("type") == "DualnetRDMAReady" and c.get("status") == cond
+                           for c in (raw.get("status") or {}).get("conditions") or [])
             return got == count
 
+        def operator_mib() -> str:
+            return (f"{_proc_kib(child.pid, 'VmHWM') / 1024:.0f} MiB peak, "
+                    f"{_proc_kib(child.pid, 'VmRSS') / 1024:.0f} MiB now")
+
+        marks = {"cpu": 0.0, "wall": time.perf_counter(), "self": time.process_time()}
+
+        def cpu() -> str:
+            """CPU used since the last call by the operator and by this process (emulator and
+            agents), against the wall time: which one the phase was waiting on."""
+            now = {"cpu": _cpu_s(child.pid), "wall": time.perf_counter(),
+                   "self": time.process_time()}
+            out = (f"CPU: operator {now['cpu'] - marks['cpu']:.1f} s, emulator+agents "
+                   f"{now['self'] - marks['self']:.1f} s in {now['wall'] - marks['wall']:.1f} s")
+            marks.update(now)
+            return out
+
+        oplog = (tmp / "operator.log").open("w")
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.bench_operator", "--operator-process", str(cfg),
+            stdout=oplog, stderr=oplog, cwd=str(Path(__file__).resolve().parent.parent))
         try:
-            status_at = await _until(lambda: status().get("readyNodes") == n, 1800, log)
-            await _until(lambda: labelled("true", n) and conditioned("True", n), 1800, log)
-            took = time.perf_counter() - t0
-            rows.append(("cold start: status converged", status_at, "(see next row)"))
-            w = log.take()
-            rows.append(("cold start: status + labels + node conditions converged", took,
+            # 1. the operator up, the network applied, no reports yet
+            t0 = time.perf_counter()
+            await api.create(fleet.TrainingNetworkResource.from_dict({
+                "apiVersion": "dualnet.io/v1alpha1", "kind": "TrainingNetwork",
+                "metadata": {"name": "rdma", "generation": 1}, "spec": SPEC}))
+            await _until(lambda: "applied" in status(), 300)
+            rows.append(("operator started, TrainingNetwork applied (0 reports)",
+                         time.perf_counter() - t0, operator_mib() + "; " + cpu()))
+            server.writes.clear()
+
+            # 2. rollout: every agent's first report
+            t0 = time.perf_counter()
+            last = await publish_all("good", names)
+            rows.append((f"{n} agents publish their first NodeReport", last - t0,
+                         f"{AGENTS_IN_FLIGHT} in flight; "
+                         f"{(last - t0) / n * 1000:.2f} ms per report"))
+            status_at = await _until(lambda: status().get("readyNodes") == n, 1800)
+            rows.append(("  -> status converged (readyNodes = N), after the last report",
+                         time.perf_counter() - last, f"{status_at:.2f} s of polling"))
+            await _until(lambda: nodes_are("true", "True", n), 1800)
+            took = time.perf_counter() - last
+            w = dict(server.writes)
+            rows.append(("  -> + every label and node condition, after the last report", took,
                          ", ".join(f"{v} {k}" for k, v in sorted(w.items())) +
-                         f"; {took / n * 1000:.2f} ms per node"))
+                         f"; per node: {_per(w, n)}; {(time.perf_counter() - t0) / n * 1000:.2f}"
+                         " ms per node from the first report; " + cpu()))
+            rows.append(("operator process memory after the rollout (MiB)",
+                         _proc_kib(child.pid, "VmHWM") / 1024, operator_mib()))
+            server.writes.clear()
 
             # 3. heartbeat round: nothing but heartbeatTime changes
             await asyncio.sleep(1.1)  # heartbeat times are whole seconds
             t0 = time.perf_counter()
-            for i in range(n):
-                await publish(i, "good")
-                if i % 100 == 0:
-                    log.drain()
-            await asyncio.sleep(3 * rec.settings.debounce_s)
-            took = time.perf_counter() - t0
-            w = log.take()
+            last = await publish_all("good", names)
+            await asyncio.sleep(3 * SETTINGS.debounce_s + 1)
+            w = dict(server.writes)
             ops = {k: v for k, v in w.items() if k != "nodereport"}
-            rows.append((f"heartbeat round ({n} reports)", took,
-                         f"{w['nodereport']} report writes; operator writes: "
-                         f"{sum(ops.values())}"))
+            rows.append((f"heartbeat round ({n} reports)", last - t0,
+                         f"{w.get('nodereport', 0)} report writes; operator writes: "
+                         f"{sum(ops.values())} {ops or ''}; " + cpu()))
+            server.writes.clear()
 
             # 4. 5% turn bad
             bad = max(1, n // 20)
-            t0 = time.perf_counter()
-            for i in range(bad):
-                await publish(i, "bad")
-            last_report = time.perf_counter()
+            last = await publish_all("bad", names[:bad])
             await _until(lambda: status().get("notReadyNodes") == bad
-                         and labelled("false", bad) and conditioned("False", bad), 300, log)
-            took = time.perf_counter() - last_report
-            w = log.take()
-            per = ", ".join(f"{v / bad:.2f} {k}" for k, v in sorted(w.items())
-                            if k != "nodereport")
-            rows.append((f"{bad} nodes lose their port -> converged (after the last report)",
+                         and nodes_are("false", "False", bad), 300)
+            took = time.perf_counter() - last
+            w = dict(server.writes)
+            rows.append((f"{bad} nodes lose their port -> converged, after the last report",
                          took, ", ".join(f"{v} {k}" for k, v in sorted(w.items())) +
-                         f"; per changed node: {per}"))
-            rows.append(("peak memory of the process (MiB)", _peak_mib(), "operator + "
-                         f"emulator + agents; {_peak_mib() - rss_before:.0f} MiB more than "
-                         "before the operator started"))
-
-            # 5. emulator floor: n node patches from one client, 8 in flight, no operator
-            gate = asyncio.Semaphore(8)
-
-            async def _patch(i: int) -> None:
-                async with gate:
-                    await fleet.patch_node(api, f"node-{i:05d}",
-                                           {"metadata": {"labels": {"bench": "x"}}})
-                if i % 100 == 0:
-                    log.drain()
-
-            t0 = time.perf_counter()
-            await asyncio.gather(*(_patch(i) for i in range(n)))
-            floor = time.perf_counter() - t0
-            log.take()
-            rows.append((f"emulator floor: {n} node patches, no operator", floor,
-                         f"{floor / n * 1000:.2f} ms per patch"))
+                         f"; per changed node: {_per(w, bad)}; " + cpu()))
+            rows.append(("operator process peak memory, whole run (MiB)",
+                         _proc_kib(child.pid, "VmHWM") / 1024, operator_mib()))
         finally:
-            stop.set_result(None)
-            await asyncio.wait_for(task, 60)
-            await api.close()
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(child.wait(), 60)
+                except TimeoutError:
+                    child.kill()
+                    await child.wait()
+            oplog.close()
+        if child.returncode not in (0, -signal.SIGTERM):
+            print((tmp / "operator.log").read_text()[-4000:], file=sys.stderr)
+
+        # 5. emulator floor: n node patches from one client, 8 in flight, no operator
+        floor_gate = asyncio.Semaphore(8)
+
+        async def _patch(name: str) -> None:
+            async with floor_gate:
+                await fleet.patch_node(api, name, {"metadata": {"labels": {"bench": "x"}}})
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(_patch(name) for name in names))
+        floor = time.perf_counter() - t0
+        rows.append((f"emulator floor: {n} node patches, no operator", floor,
+                     f"{floor / n * 1000:.2f} ms per patch"))
+        await api.close()
     return rows
 
 
@@ -249,11 +272,6 @@ class _Rows(list[tuple[str, float, str]]):
     def append(self, row: tuple[str, float, str]) -> None:
         super().append(row)
         print(f"  {row[0]}: {row[1]:.2f} s  {row[2]}", flush=True)
-
-
-def _peak_mib() -> float:
-    """Peak RSS of this process (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _operator_only(n: int, tmp: Path) -> list[tuple[str, float, str]]:
@@ -300,7 +318,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--operator-only", action="store_true",
                         help="only the operator's own per-node work and memory (no emulator)")
+    parser.add_argument("--operator-process", type=Path, metavar="KUBECONFIG",
+                        help=argparse.SUPPRESS)  # the child the end-to-end run starts
     args = parser.parse_args(argv)
+    if args.operator_process is not None:
+        operator_process(args.operator_process)
+        return
     if args.operator_only:
         for n in args.nodes:
             with tempfile.TemporaryDirectory() as tmp:

@@ -44,6 +44,22 @@ def test_counters_are_read_from_counters_and_hw_counters(tmp_path: Path) -> None
     assert s.ports[("mlx5_0", 1)].state == "ACTIVE"
 
 
+def test_link_downed_of_a_driver_without_pma_counters_is_read_from_hw_counters(
+        tmp_path: Path) -> None:
+    # rxe has no ports/N/counters; it counts link_downed in hw_counters (rxe_hw_counters.c)
+    root = _tree(tmp_path)
+    port = "sys/class/infiniband/mlx5_0/ports/1"
+    _set(root, f"{port}/hw_counters/link_downed", 1)
+    before = _look(root)
+    assert before.ports[("mlx5_0", 1)].counters == {"link_downed": 1}
+    _set(root, f"{port}/hw_counters/link_downed", 2)
+    assert _ids(health.compare(before, _look(root), health.Thresholds())) == [
+        ("health.link-downed-rising", "error")]
+    # where both exist, the PMA counter (ports/N/counters) is the one read
+    _set(root, f"{port}/counters/link_downed", 5)
+    assert _look(root).ports[("mlx5_0", 1)].counters == {"link_downed": 5}
+
+
 def test_nothing_changed_is_no_finding_and_first_look_is_none(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     _set(root, "sys/class/infiniband/mlx5_0/ports/1/counters/link_downed", 2)

@@ -29,6 +29,10 @@ PORT_COUNTERS = ("link_downed", "symbol_error", "link_error_recovery", "port_rcv
 # ports/N/hw_counters (driver counters, mlx5): the ones that mean lost or retried traffic.
 HW_COUNTERS = ("out_of_buffer", "out_of_sequence", "packet_seq_err", "local_ack_timeout_err",
                "rnr_nak_retry_err", "implied_nak_seq_err")
+# Read from hw_counters when ports/N/counters lacks them: rxe counts link_downed there
+# (rxe_hw_counters.c, RXE_CNT_LINK_DOWNED, incremented on NETDEV_DOWN); only kernels whose rxe
+# answers PMA queries (the VM lab's 7.3 does) also have it under ports/N/counters.
+HW_FALLBACK = ("link_downed",)
 _ACTIVE = ("ACTIVE", "ACTIVE_DEFER")
 
 
@@ -87,9 +91,10 @@ def sample(root: Path, report: HostReport) -> HealthSample:
         for port in dev.ports:
             base = root / "sys/class/infiniband" / dev.name / "ports" / str(port.number)
             counters: dict[str, int] = {}
-            for sub, names in (("counters", PORT_COUNTERS), ("hw_counters", HW_COUNTERS)):
+            for sub, names in (("counters", PORT_COUNTERS),
+                               ("hw_counters", HW_COUNTERS + HW_FALLBACK)):
                 for name in names:
-                    value = _read_int(base / sub / name)
+                    value = None if name in counters else _read_int(base / sub / name)
                     if value is not None:
                         counters[name] = value
             ports[(dev.name, port.number)] = PortSample(str(port.state.value),
