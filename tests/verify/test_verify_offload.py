@@ -8,9 +8,9 @@ from pathlib import Path
 
 from dualnet.cluster.pods import ExecResult
 from dualnet.labels import DEFAULT_NETWORK_ANNOTATION, NETWORKS_ANNOTATION
-from dualnet.verify.checks import check_network_status, net1_ips
+from dualnet.verify.checks import check_network_status, net1_ips, training_interface
 from dualnet.verify.models import Status
-from dualnet.verify.run import PodCapture, evaluate_pod, training_interface
+from dualnet.verify.run import PodCapture, evaluate_pod
 
 OUT = Path(__file__).parent / "outputs"
 # Multus' network-status for a pod whose default network is a NAD: one entry, default, eth0,

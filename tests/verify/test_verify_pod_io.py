@@ -144,3 +144,27 @@ async def test_verify_nccl_reads_a_training_pods_log_and_names_the_cause(
     assert [(c.check, c.status) for c in report.checks] == [
         ("nccl-transport", Status.PASS), ("nccl-hcas", Status.PASS),
         ("nccl-gdrdma", Status.FAIL)]
+
+
+
+async def test_ib_write_bw_between_two_ovs_offload_pods_uses_eth0(harness: Harness) -> None:
+    # an offload pod's training VF is its default network (eth0), named by
+    # v1.multus-cni.io/default-network; it has no net1 (bench refused such pods before)
+    import json
+
+    from dualnet import labels
+
+    emu = await two_pods(harness)
+    for name, node, ip in (("srv", "node-a", "10.244.1.12"), ("cli", "node-b", "10.244.2.7")):
+        obj = pod(name, node, ip)
+        ann = obj["metadata"]["annotations"]
+        ann[labels.NETWORK_STATUS_ANNOTATION] = json.dumps(
+            [{"name": "default/offload-net", "interface": "eth0", "ips": [ip],
+              "mac": "0a:58:0a:f4:01:0c", "default": True, "dns": {}}])
+        ann[labels.DEFAULT_NETWORK_ANNOTATION] = "default/offload-net"
+        await harness.seed(obj)
+    r = await run_ib_write_bw(harness.client, "default", "srv", "cli", "mlx5_0", duration_s=5)
+    assert r.status is Status.PASS
+    client_cmd = next(argv for name, argv in emu.execs if name == "cli"
+                      and argv[0] == "ib_write_bw")
+    assert client_cmd[-1] == "10.244.1.12"  # the server's eth0, not a net1 it does not have

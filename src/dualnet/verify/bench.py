@@ -51,7 +51,7 @@ from dualnet.verify.bench_objects import (
     mpijob,
     ssh_keypair,
 )
-from dualnet.verify.checks import SECONDARY_IF, net1_ips
+from dualnet.verify.checks import SECONDARY_IF, net1_ips, training_interface
 from dualnet.verify.nccl_log import NCCL_DEBUG_ENV, nccl_checks
 from dualnet.verify.nccl_tests import parse_all_reduce_perf
 from dualnet.verify.perftest import parse_ib_write_bw
@@ -129,10 +129,11 @@ async def _pod_facts(client: AsyncClient, name: str, namespace: str) -> tuple[st
     if pod is None:
         raise UsageError(f"pod {namespace}/{name} not found", hint="check --pods and --namespace")
     ann = (pod.get("metadata") or {}).get("annotations") or {}
-    ips = net1_ips(ann.get(labels.NETWORK_STATUS_ANNOTATION)) or await _claim_ips(
+    iface = training_interface(ann)  # eth0 for an OVS offload pod, else net1
+    ips = net1_ips(ann.get(labels.NETWORK_STATUS_ANNOTATION), iface) or await _claim_ips(
         client, pod, namespace)
     if not ips:
-        raise UsageError(f"pod {namespace}/{name} has no net1 address in its network-status "
+        raise UsageError(f"pod {namespace}/{name} has no {iface} address in its network-status "
                          "or its ResourceClaims' networkData",
                          hint="run `dualnet verify` (`--dra` for claims) first")
     return (pod.get("spec") or {}).get("nodeName"), ips[0]

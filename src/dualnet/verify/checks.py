@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from dualnet import labels
 from dualnet.errors import UsageError
 from dualnet.host.models import PortState
 from dualnet.parse.ibv_devinfo import parse_ibv_devinfo
@@ -76,6 +77,15 @@ def check_network_status(
         f"{','.join(second.ips)} from {second.name}{note}",
         evidence=evidence,
     )
+
+
+def training_interface(annotations: dict[str, str]) -> str:
+    """eth0 for a pod whose default network is a NAD and that asks for no other network (an OVS
+    offload pod, `v1.multus-cni.io/default-network`), else net1."""
+    if annotations.get(labels.DEFAULT_NETWORK_ANNOTATION) and not annotations.get(
+            labels.NETWORKS_ANNOTATION):
+        return DEFAULT_IF
+    return SECONDARY_IF
 
 
 def net1_ips(annotation: str | None, secondary: str = SECONDARY_IF) -> list[str]:

@@ -25,7 +25,6 @@ from dualnet.errors import UsageError
 from dualnet.parse.errors import ParseError
 from dualnet.parse.ip import parse_ip_addr
 from dualnet.verify.checks import (
-    DEFAULT_IF,
     SECONDARY_IF,
     check_dev_infiniband,
     check_ibv_devinfo,
@@ -33,6 +32,7 @@ from dualnet.verify.checks import (
     check_network_status,
     check_ping,
     net1_ips,
+    training_interface,
 )
 from dualnet.verify.models import CheckResult, Status, VerifyReport
 from dualnet.verify.testpods import (
@@ -59,15 +59,6 @@ class PodCapture(BaseModel):
 
 
 _NOT_IN_IMAGE = ("executable file not found", "not found in $PATH")
-
-
-def training_interface(annotations: dict[str, str]) -> str:
-    """eth0 for a pod whose default network is a NAD and that asks for no other network (an OVS
-    offload pod, `v1.multus-cni.io/default-network`), else net1."""
-    if annotations.get(labels.DEFAULT_NETWORK_ANNOTATION) and not annotations.get(
-            labels.NETWORKS_ANNOTATION):
-        return DEFAULT_IF
-    return SECONDARY_IF
 
 
 def missing_tool(check: str, target: str, res: ExecResult) -> CheckResult | None:
