@@ -209,15 +209,16 @@ finally:
 def test_signal_leaves_no_qemu_and_no_temp_files(sig: signal.Signals, tmp_path: Path) -> None:
     vm_kernel()
     # a private TMPDIR: other runs on a shared machine make and remove dualnet-vm-* too
-    proc = subprocess.Popen([sys.executable, "-c", _BOOT_AND_WAIT], stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    assert line[:1] == ["UP"], line
-    qemu_pid, temp = int(line[1]), Path(line[2])
-    assert temp.is_dir()
-    proc.send_signal(sig)
-    proc.wait(timeout=60)
+    # `with`: the pipe is closed however the test ends (warnings are errors: an unclosed one fails)
+    with subprocess.Popen([sys.executable, "-c", _BOOT_AND_WAIT], stdout=subprocess.PIPE,
+                          text=True, env={**os.environ, "TMPDIR": str(tmp_path)}) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        assert line[:1] == ["UP"], line
+        qemu_pid, temp = int(line[1]), Path(line[2])
+        assert temp.is_dir()
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
     assert proc.returncode != 0
     deadline = time.monotonic() + 10
     while Path(f"/proc/{qemu_pid}").exists() and time.monotonic() < deadline:

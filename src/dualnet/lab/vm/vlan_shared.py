@@ -29,7 +29,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 from dualnet.errors import UsageError
@@ -41,11 +40,11 @@ from dualnet.lab.models import Check, PodInterface, PodReport
 from dualnet.lab.rewrite import LabConfig
 from dualnet.lab.topology import Topology
 from dualnet.lab.vm import rdma
+from dualnet.render import podhelper
 
 # tenant B's addresses: the benchmarking range (RFC 2544), never a real network's
 TENANT_B_SUBNETS = ("198.18.0.0/24", "198.18.1.0/24")
 ANCHOR_IF = "dnsock"
-HELPER = str(files("dualnet") / "data" / "pod" / "dualnet-pod.sh")
 BYTES = rdma.BW_SIZE * rdma.BW_ITERS
 LABEL = "vlan-shared"
 
@@ -187,8 +186,10 @@ class _Run:
 def _run_helper(pod: SharedPod) -> str:
     """The pod's own `dualnet-pod nccl-exec`, on this kernel's sysfs, printing what it
     exports (the command it execs is `env`)."""
-    res = where.in_netns(pod.pod.netns, ["sh", HELPER, "nccl-exec", "--", "env"],
-                         timeout_s=180)
+    # the script goes on stdin, not by its host path: the guest sees the host's / but its own
+    # tmpfs /tmp (and a checkout may live under /tmp)
+    res = where.in_netns(pod.pod.netns, ["sh", "-s", "nccl-exec", "--", "env"],
+                         stdin=podhelper.SCRIPT.encode(), timeout_s=180)
     keep = [line for line in res.out.splitlines() if line.startswith("NCCL_IB_")]
     return "\n".join(sorted(keep)) if res.ok else f"rc {res.returncode}: {res.err.strip()[-160:]}"
 
