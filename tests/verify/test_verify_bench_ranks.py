@@ -46,8 +46,9 @@ def shared_facts(tmp_path: Path) -> HostReport:
 
 
 async def bench_nodes(h: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch,
+                      log: str = ALL_REDUCE + NCCL_INFO,
                       **kw: Any) -> tuple[Any, list[dict[str, Any]]]:
-    """run_bench with --nodes 2; the launcher (rank 0) finishes with a real capture."""
+    """run_bench with --nodes 2; the launcher (rank 0) finishes with `log` (real captures)."""
     monkeypatch.setattr(bench_mod, "run_id", lambda: RUN)
     kmock.resources["v1/secrets"] = {}
     kmock.resources["v1/configmaps"] = {}
@@ -57,7 +58,7 @@ async def bench_nodes(h: Harness, kmock: Any, monkeypatch: pytest.MonkeyPatch,
     launcher["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] = "0"
     launcher["status"] = {"phase": "Succeeded"}
     await h.seed(launcher)
-    h.emulator.logs[f"dualnet-nccl-{RUN}-0-x"] = ALL_REDUCE + NCCL_INFO
+    h.emulator.logs[f"dualnet-nccl-{RUN}-0-x"] = log
     report = await run_bench(h.client, BenchRequest(
         pods=["srv", "cli"], duration_s=1, nodes=2, nad="rdma-net",
         resource="rdma/rdma_shared_device", **kw))
@@ -195,20 +196,8 @@ async def test_bench_reports_a_socket_transport_with_its_cause(
     from dualnet.verify.report import bench_rows
     from tests.verify.pod_io import TESTS, body
 
-    monkeypatch.setattr(bench_mod, "run_id", lambda: RUN)
-    kmock.resources["v1/secrets"] = {}
-    kmock.resources["v1/configmaps"] = {}
-    await two_pods(harness)
-    launcher = copy.deepcopy(pod(f"dualnet-nccl-{RUN}-0-x", "node-a", "192.168.50.2"))
-    launcher["metadata"]["labels"] = {RUN_LABEL: RUN}
-    launcher["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] = "0"
-    launcher["status"] = {"phase": "Succeeded"}
-    await harness.seed(launcher)
-    harness.emulator.logs[f"dualnet-nccl-{RUN}-0-x"] = ALL_REDUCE + body(
-        TESTS / "corpus/nccl_debug/socket-ib-disabled-by-env.txt")
-    report = await run_bench(harness.client, BenchRequest(
-        pods=["srv", "cli"], duration_s=1, nodes=2, nad="rdma-net",
-        resource="rdma/rdma_shared_device"))
+    report, _ = await bench_nodes(harness, kmock, monkeypatch, log=ALL_REDUCE + body(
+        TESTS / "corpus/nccl_debug/socket-ib-disabled-by-env.txt"))
     assert report.nccl is not None
     transport = report.nccl.checks[0]
     assert (transport.check, transport.status) == ("nccl-transport", Status.FAIL)
