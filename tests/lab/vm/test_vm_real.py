@@ -179,6 +179,39 @@ def test_rendered_example_on_the_vm(vm: Machine, tmp_path: Path, case: str) -> N
     assert vm.run(["ip", "netns", "list"]).out.strip() == ""
 
 
+# Every sample node with a bundled spec, as `dualnet sample --node N` renders it. gh200's NAD is
+# the gh200-shared-roce example's, which test_macvlan_shared_rdma_on_rxe rehearses with every
+# RDMA check (the test shows they are equal rather than spend the VM's time twice); the IB and
+# SR-IOV samples are modes the guest cannot rehearse. Samples without a spec stop at the doctor.
+SAMPLE_EXPECTED = {"gh200": "same NAD as gh200-shared-roce", "dgx_h100_ib": "unsupported",
+                   "roce_sriov": "unsupported"}
+
+
+def test_every_sample_with_a_spec_is_rehearsed_on_the_vm() -> None:
+    from importlib.resources import files
+
+    bundled = {p.name.removesuffix(".yaml")
+               for p in (files("dualnet") / "data" / "examples").iterdir()}
+    assert sorted(SAMPLE_EXPECTED) == sorted(bundled)
+
+
+@pytest.mark.parametrize("node", sorted(SAMPLE_EXPECTED))
+def test_sample_node_on_the_vm(vm: Machine, tmp_path: Path, node: str,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers import run_cli
+
+    code, _, err = run_cli(capsys, "sample", "--node", node, "--out", str(tmp_path / "s"))
+    assert code == 0, err
+    nad = load_nad(tmp_path / "s" / "manifests")
+    if node == "gh200":
+        example = _example_nad("gh200-shared-roce", tmp_path)
+        assert (nad.config, nad.annotations) == (example.config, example.annotations)
+        return
+    report = run_lab_vm(nad, vm, real_sysfs=False, prepare_host=False, wrong_index=False)
+    assert report.verdict == SAMPLE_EXPECTED[node] and report.reason, report.reason
+    assert vm.run(["ip", "netns", "list"]).out.strip() == ""
+
+
 def test_host_device_dedicated_rdma(vm: Machine, tmp_path: Path) -> None:
     # discover-vs-real-tools ran in the macvlan test on the same kernel: not again
     report = run_lab_vm(_example_nad("host-device-whereabouts", tmp_path), vm, real_sysfs=False,
