@@ -306,3 +306,21 @@ def test_a_row_that_differs_from_the_kernel_fails(tmp_path: Path) -> None:
     tools["sysfs_gids.txt"] = tools["sysfs_gids.txt"].replace("\tdnvfx", "\tother", 1)
     assert [c.passed for c in show_gids_checks(report, tools, "rxfxr")] == [False, True]
     assert not ibdev2netdev_checks(report, real.tools, "rxfxr", "0")[0].passed
+
+
+def test_an_arm64_host_is_refused_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the guest runs the host's own binaries: an amd64 guest on a GH200 (aarch64) cannot
+    import platform
+
+    from dualnet.lab.vm.machine import Machine, VmError, check_host_arch
+
+    check_host_arch("x86_64")
+    with pytest.raises(VmError) as exc:
+        check_host_arch("aarch64")
+    assert exc.value.exit_code == 3 and "aarch64" in exc.value.message
+    assert exc.value.hint and "dualnet lab" in exc.value.hint
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    with pytest.raises(VmError, match="aarch64"):
+        Machine(kernel.Kernel(vmlinuz=Path("/nonexistent/vmlinuz"),
+                              release="7.3.4+deb13-amd64")).start()
+

@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -50,6 +51,23 @@ class VmError(DualnetError):
 
 class VmInterruptedError(DualnetError):
     exit_code = 130
+
+
+GUEST_ARCH = "x86_64"
+
+
+def check_host_arch(machine: str) -> None:
+    """The guest runs the host's own `/` (its busybox, ip, rdma-core, perftest, CNI plugins) over
+    9p, so it must be of the host's architecture, and only an amd64 guest is built today. On an
+    arm64 host (GH200, GB200) that needs qemu-system-aarch64, Debian's arm64 kernel and the same
+    userland: refuse with the reason rather than boot a kernel that cannot run the host's
+    binaries."""
+    if machine != GUEST_ARCH:
+        raise VmError(
+            f"lab --vm builds an {GUEST_ARCH} guest that runs this host's own binaries; this "
+            f"host is {machine or 'of unknown architecture'}",
+            hint="run `dualnet lab` (network namespaces, no VM) here, or `lab --vm` on an "
+                 "amd64 machine; an arm64 guest (qemu-system-aarch64) is not built yet")
 
 
 def _die_with_parent() -> None:
@@ -154,6 +172,7 @@ class Machine:
         return self._dir / "console.log" if self._dir else None
 
     def start(self) -> BootInfo:
+        check_host_arch(platform.machine())
         if shutil.which(QEMU) is None:
             raise VmError(f"{QEMU} is not installed", hint="apt-get install qemu-system-x86")
         if self.kernel.modules_base is None and self.kernel.initrd is None:
