@@ -233,6 +233,10 @@ class Route(Model):
     gateway: str | None = None
     mask: str | None = None
 
+    @property
+    def is_default(self) -> bool:
+        return self.destination in _DEFAULT_DESTS
+
 
 class ManagementInterface(Model):
     name: str = Field(description="interface that holds the default route")
@@ -462,7 +466,7 @@ class HostReport(Model):
 
     def default_route_netdevs(self) -> set[str]:
         """The interfaces that carry a default route (and the management interface)."""
-        names = {r.interface for r in self.routes if r.destination in _DEFAULT_DESTS}
+        names = {r.interface for r in self.routes if r.is_default}
         if self.management is not None:
             names.add(self.management.name)
         return names

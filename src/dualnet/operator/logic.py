@@ -49,8 +49,6 @@ HEALTH_PREFIX = "health."  # ids of dualnet.operator.health's findings
 _MODULE_PREFIXES = ("mlx", "ib_", "rdma", "nvidia", "bnxt", "irdma", "rxe", "siw", "ice", "i40e",
                     "vfio", "macvlan", "ipvlan", "ib", "efa", "gdrdrv")
 
-_DEFAULT_DESTS = frozenset({"0.0.0.0", "0.0.0.0/0", "default", "::/0", "::"})
-
 LABEL_TRUE = "true"
 LABEL_FALSE = "false"
 
@@ -156,7 +154,7 @@ def prune_facts(report: HostReport) -> HostReport:
             port.gids.sort(key=lambda g: g.index)
     pruned.modules = [m for m in pruned.modules if m.name.startswith(_MODULE_PREFIXES)]
     # Only default routes: the plan uses them to keep the management NIC out of the network.
-    pruned.routes = [r for r in pruned.routes if r.destination in _DEFAULT_DESTS]
+    pruned.routes = [r for r in pruned.routes if r.is_default]
     pruned.problems = pruned.problems[:5]
     if pruned.cni is not None:
         pruned.cni.conf_files = pruned.cni.conf_files[:10]

@@ -13,10 +13,6 @@ def hostname_of(host: HostReport, index: int) -> str:
     return host.hostname or f"host{index}"
 
 
-def default_route_interfaces(host: HostReport) -> set[str]:
-    return host.default_route_netdevs()
-
-
 def _rdma_of(host: HostReport, nic: Nic) -> RdmaDevice | None:
     for name in nic.rdma_devices:
         dev = host.rdma_device(name)
@@ -81,7 +77,7 @@ def resolve_nic(host: HostReport, nic: Nic) -> ResolvedNic:
         sriov_totalvfs=nic.sriov_totalvfs,
         sriov_numvfs=nic.sriov_numvfs,
         vf_device_id=_vf_device_id(host, nic),
-        holds_default_route=netdev in default_route_interfaces(host),
+        holds_default_route=netdev in host.default_route_netdevs(),
         nearest_gpu=_nearest_gpu(host, dev.name if dev else None)[1],
         eswitch_mode=esw.mode if (esw := host.eswitch(nic.pci_address)) is not None else None,
         hw_tc_offload=esw.hw_tc_offload if esw is not None else None,
