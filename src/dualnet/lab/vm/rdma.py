@@ -151,7 +151,7 @@ def bw_average(out: str) -> str | None:
     return None
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [x.strip() for x in text.strip().splitlines() if x.strip() and not x.startswith("-")]
     return lines[-1][:160] if lines else "(no output)"
 
@@ -180,6 +180,25 @@ def delete_rxe(ibdev: str, netns: str | None) -> None:
     where.current().run(_ns(argv, netns) if netns else argv)
 
 
+def write_bw_pair(server_ns: str, server_dev: str, server_idx: int, client_ns: str,
+                  client_dev: str, client_idx: int, server_ip: str, *,
+                  timeout_s: float) -> PairResult:
+    """ib_write_bw between two namespaces, each side on its own device and GID index."""
+    bw = ["ib_write_bw", "-s", str(BW_SIZE), "-n", str(BW_ITERS)]
+    return run_pair(_ns([*bw, "-d", server_dev, "-x", str(server_idx)], server_ns),
+                    _ns([*bw, "-d", client_dev, "-x", str(client_idx), server_ip], client_ns),
+                    timeout_s=timeout_s)
+
+
+def rping_pair(server_ns: str, client_ns: str, server_ip: str, *,
+               timeout_s: float) -> tuple[PairResult, int]:
+    """Three RDMA CM pings to `server_ip`; the pair's result and the pings that came back."""
+    ping = run_pair(_ns(["rping", "-s", "-a", server_ip, "-C", "3", "-v"], server_ns),
+                    _ns(["rping", "-c", "-a", server_ip, "-C", "3", "-v"], client_ns),
+                    timeout_s=timeout_s)
+    return ping, ping.client_out.count("ping data:")
+
+
 def transfer_checks(a: PodDevice, b: PodDevice, label: str, *,
                     wrong_index: bool = True) -> list[Check]:
     """ib_write_bw with each pod's derived index, rping over RDMA CM, and a wrong index."""
@@ -189,10 +208,8 @@ def transfer_checks(a: PodDevice, b: PodDevice, label: str, *,
         return [Check(name=f"rdma-write-{label}", pod=missing.pod.pod, passed=False,
                       evidence=f"{missing.ibdev} has no RoCE v2 IPv4 GID for "
                       f"{missing.ipv4}: dualnet cannot derive a GID index")]
-    bw = ["ib_write_bw", "-s", str(BW_SIZE), "-n", str(BW_ITERS)]
-    server = _ns([*bw, "-d", a.ibdev, "-x", str(a.gid_index)], a.pod.netns)
-    client = _ns([*bw, "-d", b.ibdev, "-x", str(b.gid_index), a.ipv4], b.pod.netns)
-    res = run_pair(server, client, timeout_s=TRANSFER_TIMEOUT_S)
+    res = write_bw_pair(a.pod.netns, a.ibdev, a.gid_index, b.pod.netns, b.ibdev, b.gid_index,
+                        a.ipv4, timeout_s=TRANSFER_TIMEOUT_S)
     avg = bw_average(res.client_out)
     what = (f"{b.pod.pod} -> {a.pod.pod}: ib_write_bw -d {b.ibdev} -x {b.gid_index} {a.ipv4} "
             f"(server -d {a.ibdev} -x {a.gid_index})")
@@ -200,32 +217,27 @@ def transfer_checks(a: PodDevice, b: PodDevice, label: str, *,
         name=f"rdma-write-{label}", pod=b.pod.pod, passed=res.ok and avg is not None,
         evidence=f"{what}: {BW_ITERS} x {BW_SIZE} B, {avg} MB/s average" if res.ok and avg
         else f"{what}: client rc {res.client_rc}, server rc {res.server_rc}: "
-             f"{_last_line(res.client_out or res.server_out)}"))
+             f"{last_line(res.client_out or res.server_out)}"))
     # RDMA CM: rping resolves the device from the address, as NCCL's and most apps' CM does
     blocked = [x for x in (mad_qp1_failure(a.ibdev), mad_qp1_failure(b.ibdev)) if x]
     if blocked:
         out.append(Check(name=f"rping-{label}", pod=b.pod.pod, passed=False, unsupported=True,
                          evidence=CM_AFTER_MOVE_UNSUPPORTED.format(kernel=blocked[0])))
-        rs = rc = []
     else:
-        rs = _ns(["rping", "-s", "-a", a.ipv4, "-C", "3", "-v"], a.pod.netns)
-        rc = _ns(["rping", "-c", "-a", a.ipv4, "-C", "3", "-v"], b.pod.netns)
-    if rs:
-        ping = run_pair(rs, rc, timeout_s=TRANSFER_TIMEOUT_S)
-        pings = ping.client_out.count("ping data:")
+        ping, pings = rping_pair(a.pod.netns, b.pod.netns, a.ipv4, timeout_s=TRANSFER_TIMEOUT_S)
         out.append(Check(
             name=f"rping-{label}", pod=b.pod.pod, passed=ping.ok and pings == 3,
             evidence=f"{b.pod.pod} -> {a.pod.pod}: rping -c -a {a.ipv4} -C 3: "
             + (f"{pings}/3 RDMA pings" if ping.ok else
                f"client rc {ping.client_rc}, server rc {ping.server_rc}: "
-               f"{_last_line(ping.client_out)}")))
+               f"{last_line(ping.client_out)}")))
     if not wrong_index:
         return out
     # the same transfer with a GID index dualnet would not pick must not complete
     wrong = next((g.index for g in b.gids if g.index != b.gid_index and g.ipv4 is None), None)
     wrong = wrong if wrong is not None else max((g.index for g in b.gids), default=0) + 1
-    client = _ns([*bw, "-d", b.ibdev, "-x", str(wrong), a.ipv4], b.pod.netns)
-    bad = run_pair(server, client, timeout_s=WRONG_TIMEOUT_S)
+    bad = write_bw_pair(a.pod.netns, a.ibdev, a.gid_index, b.pod.netns, b.ibdev, wrong, a.ipv4,
+                        timeout_s=WRONG_TIMEOUT_S)
     out.append(Check(
         name=f"rdma-write-wrong-gid-fails-{label}", pod=b.pod.pod, passed=not bad.ok,
         evidence=f"ib_write_bw -x {wrong} (not the derived {b.gid_index}): "

@@ -121,10 +121,8 @@ def _udp_noports(netns_name: str) -> int:
 
 def _bw(server: SharedPod, s_dev: str, s_idx: int, client: SharedPod, c_dev: str, c_idx: int,
         timeout_s: float) -> rdma.PairResult:
-    bw = ["ib_write_bw", "-s", str(rdma.BW_SIZE), "-n", str(rdma.BW_ITERS)]
-    return rdma.run_pair(rdma._ns([*bw, "-d", s_dev, "-x", str(s_idx)], server.pod.netns),
-                         rdma._ns([*bw, "-d", c_dev, "-x", str(c_idx), server.ipv4],
-                                  client.pod.netns), timeout_s=timeout_s)
+    return rdma.write_bw_pair(server.pod.netns, s_dev, s_idx, client.pod.netns, c_dev, c_idx,
+                              server.ipv4, timeout_s=timeout_s)
 
 
 class _Run:
@@ -332,18 +330,16 @@ def _derived_transfer(server: SharedPod, client: SharedPod, devs: list[str]) -> 
         evidence=f"{what}: {rdma.BW_ITERS} x {rdma.BW_SIZE} B, {avg} MB/s average; the pod's "
         f"own {rdma.IFNAME} sent {sent} B" if res.ok and avg else
         f"{what}: client rc {res.client_rc}, server rc {res.server_rc}: "
-        f"{rdma._last_line(res.client_out or res.server_out)}")]
-    rs = rdma._ns(["rping", "-s", "-a", server.ipv4, "-C", "3", "-v"], server.pod.netns)
-    rc = rdma._ns(["rping", "-c", "-a", server.ipv4, "-C", "3", "-v"], client.pod.netns)
-    ping = rdma.run_pair(rs, rc, timeout_s=rdma.TRANSFER_TIMEOUT_S)
-    pings = ping.client_out.count("ping data:")
+        f"{rdma.last_line(res.client_out or res.server_out)}")]
+    ping, pings = rdma.rping_pair(server.pod.netns, client.pod.netns, server.ipv4,
+                                  timeout_s=rdma.TRANSFER_TIMEOUT_S)
     out.append(Check(
         name=f"rping-{LABEL}", pod=client.pod.pod, passed=ping.ok and pings == 3,
         evidence=f"{client.pod.pod} -> {server.pod.pod}: rping -c -a {server.ipv4} -C 3 "
         "(RDMA CM resolves the shared device from the address): "
         + (f"{pings}/3 RDMA pings" if ping.ok else
            f"client rc {ping.client_rc}, server rc {ping.server_rc}: "
-           f"{rdma._last_line(ping.client_out)}")))
+           f"{rdma.last_line(ping.client_out)}")))
     return out
 
 
