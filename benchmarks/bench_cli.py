@@ -99,8 +99,6 @@ import dualnet.cli, dualnet.cli.fastpath, dualnet.cli.options, dualnet.cli.outpu
 from dualnet.cli import plugin_scan
 plugin_scan.install()
 t.append(time.perf_counter())
-import pydantic.main, pydantic.fields
-t.append(time.perf_counter())
 import dualnet.host.models, dualnet.host.discover, dualnet.cli.discover_cmds
 t.append(time.perf_counter())
 from pathlib import Path
@@ -110,24 +108,27 @@ t.append(time.perf_counter())
 import json
 text = json.dumps(dualnet.cli.output.to_data(report), indent=2)
 t.append(time.perf_counter())
-print(" ".join(f"{1e3 * (b - a):.3f}" for a, b in zip(t, t[1:])))
+print(" ".join(f"{1e3 * (b - a):.3f}" for a, b in zip(t, t[1:])), "pydantic" in sys.modules)
 """
 PHASES = (
     "dualnet.cli, fastpath, options, output",
-    "pydantic (pydantic.main, pydantic.fields)",
-    "dualnet.host: the host models and their schemas, discover, switchdev, views",
+    "dualnet.host: the host models (dataclasses), discover, switchdev, views",
     "discover() on the sample",
-    "model_dump + json.dumps",
+    "to_data (host.dump.jsonable) + json.dumps",
 )
 
 
 def phases(root: Path, runs: int) -> None:
     rows: list[list[float]] = []
+    imported: set[bool] = set()
     for _ in range(runs):
         r = subprocess.run([sys.executable, "-c", PHASES_CHILD, str(root)], capture_output=True,
                            text=True, env=child_env(), check=True)
-        rows.append([float(x) for x in r.stdout.split()])
-    print(f"\nwhere `discover -o json` goes, {runs} fresh processes:\n")
+        *ms, pydantic = r.stdout.split()
+        rows.append([float(x) for x in ms])
+        imported.add(pydantic == "True")
+    print(f"\nwhere `discover -o json` goes, {runs} fresh processes "
+          f"(pydantic imported: {' / '.join(sorted({'yes' if i else 'no' for i in imported}))}):\n")
     print("| phase | min ms | median ms |")
     print("|---|---:|---:|")
     for i, name in enumerate(PHASES):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import os
 import signal
 import sys
@@ -107,7 +108,7 @@ async def _until(check: Callable[[], bool], timeout: float) -> float:
 def _host_reports(tmp: Path) -> dict[str, HostReport]:
     build_tree(gh200(), tmp / "good")
     good = discover(tmp / "good")
-    bad = good.model_copy(deep=True)
+    bad = copy.deepcopy(good)
     for dev in bad.rdma_devices:
         for port in dev.ports:
             port.state, port.phys_state = PortState.DOWN, PhysState.DISABLED

@@ -11,8 +11,10 @@ live in one place.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any
 
 from dualnet.host.models import (
     Gid,
@@ -86,7 +88,7 @@ def _rdma(index: int, netdev: str, port: RdmaPort) -> RdmaDevice:
     )
 
 
-def gh200_report(**changes: object) -> HostReport:
+def gh200_report(**changes: Any) -> HostReport:
     """The guide's node; `changes` replace top-level fields (hostname, modules, cni, ...)."""
     p0 = RdmaPort(
         number=1, state=PortState.ACTIVE, phys_state=PhysState.LINK_UP,
@@ -115,4 +117,4 @@ def gh200_report(**changes: object) -> HostReport:
         management=ManagementInterface(name=P0, addresses=["66.42.90.253/23"],
                                        gateway="66.42.90.1"),
     )
-    return report.model_copy(update=changes)
+    return dataclasses.replace(report, **changes)

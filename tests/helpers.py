@@ -268,4 +268,4 @@ def host(kind: str, tmp: Path) -> HostReport:
         root = tmp / f"tree-{kind}"
         build_tree(samples[kind](), root)
         _HOSTS[kind] = discover(root)
-    return _HOSTS[kind].model_copy(deep=True)
+    return copy.deepcopy(_HOSTS[kind])

@@ -2,7 +2,7 @@
 
 Data flows one way (host -> doctor; spec + host -> plan -> render; cluster only for apply, verify
 and the operator) and a layer never imports one to its right. The shared vocabulary modules
-(errors, names, modes, labels) and the package root may be imported from anywhere.
+(errors, names and name_fields, modes, labels) and the package root may be imported from anywhere.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dualnet"
 
-VOCABULARY = {"errors", "names", "modes", "labels", "inputs", "quantity", "__init__"}
+VOCABULARY = {"errors", "names", "name_fields", "modes", "labels", "inputs", "quantity", "__init__"}
 
 # What each layer may import besides the vocabulary. Anything else is a new dependency and must
 # be argued for in ARCHITECTURE.md before it is added here.

@@ -6,16 +6,13 @@ list from an unchecked string."""
 from __future__ import annotations
 
 import re
-from typing import Annotated
-
-from pydantic import AfterValidator
 
 from dualnet.errors import UsageError
 
 IFNAMSIZ = 16  # the kernel's buffer, including the trailing NUL: at most 15 bytes of name
 # The bytes the kernel's isspace() takes as space (lib/ctype.c: ASCII whitespace and 0xA0).
 _KERNEL_SPACE = frozenset(b" \t\n\v\f\r\xa0")
-_IFNAME_RULE = (f"1-{IFNAMSIZ - 1} bytes, no '/', ':' or whitespace, and not '.' or '..' "
+IFNAME_RULE = (f"1-{IFNAMSIZ - 1} bytes, no '/', ':' or whitespace, and not '.' or '..' "
                 "(the kernel's dev_valid_name)")
 _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -63,21 +60,8 @@ def check_ifname(name: str, *, field: str = "interface") -> str:
     problem = ifname_problem(name)
     if problem is not None:
         raise UsageError(f"{field}: {name!r} is not a valid interface name: {problem}",
-                         hint=f"an interface name is {_IFNAME_RULE}")
+                         hint=f"an interface name is {IFNAME_RULE}")
     return name
-
-
-def _ifname_field(name: str) -> str:
-    # Inside pydantic a ValueError, so the error carries the field's path.
-    problem = ifname_problem(name)
-    if problem is not None:
-        raise ValueError(f"not a valid interface name: {problem}; an interface name is "
-                         f"{_IFNAME_RULE}")
-    return name
-
-
-# The one type of every interface-name field in a model (spec, host steps).
-IfName = Annotated[str, AfterValidator(_ifname_field)]
 
 
 def is_pci_address(addr: str) -> bool:

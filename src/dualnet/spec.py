@@ -32,7 +32,8 @@ from pydantic.alias_generators import to_camel
 
 from dualnet.errors import UsageError
 from dualnet.modes import Mode
-from dualnet.names import IfName, check_dns1123_label, check_pci_address
+from dualnet.name_fields import IfName
+from dualnet.names import check_dns1123_label, check_pci_address
 
 API_VERSION = "dualnet.io/v1alpha1"
 KIND = "TrainingNetwork"

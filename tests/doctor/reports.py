@@ -7,6 +7,9 @@ Each test changes one fact of it, so every rule is seen firing and not firing on
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from dualnet.host.models import (
     CniConfigFile,
     CniState,
@@ -45,7 +48,7 @@ GH200_MODULES = [
 ]
 
 
-def gh200(**changes: object) -> HostReport:
+def gh200(**changes: Any) -> HostReport:
     """The guide's node (tests/gh200_report.py) with the guide's lsmod and a Multus CNI dir."""
     report = gh200_report(
         hostname="guest",
@@ -81,10 +84,10 @@ def gh200(**changes: object) -> HostReport:
             k3s_flannel_builtin=False,
         ),
     )
-    return report.model_copy(update=changes)
+    return dataclasses.replace(report, **changes)
 
 
-def switchdev(**changes: object) -> HostReport:
+def switchdev(**changes: Any) -> HostReport:
     """A CX-6 Dx PF in switchdev mode with 2 VFs and their representors, all healthy; the same
     facts discovery reads from the `roce_switchdev` sample tree (tests/doctor check that)."""
     pf, vfs = "0000:08:00.0", ["0000:08:00.2", "0000:08:00.3"]
@@ -106,4 +109,4 @@ def switchdev(**changes: object) -> HostReport:
                                   operstate="up", switch_id="b8cef603000c7ea0")
                       for i, vf in enumerate(vfs)],
     )
-    return report.model_copy(update=changes)
+    return dataclasses.replace(report, **changes)

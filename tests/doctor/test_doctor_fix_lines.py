@@ -3,6 +3,7 @@ commands (or `#` comments), evidence names values, ids are '<family>.<what>' and
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 
@@ -82,7 +83,7 @@ def _reports() -> list[HostReport]:
             KernelModule(name=n, loaded=True)
             for n in ("mlx5_core", "mlx5_ib", "ib_uverbs", "rdma_ucm", "ib_umad")
         ],
-        nics=[n.model_copy(update={"sriov_totalvfs": None}) for n in gh200().nics],
+        nics=[dataclasses.replace(n, sriov_totalvfs=None) for n in gh200().nics],
         cni=CniState(
             plugins=["multus"],
             conf_files=[

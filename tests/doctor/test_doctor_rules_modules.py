@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from dualnet.doctor import Severity, diagnose
 from dualnet.host.models import KernelModule
 from dualnet.modes import Mode
@@ -62,7 +64,7 @@ def _without(*names: str) -> list[KernelModule]:
     for m in GH200_MODULES:
         if m.name in names:
             continue
-        out.append(m.model_copy(update={"used_by": [u for u in m.used_by if u not in names]}))
+        out.append(dataclasses.replace(m, used_by=[u for u in m.used_by if u not in names]))
     return out
 
 
@@ -138,5 +140,5 @@ def test_no_rdma_at_all() -> None:
     assert only(diagnose(r, Mode.SHARED_ROCE), "rdma.none-found").severity is Severity.ERROR
     assert "rdma.none-found" not in ids(diagnose(gh200()))
     # From pasted outputs an empty list is "not given", not "none".
-    pasted = r.model_copy(update={"source": "tool-outputs"})
+    pasted = dataclasses.replace(r, source="tool-outputs")
     assert "rdma.none-found" not in ids(diagnose(pasted, Mode.SHARED_ROCE))

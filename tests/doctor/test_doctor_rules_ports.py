@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from dualnet.doctor import Severity, diagnose
 from dualnet.host.models import (
     Gid,
@@ -151,7 +153,7 @@ def test_empty_gid_table_from_sysfs_but_not_from_pasted_outputs() -> None:
     r = gh200()
     _port(r, 0).gids = []
     assert "roce.no-v2-gid" in ids(diagnose(r))
-    assert "roce.no-v2-gid" not in ids(diagnose(r.model_copy(update={"source": "tool-outputs"})))
+    assert "roce.no-v2-gid" not in ids(diagnose(dataclasses.replace(r, source="tool-outputs")))
 
 
 def test_active_port_without_ipv4_v2_gid() -> None:
@@ -209,26 +211,13 @@ def test_roce_mtu_capped_with_netdev_unknown_says_so() -> None:
 
 def test_active_vf_on_the_management_pf_is_no_second_port() -> None:
     r = gh200()
-    vf = r.nics[0].model_copy(
-        update={
-            "pci_address": "0000:01:00.2",
-            "device_id": "101e",
-            "is_vf": True,
-            "pf_pci_address": "0000:01:00.0",
-            "netdev": "enp1s0f0v0",
-            "netdevs": ["enp1s0f0v0"],
-            "rdma_devices": ["mlx5_2"],
-        }
-    )
-    port = _port(r, 0).model_copy(update={"netdev": "enp1s0f0v0", "gids": []})
-    dev = r.rdma_devices[0].model_copy(
-        update={
-            "name": "mlx5_2",
-            "pci_address": "0000:01:00.2",
-            "netdevs": ["enp1s0f0v0"],
-            "ports": [port],
-        }
-    )
+    vf = dataclasses.replace(
+        r.nics[0], pci_address="0000:01:00.2", device_id="101e", is_vf=True,
+        pf_pci_address="0000:01:00.0", netdev="enp1s0f0v0", netdevs=["enp1s0f0v0"],
+        rdma_devices=["mlx5_2"])
+    port = dataclasses.replace(_port(r, 0), netdev="enp1s0f0v0", gids=[])
+    dev = dataclasses.replace(r.rdma_devices[0], name="mlx5_2", pci_address="0000:01:00.2",
+                              netdevs=["enp1s0f0v0"], ports=[port])
     r.nics.append(vf)
     r.rdma_devices.append(dev)
     f = only(diagnose(r), "port.only-active-is-management")

@@ -4,12 +4,15 @@ and a fix line or plan step pasted into a shell must not run what follows the `;
 
 from __future__ import annotations
 
+import json
 import shlex
 
 import pytest
 
 from dualnet.doctor import diagnose
+from dualnet.host.dump import jsonable
 from dualnet.host.models import HostReport
+from dualnet.host.schema import adapter
 from dualnet.modes import Mode
 from dualnet.plan.steps import CreateVfs, SetMtu, SetVfMacs
 from dualnet.render.markdown import step_commands
@@ -20,8 +23,8 @@ ODD = ["a;b", "x$(id)", "n`id`", "q'r", "e&f|g"]
 
 
 def _renamed(report: HostReport, old: str, new: str) -> HostReport:
-    text = report.model_dump_json().replace(f'"{old}"', f'"{new}"')
-    return HostReport.model_validate_json(text)
+    text = json.dumps(jsonable(report)).replace(f'"{old}"', f'"{new}"')
+    return adapter(HostReport).validate_json(text)
 
 
 def _assert_quoted(lines: list[str], name: str) -> None:

@@ -5,6 +5,7 @@ device plugin advertise, by their own selector rules (v3.9.0 / v1.5.3), read fro
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from dualnet.host.device_plugins import (
     selected_functions,
 )
 from dualnet.host.discover import discover
-from dualnet.host.models import DevicePluginResource, HostReport, PluginSelector
+from dualnet.host.models import DevicePluginResource, HostReport, PluginName, PluginSelector
 from dualnet.host.samples import build_sample
 from dualnet.parse.device_plugin_config import parse_device_plugin_config
 from dualnet.parse.errors import ParseError
@@ -33,7 +34,7 @@ def roce_sriov(tmp_path_factory: pytest.TempPathFactory) -> HostReport:
     return discover(build_sample("roce_sriov", tmp_path_factory.mktemp("roce-sriov")))
 
 
-def _res(plugin: str = SRIOV_PLUGIN, **sel: object) -> DevicePluginResource:
+def _res(plugin: PluginName = SRIOV_PLUGIN, **sel: Any) -> DevicePluginResource:
     return DevicePluginResource(plugin=plugin,
                                 resource_name="x/y", selectors=[PluginSelector(**sel)])
 

@@ -3,6 +3,8 @@ through the parsers of `dualnet.parse`."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 
 from dualnet.host.models import HostReport, PciRelation
@@ -34,10 +36,10 @@ def test_host_show_gids_layout_matches_real_output(reports: dict[str, HostReport
 
 
 def test_host_show_gids_one_device_and_skips(reports: dict[str, HostReport]) -> None:
-    r = reports["gh200"].model_copy(deep=True)
+    r = copy.deepcopy(reports["gh200"])
     port = r.rdma_devices[1].ports[0]
-    port.gids.append(port.gids[0].model_copy(update={
-        "index": 9, "gid": "fe80:0000:0000:0000:0000:0000:0000:0000"}))
+    port.gids.append(dataclasses.replace(
+        port.gids[0], index=9, gid="fe80:0000:0000:0000:0000:0000:0000:0000"))
     text = show_gids_text(r, "mlx5_1")
     assert "mlx5_0" not in text and ":0000:0000:0000:0000\t" not in text
     assert text.endswith("n_gids_found=2\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -51,7 +53,7 @@ def test_readiness_from_real_discovery_and_doctor(hosts: Callable[[str], HostRep
     assert f"(and {len(errors) - 1} more)" in message or len(errors) == 1
     # without the doctor's verdicts the two facts still decide
     assert logic.assess_node(no_rdma, [])[:2] == (False, "NoRdmaDevice")
-    down = good.model_copy(deep=True)
+    down = copy.deepcopy(good)
     for dev in down.rdma_devices:
         for port in dev.ports:
             port.state = PortState.DOWN
@@ -64,9 +66,9 @@ def test_report_hash_ignores_heartbeat_and_bounds_size(
     a, b = report(host, at=0), report(host, at=500)
     assert a.heartbeat_time != b.heartbeat_time and a.facts_hash == b.facts_hash
     assert report(hosts("no_mlx5_ib")).facts_hash != a.facts_hash
-    many = host.model_copy(deep=True)
+    many = copy.deepcopy(host)
     port = many.rdma_devices[0].ports[0]
-    port.gids = [port.gids[0].model_copy(update={"index": i}) for i in range(200)]
+    port.gids = [dataclasses.replace(port.gids[0], index=i) for i in range(200)]
     pruned = logic.prune_facts(many)
     assert len(pruned.rdma_devices[0].ports[0].gids) == MAX_GIDS_PER_PORT
     assert all(r.destination in ("0.0.0.0", "0.0.0.0/0", "default", "::/0", "::")

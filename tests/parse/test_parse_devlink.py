@@ -63,7 +63,7 @@ def test_port_wrapped_lines_and_json_agree_on_the_sf_port() -> None:
     sf = next(p for p in text if p.flavour == "pcisf")
     assert (sf.netdev, sf.pfnum, sf.sfnum, sf.pf_pci_address) == (
         "ens2f0npf0sf88", 0, 88, "0000:06:00.0")
-    assert sf.model_dump() == js.model_dump()
+    assert sf == js
 
 
 def test_port_rejects_text_before_the_first_port() -> None:

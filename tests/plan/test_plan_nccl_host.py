@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ def sample(name: str, tmp_path: Path) -> HostReport:
     """A fresh copy of the discovered sample (building the tree once per module run)."""
     if name not in _CACHE:
         _CACHE[name] = discover(build_sample(name, tmp_path / name))
-    return _CACHE[name].model_copy(deep=True)
+    return copy.deepcopy(_CACHE[name])
 
 
 def test_dgx_h100_ib_uses_the_ib_fabric_not_the_management_or_storage_ports(
@@ -63,10 +65,10 @@ def test_gid_index_differing_across_hcas_warns_and_lets_nccl_pick(tmp_path: Path
     netdevs = [d.netdevs[0] for d in eth if d.name != "mlx5_2"]
     assert netdevs
     # two RoCE ports, one of them with another GID index
-    second = report.rdma_devices[0].model_copy(deep=True)
+    second = copy.deepcopy(report.rdma_devices[0])
     second.name, second.netdevs = "mlx5_99", ["enp99s0np0"]
-    second.ports = [eth[1].ports[0].model_copy(update={"roce_v2_ipv4_gid_index": 5,
-                                                       "netdev": "enp99s0np0"})]
+    second.ports = [dataclasses.replace(eth[1].ports[0], roce_v2_ipv4_gid_index=5,
+                                        netdev="enp99s0np0")]
     report.rdma_devices.append(second)
     s = nccl_settings(report, training_netdevs=[netdevs[0], "enp99s0np0"], mode=Mode.SRIOV)
     assert "NCCL_IB_GID_INDEX" not in s.env
@@ -103,7 +105,7 @@ def test_gdr_not_set_without_peermem_or_at_node_distance(tmp_path: Path) -> None
     assert any("nvidia_peermem is not loaded" in w for w in s.warnings)
 
     report = sample("dgx_h100_ib", tmp_path / "again")
-    report.topology = [t.model_copy(update={"relation": PciRelation.NODE})
+    report.topology = [dataclasses.replace(t, relation=PciRelation.NODE)
                        for t in report.topology]
     s = nccl_settings(report)
     assert "NCCL_NET_GDR_LEVEL" not in s.env
@@ -145,7 +147,7 @@ def test_gdr_level_never_set_at_phb(tmp_path: Path) -> None:
     # PHB: the path crosses the CPU's root complex; NCCL keeps GDR off there by default
     # (NCCL_NET_GDR_LEVEL defaults to PXB), so dualnet must not lift it
     report = sample("dgx_h100_ib", tmp_path)
-    report.topology = [t.model_copy(update={"relation": PciRelation.PHB})
+    report.topology = [dataclasses.replace(t, relation=PciRelation.PHB)
                        for t in report.topology]
     s = nccl_settings(report)
     assert "NCCL_NET_GDR_LEVEL" not in s.env

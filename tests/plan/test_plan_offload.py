@@ -4,6 +4,7 @@ discovery of the `roce_sriov` sample (PF0: CX-6 Dx, 4 VFs, eswitch legacy) and `
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def test_offload_outside_plain_sriov_is_refused(legacy: HostReport, extra: dict[
 
 
 def test_offload_on_a_nic_without_it_is_refused(legacy: HostReport) -> None:
-    cx4 = legacy.model_copy(deep=True)
+    cx4 = copy.deepcopy(legacy)
     pf = next(n for n in cx4.nics if n.netdev == LEGACY_PF)
     pf.device_id, pf.model = "1015", "ConnectX-4 Lx"
     with pytest.raises(UsageError) as info:

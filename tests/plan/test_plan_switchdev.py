@@ -3,6 +3,7 @@ the real discovery): VFs by PCI address, never representors, or a refusal with t
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ def test_a_representor_is_never_a_training_nic(host: HostReport) -> None:
 
 
 def test_legacy_pf_keeps_pf_names(host: HostReport) -> None:
-    legacy = host.model_copy(deep=True)
+    legacy = copy.deepcopy(host)
     legacy.eswitches[0].mode = "legacy"
     legacy.representors = []
     p = plan(legacy, numVfs=2)

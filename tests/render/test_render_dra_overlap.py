@@ -6,12 +6,14 @@ ConfigMaps, read as the live ConfigMaps through the same parser."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 
 from dualnet.host.discover import discover
+from dualnet.host.dump import jsonable
 from dualnet.host.models import HostReport
 from dualnet.host.samples import build_sample
 from dualnet.parse.device_plugin_config import parse_device_plugin_config
@@ -44,7 +46,7 @@ def _plain_plugin_config(spec: Spec, host: HostReport) -> str:
 
 
 def _with_plugins(host: HostReport, text: str) -> HostReport:
-    out = host.model_copy(deep=True)
+    out = copy.deepcopy(host)
     out.device_plugins = parse_device_plugin_config(text)
     return out
 
@@ -122,7 +124,7 @@ def test_cli_prints_the_warning_and_writes_it_to_plan_md(
     spec_path = HERE / "dgx-host-device.yaml"
     host = _with_plugins(dgx, _plain_plugin_config(load_spec(spec_path), dgx))
     report = tmp_path / "node.json"
-    report.write_text(json.dumps(host.model_dump(mode="json")))
+    report.write_text(json.dumps(jsonable(host)))
     out_dir = tmp_path / "out"
     code, _, err = run_cli(capsys, "render", str(spec_path), "--report", str(report),
                            "--target", "dra", "--out", str(out_dir))

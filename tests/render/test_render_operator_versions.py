@@ -17,6 +17,7 @@ import yaml
 
 from dualnet.cli import plan_cmds
 from dualnet.errors import UsageError
+from dualnet.host.dump import jsonable
 from dualnet.host.models import HostReport
 from dualnet.plan import Plan, build_plan
 from dualnet.render import (
@@ -125,9 +126,9 @@ def _dualnet(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_renders_for_the_chosen_release(tmp_path: Path) -> None:
     report = tmp_path / "node.json"
-    report.write_text(gpu_node(1).model_dump_json())
+    report.write_text(json.dumps(jsonable(gpu_node(1))))
     report2 = tmp_path / "node2.json"
-    report2.write_text(gpu_node(2).model_dump_json())
+    report2.write_text(json.dumps(jsonable(gpu_node(2))))
     spec = str(EXAMPLES / "ipoib-whereabouts.yaml")
     out = tmp_path / "out"
     r = _dualnet("render", spec, "--report", str(report), "--report", str(report2),

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from dualnet.errors import UsageError
+from dualnet.host.dump import jsonable
 from dualnet.render import render, stream_text, write_kustomize, write_stream
 from tests.render.cases import EXAMPLES, plan_for
 
@@ -80,7 +81,7 @@ def _report(tmp_path: Path) -> Path:
     from tests.plan.hosts import gh200
 
     path = tmp_path / "gh200.json"
-    path.write_text(gh200().model_dump_json())
+    path.write_text(json.dumps(jsonable(gh200())))
     return path
 
 

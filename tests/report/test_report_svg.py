@@ -6,6 +6,7 @@ page's safety (escaping, a CSP that matches its inline code)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import html
 import os
@@ -372,8 +373,8 @@ def test_csp_forbids_loads_and_allows_exactly_the_inline_code(samples_root: Path
 
 
 def test_names_from_the_node_are_escaped(samples_root: Path) -> None:
-    report = sample_report("no_rdma", samples_root).model_copy(
-        update={"hostname": "<script>alert(1)</script>"})
+    report = dataclasses.replace(sample_report("no_rdma", samples_root),
+                                 hostname="<script>alert(1)</script>")
     page = report_html(ReportInputs(host=report, doctor=doctor_result(report)))
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -76,16 +76,20 @@ class OutputFormat(StrEnum):
     YAML = "yaml"
 
 
-def to_data(obj: Any) -> Any:
-    from pydantic import BaseModel
-
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json", exclude_none=False)
+def to_data(obj: Any, *, exclude_defaults: bool = False) -> Any:
+    """`obj` as JSON types: pydantic models through pydantic, host models (dataclasses) through
+    host/dump.py, so that printing a host report needs no pydantic."""
+    # A pydantic model exists only once pydantic is imported: no import just to ask.
+    pydantic_main = sys.modules.get("pydantic.main")
+    if pydantic_main is not None and isinstance(obj, pydantic_main.BaseModel):
+        return obj.model_dump(mode="json", exclude_defaults=exclude_defaults)
     if isinstance(obj, list | tuple):
-        return [to_data(o) for o in obj]
+        return [to_data(o, exclude_defaults=exclude_defaults) for o in obj]
     if isinstance(obj, dict):
-        return {k: to_data(v) for k, v in obj.items()}
-    return obj
+        return {k: to_data(v, exclude_defaults=exclude_defaults) for k, v in obj.items()}
+    from dualnet.host.dump import jsonable  # here: dualnet.host loads its models
+
+    return jsonable(obj, exclude_defaults=exclude_defaults)
 
 
 def emit(obj: Any, fmt: OutputFormat, table: Callable[[], RenderableType | str]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 import yaml
-from pydantic import BaseModel
 
 from dualnet.cli.output import OUTPUT_HELP, OutputFormat, emit, to_data
 from dualnet.errors import UsageError
@@ -18,11 +17,7 @@ def register(app: typer.Typer) -> None:
 
 def _compact(value: object) -> object:
     """The value without its unset fields: what the paste gave, not every field dualnet has."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_defaults=True)
-    if isinstance(value, list):
-        return [_compact(v) for v in value]
-    return to_data(value)
+    return to_data(value, exclude_defaults=True)
 
 
 def _text(reading: Reading) -> str:

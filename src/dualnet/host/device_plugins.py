@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from dualnet.host.models import DevicePluginResource, HostReport, Nic, PluginSelector
+from dualnet.host.models import (
+    DevicePluginResource,
+    HostReport,
+    Nic,
+    PluginName,
+    PluginSelector,
+)
 
-SRIOV_PLUGIN = "sriov-network-device-plugin"
-SHARED_PLUGIN = "rdma-shared-device-plugin"
+SRIOV_PLUGIN: Final = "sriov-network-device-plugin"
+SHARED_PLUGIN: Final = "rdma-shared-device-plugin"
 _SRIOV_DEFAULT_PREFIX = "intel.com"  # cmd/sriovdp/main.go --resource-prefix default
 _SHARED_DEFAULT_PREFIX = "rdma"
 _NET_CLASS = "0x02"
@@ -49,6 +55,7 @@ def resources_from_config(config: Any, *, source: str) -> list[DevicePluginResou
     device plugin) or `configList` (RDMA shared device plugin)."""
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: config.json is not a JSON object")
+    plugin: PluginName
     if "resourceList" in config:
         plugin, key, prefix = SRIOV_PLUGIN, "resourceList", _SRIOV_DEFAULT_PREFIX
     elif "configList" in config:

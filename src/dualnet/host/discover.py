@@ -42,6 +42,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from dualnet.host import pciids
 from dualnet.host.models import (
@@ -333,7 +334,7 @@ class _Discovery:
             first = nds[0] if nds else None
             is_vf = pf is not None or (fn.vendor == pciids.MELLANOX
                                        and pciids.mlx_is_vf(fn.device))
-            link_type = None
+            link_type: Literal["ether", "infiniband"] | None = None
             if first is not None and first.arphrd in (1, 32):
                 link_type = "ether" if first.arphrd == 1 else "infiniband"
             out.append(Nic(
@@ -728,7 +729,8 @@ def _cni(d: _Discovery) -> CniState:
 
 
 def _cni_file(d: _Discovery, path: str, name: str, ext: str) -> CniConfigFile:
-    kind = "conflist" if ext == "conflist" else ("json" if ext == "json" else "conf")
+    kind: Literal["conf", "conflist", "json"] = (
+        "conflist" if ext == "conflist" else ("json" if ext == "json" else "conf"))
     f = CniConfigFile(name=name, kind=kind)
     text = d.r.read(path, True)
     if text is None:

@@ -8,20 +8,28 @@ management interface. `None` always means "not known", never "absent"; absence i
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import ClassVar, Literal
 
 from dualnet.quantity import quantity_count
 
 _DEFAULT_DESTS = frozenset({"0.0.0.0", "0.0.0.0/0", "default", "::/0", "::"})
 
 
-class Model(BaseModel):
-    """Base for every host model: strict about unknown keys so typos in fixtures fail loudly."""
+def doc(text: str) -> dict[str, str]:
+    """A field's description, where pydantic's schema of the models finds it."""
+    return {"description": text}
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+
+class Model:
+    """Base for every host model: a plain dataclass, so that discovery, which builds them, runs
+    without importing pydantic (a third of `dualnet discover`'s cold start). pydantic checks them
+    where they cross a boundary (host/schema.py: report files, the CRD schema), strict about
+    unknown keys so typos in fixtures fail loudly."""
+
+    __slots__ = ()
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
 
 class LinkLayer(StrEnum):
@@ -76,24 +84,26 @@ class NetnsMode(StrEnum):
     EXCLUSIVE = "exclusive"
 
 
+@dataclass(kw_only=True, slots=True)
 class ReadProblem(Model):
     """Something discovery or a parser could not read; the report still stands without it."""
 
-    path: str = Field(description="file or source that could not be read")
-    error: str = Field(description="what went wrong, e.g. 'EINVAL', 'dangling symlink'")
-    kind: Literal["unread", "refused", "skipped"] = Field(
+    path: str = field(metadata=doc("file or source that could not be read"))
+    error: str = field(metadata=doc("what went wrong, e.g. 'EINVAL', 'dangling symlink'"))
+    kind: Literal["unread", "refused", "skipped"] = field(
         default="unread",
-        description="unread: not used (unknown name, a second copy); refused: a file dualnet "
-        "reads but whose text it could not use at all; skipped: one line of a file that was read",
+        metadata=doc("unread: not used (unknown name, a second copy); refused: a file dualnet "
+        "reads but whose text it could not use at all; skipped: one line of a file that was read"),
     )
-    line: int | None = Field(default=None, description="1-based line of a skipped line")
+    line: int | None = field(default=None, metadata=doc("1-based line of a skipped line"))
 
 
+@dataclass(kw_only=True, slots=True)
 class Gid(Model):
     index: int
-    gid: str = Field(description="GID as the kernel prints it: 8 groups of 4 hex digits")
-    ipv4: str | None = Field(default=None, description="for IPv4-mapped GIDs, the address")
-    type: str | None = Field(default=None, description="'IB/RoCE v1', 'RoCE v2', or None on IB")
+    gid: str = field(metadata=doc("GID as the kernel prints it: 8 groups of 4 hex digits"))
+    ipv4: str | None = field(default=None, metadata=doc("for IPv4-mapped GIDs, the address"))
+    type: str | None = field(default=None, metadata=doc("'IB/RoCE v1', 'RoCE v2', or None on IB"))
     netdev: str | None = None
 
     @property
@@ -107,76 +117,80 @@ class Gid(Model):
         return None
 
 
+@dataclass(kw_only=True, slots=True)
 class RdmaPort(Model):
     number: int
     state: PortState = PortState.UNKNOWN
-    state_read: bool = Field(
+    state_read: bool = field(
         default=False,
-        description="a tool printed the state; a printed UNKNOWN is then a fact, not a gap",
+        metadata=doc("a tool printed the state; a printed UNKNOWN is then a fact, not a gap"),
     )
     phys_state: PhysState = PhysState.UNKNOWN
     link_layer: LinkLayer | None = None
-    rate: str | None = Field(default=None, description="as sysfs prints it: '400 Gb/sec (4X NDR)'")
+    rate: str | None = field(
+        default=None, metadata=doc("as sysfs prints it: '400 Gb/sec (4X NDR)'"))
     rate_gbps: float | None = None
     lid: int | None = None
     sm_lid: int | None = None
-    netdev: str | None = Field(default=None, description="netdev behind the port (ibdev2netdev)")
-    netdev_carrier: bool | None = Field(
-        default=None, description="that netdev's carrier (what ibdev2netdev calls Up/Down)")
-    netdev_operstate: str | None = Field(default=None, description="that netdev's operstate")
-    netdev_mtu: int | None = Field(
-        default=None, description="MTU of a netdev no PCI function lists (Soft-RoCE on a veth, "
-        "macvlan or vlan); a NIC's netdev has its MTU in nics[]")
-    max_mtu: int | None = Field(default=None, description="RDMA MTU in bytes (256..4096)")
-    active_mtu: int | None = Field(
+    netdev: str | None = field(default=None, metadata=doc("netdev behind the port (ibdev2netdev)"))
+    netdev_carrier: bool | None = field(
+        default=None, metadata=doc("that netdev's carrier (what ibdev2netdev calls Up/Down)"))
+    netdev_operstate: str | None = field(default=None, metadata=doc("that netdev's operstate"))
+    netdev_mtu: int | None = field(
+        default=None, metadata=doc("MTU of a netdev no PCI function lists (Soft-RoCE on a veth, "
+        "macvlan or vlan); a NIC's netdev has its MTU in nics[]"))
+    max_mtu: int | None = field(default=None, metadata=doc("RDMA MTU in bytes (256..4096)"))
+    active_mtu: int | None = field(
         default=None,
-        description="RDMA MTU in bytes; on RoCE the largest IB MTU that fits the netdev MTU",
+        metadata=doc("RDMA MTU in bytes; on RoCE the largest IB MTU that fits the netdev MTU"),
     )
-    gids: list[Gid] = Field(default_factory=list)
-    roce_v2_ipv4_gid_index: int | None = Field(
-        default=None, description="lowest GID index of type RoCE v2 with an IPv4-mapped GID"
+    gids: list[Gid] = field(default_factory=list)
+    roce_v2_ipv4_gid_index: int | None = field(
+        default=None, metadata=doc("lowest GID index of type RoCE v2 with an IPv4-mapped GID")
     )
 
 
+@dataclass(kw_only=True, slots=True)
 class RdmaDevice(Model):
     name: str
     pci_address: str | None = None
-    driver: str | None = Field(default=None, description="RDMA provider, e.g. mlx5_ib, rxe")
+    driver: str | None = field(default=None, metadata=doc("RDMA provider, e.g. mlx5_ib, rxe"))
     node_type: str | None = None
     fw_ver: str | None = None
     node_guid: str | None = None
     sys_image_guid: str | None = None
     hca_type: str | None = None
     board_id: str | None = None
-    part_number: str | None = Field(default=None, description="PN from the function's PCI VPD")
-    product_name: str | None = Field(
-        default=None, description="Identifier String from the function's PCI VPD")
-    vendor_part_id: int | None = Field(default=None, description="PCI device id, decimal")
-    netdevs: list[str] = Field(default_factory=list)
-    ports: list[RdmaPort] = Field(default_factory=list)
-    char_devices: list[str] = Field(
+    part_number: str | None = field(default=None, metadata=doc("PN from the function's PCI VPD"))
+    product_name: str | None = field(
+        default=None, metadata=doc("Identifier String from the function's PCI VPD"))
+    vendor_part_id: int | None = field(default=None, metadata=doc("PCI device id, decimal"))
+    netdevs: list[str] = field(default_factory=list)
+    ports: list[RdmaPort] = field(default_factory=list)
+    char_devices: list[str] = field(
         default_factory=list,
-        description="/dev/infiniband nodes of this device: uverbsN, umadN, issmN",
+        metadata=doc("/dev/infiniband nodes of this device: uverbsN, umadN, issmN"),
     )
 
 
+@dataclass(kw_only=True, slots=True)
 class Nic(Model):
     pci_address: str
-    pci_path: list[str] | None = Field(
+    pci_path: list[str] | None = field(
         default=None,
-        description="PCI bridges above the function, root port first, as `lspci -PP` prints "
-        "them: ['0000:00:01.0', '0000:01:00.0']; [] on the root bus; None when not known",
+        metadata=doc("PCI bridges above the function, root port first, as `lspci -PP` prints "
+        "them: ['0000:00:01.0', '0000:01:00.0']; [] on the root bus; None when not known"),
     )
-    vendor_id: str = Field(description="lowercase hex, 4 digits, no 0x: '15b3'")
-    device_id: str = Field(description="lowercase hex, 4 digits, no 0x: '1021'")
-    pci_class: str | None = Field(default=None, description="'0x020000' Ethernet, '0x020700' IB")
-    model: str | None = Field(default=None, description="'ConnectX-7', 'ConnectX Family VF', ...")
+    vendor_id: str = field(metadata=doc("lowercase hex, 4 digits, no 0x: '15b3'"))
+    device_id: str = field(metadata=doc("lowercase hex, 4 digits, no 0x: '1021'"))
+    pci_class: str | None = field(default=None, metadata=doc("'0x020000' Ethernet, '0x020700' IB"))
+    model: str | None = field(default=None, metadata=doc("'ConnectX-7', 'ConnectX Family VF', ..."))
     driver: str | None = None
     is_vf: bool = False
     pf_pci_address: str | None = None
     vf_index: int | None = None
-    netdev: str | None = Field(default=None, description="first netdev of the function")
-    netdevs: list[str] = Field(default_factory=list)
+    netdev: str | None = field(default=None, metadata=doc("first netdev of the function"))
+    netdevs: list[str] = field(default_factory=list)
     mac: str | None = None
     mtu: int | None = None
     operstate: str | None = None
@@ -185,48 +199,53 @@ class Nic(Model):
     numa_node: int | None = None
     sriov_totalvfs: int | None = None
     sriov_numvfs: int | None = None
-    vfs: list[str] = Field(default_factory=list, description="PCI addresses of enabled VFs")
-    rdma_devices: list[str] = Field(default_factory=list)
+    vfs: list[str] = field(default_factory=list, metadata=doc("PCI addresses of enabled VFs"))
+    rdma_devices: list[str] = field(default_factory=list)
 
 
+@dataclass(kw_only=True, slots=True)
 class KernelModule(Model):
     name: str
     loaded: bool
     builtin: bool = False
     refcount: int | None = None
-    used_by: list[str] = Field(default_factory=list)
+    used_by: list[str] = field(default_factory=list)
 
 
+@dataclass(kw_only=True, slots=True)
 class Gpu(Model):
-    index: int = Field(description="GPU<i> in `nvidia-smi topo -m` order (PCI address order)")
+    index: int = field(metadata=doc("GPU<i> in `nvidia-smi topo -m` order (PCI address order)"))
     pci_address: str | None = None
     vendor_id: str = "10de"
     device_id: str | None = None
     name: str | None = None
     numa_node: int | None = None
     local_cpulist: str | None = None
-    pci_path: list[str] | None = Field(
+    pci_path: list[str] | None = field(
         default=None,
-        description="PCI bridges above the function, root port first, as `lspci -PP` prints "
-        "them: ['0000:00:01.0', '0000:01:00.0']; [] on the root bus; None when not known",
+        metadata=doc("PCI bridges above the function, root port first, as `lspci -PP` prints "
+        "them: ['0000:00:01.0', '0000:01:00.0']; [] on the root bus; None when not known"),
     )
 
 
+@dataclass(kw_only=True, slots=True)
 class TopoEntry(Model):
-    gpu: str = Field(description="'GPU0'")
-    nic: str = Field(description="RDMA device name, 'mlx5_0'")
+    gpu: str = field(metadata=doc("'GPU0'"))
+    nic: str = field(metadata=doc("RDMA device name, 'mlx5_0'"))
     relation: PciRelation
 
 
+@dataclass(kw_only=True, slots=True)
 class PciPair(Model):
     """PCI relation between two devices of the same kind (GPU x GPU, NIC x NIC), for the topo
     matrix; GPU x NIC pairs are in `HostReport.topology`."""
 
-    a: str = Field(description="'GPU0' or an RDMA device name")
+    a: str = field(metadata=doc("'GPU0' or an RDMA device name"))
     b: str
     relation: PciRelation
 
 
+@dataclass(kw_only=True, slots=True)
 class Route(Model):
     interface: str
     destination: str
@@ -238,38 +257,43 @@ class Route(Model):
         return self.destination in _DEFAULT_DESTS
 
 
+@dataclass(kw_only=True, slots=True)
 class ManagementInterface(Model):
-    name: str = Field(description="interface that holds the default route")
-    addresses: list[str] = Field(default_factory=list, description="CIDRs, e.g. 66.42.90.253/23")
+    name: str = field(metadata=doc("interface that holds the default route"))
+    addresses: list[str] = field(default_factory=list, metadata=doc("CIDRs, e.g. 66.42.90.253/23"))
     gateway: str | None = None
 
 
+@dataclass(kw_only=True, slots=True)
 class Hugepages(Model):
     size_kb: int
     total: int
     free: int | None = None
 
 
+@dataclass(kw_only=True, slots=True)
 class CniConfigFile(Model):
     name: str
     kind: Literal["conf", "conflist", "json"]
     network_name: str | None = None
-    plugin_types: list[str] = Field(default_factory=list)
+    plugin_types: list[str] = field(default_factory=list)
     error: str | None = None
 
 
+@dataclass(kw_only=True, slots=True)
 class CniState(Model):
-    bin_dirs: list[str] = Field(default_factory=list, description="directories searched")
-    plugins: list[str] = Field(default_factory=list, description="binary names found")
+    bin_dirs: list[str] = field(default_factory=list, metadata=doc("directories searched"))
+    plugins: list[str] = field(default_factory=list, metadata=doc("binary names found"))
     conf_dir: str | None = None
-    conf_files: list[CniConfigFile] = Field(
-        default_factory=list, description="in the order the kubelet reads them (lexical)"
+    conf_files: list[CniConfigFile] = field(
+        default_factory=list, metadata=doc("in the order the kubelet reads them (lexical)")
     )
-    k3s_flannel_builtin: bool | None = Field(
-        default=None, description="k3s's own flannel config is present (k3s CNI dirs)"
+    k3s_flannel_builtin: bool | None = field(
+        default=None, metadata=doc("k3s's own flannel config is present (k3s CNI dirs)")
     )
 
 
+@dataclass(kw_only=True, slots=True)
 class KubeNode(Model):
     """What `kubectl describe node` / `kubectl get node -o yaml|json` said about the node.
 
@@ -278,18 +302,18 @@ class KubeNode(Model):
     """
 
     name: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    capacity: dict[str, str] = Field(default_factory=dict)
-    allocatable: dict[str, str] = Field(default_factory=dict)
-    allocated: dict[str, str] = Field(
-        default_factory=dict, description="requests of `Allocated resources` (describe only)"
+    labels: dict[str, str] = field(default_factory=dict)
+    capacity: dict[str, str] = field(default_factory=dict)
+    allocatable: dict[str, str] = field(default_factory=dict)
+    allocated: dict[str, str] = field(
+        default_factory=dict, metadata=doc("requests of `Allocated resources` (describe only)")
     )
-    unnamed: dict[str, str] = Field(
+    unnamed: dict[str, str] = field(
         default_factory=dict,
-        description="a resource map pasted without its section name (`jq .status.capacity`)",
+        metadata=doc("a resource map pasted without its section name (`jq .status.capacity`)"),
     )
-    conditions: dict[str, str] = Field(
-        default_factory=dict, description="condition type -> status ('Ready' -> 'True')"
+    conditions: dict[str, str] = field(
+        default_factory=dict, metadata=doc("condition type -> status ('Ready' -> 'True')")
     )
 
     def amount(self, section: Literal["capacity", "allocatable", "unnamed"], resource: str
@@ -299,159 +323,170 @@ class KubeNode(Model):
         return quantity_count(raw) if raw is not None else None
 
 
+@dataclass(kw_only=True, slots=True)
 class Eswitch(Model):
     """The embedded switch of one PF (devlink `eswitch mode`), as far as the facts show it."""
 
     pf_pci_address: str
-    uplink_netdev: str | None = Field(default=None, description="PF netdev (uplink representor)")
-    mode: Literal["legacy", "switchdev"] | None = Field(
-        default=None, description="None: not known from the facts given"
+    uplink_netdev: str | None = field(default=None, metadata=doc("PF netdev (uplink representor)"))
+    mode: Literal["legacy", "switchdev"] | None = field(
+        default=None, metadata=doc("None: not known from the facts given")
     )
-    mode_source: str | None = Field(
+    mode_source: str | None = field(
         default=None,
-        description="how the mode was learnt: 'compat/devlink/mode' (MOFED), 'representors', "
-        "'VFs without representors', 'devlink dev eswitch show'",
+        metadata=doc("how the mode was learnt: 'compat/devlink/mode' (MOFED), 'representors', "
+        "'VFs without representors', 'devlink dev eswitch show'"),
     )
-    switch_id: str | None = Field(default=None, description="phys_switch_id of the uplink")
-    hw_tc_offload: bool | None = Field(
+    switch_id: str | None = field(default=None, metadata=doc("phys_switch_id of the uplink"))
+    hw_tc_offload: bool | None = field(
         default=None,
-        description="ethtool feature `hw-tc-offload` of the uplink; sysfs does not show ethtool "
-        "features, so discovery leaves it None (unknown)",
+        metadata=doc("ethtool feature `hw-tc-offload` of the uplink; sysfs does not show ethtool "
+        "features, so discovery leaves it None (unknown)"),
     )
 
 
+@dataclass(kw_only=True, slots=True)
 class Representor(Model):
     """An eswitch port netdev (`phys_port_name` pfNvfM / pfNsfM / pfN / pN)."""
 
     netdev: str
     flavour: Literal["physical", "pcipf", "pcivf", "pcisf"]
-    pf_pci_address: str | None = Field(default=None, description="PCI function it hangs under")
-    controller: int | None = Field(default=None, description="external controller (cN prefix)")
+    pf_pci_address: str | None = field(default=None, metadata=doc("PCI function it hangs under"))
+    controller: int | None = field(default=None, metadata=doc("external controller (cN prefix)"))
     pfnum: int | None = None
     vfnum: int | None = None
     sfnum: int | None = None
-    port: int | None = Field(default=None, description="physical port number (pN)")
-    vf_pci_address: str | None = Field(default=None, description="the VF it represents")
+    port: int | None = field(default=None, metadata=doc("physical port number (pN)"))
+    vf_pci_address: str | None = field(default=None, metadata=doc("the VF it represents"))
     operstate: str | None = None
     switch_id: str | None = None
 
 
+@dataclass(kw_only=True, slots=True)
 class ScalableFunction(Model):
     """An mlx5 subfunction: auxiliary device `mlx5_core.sf.N` under its parent PF."""
 
-    name: str = Field(description="auxiliary device name, 'mlx5_core.sf.4'")
-    sfnum: int | None = Field(default=None, description="user-given SF number (sysfs `sfnum`)")
+    name: str = field(metadata=doc("auxiliary device name, 'mlx5_core.sf.4'"))
+    sfnum: int | None = field(default=None, metadata=doc("user-given SF number (sysfs `sfnum`)"))
     pf_pci_address: str | None = None
-    netdevs: list[str] = Field(default_factory=list)
-    rdma_devices: list[str] = Field(default_factory=list)
+    netdevs: list[str] = field(default_factory=list)
+    rdma_devices: list[str] = field(default_factory=list)
 
 
+@dataclass(kw_only=True, slots=True)
 class DraDevice(Model):
     """One device a DRA driver published in a ResourceSlice (`kubectl get resourceslices`)."""
 
     driver: str
-    node: str | None = Field(default=None, description="spec.nodeName of its slice")
+    node: str | None = field(default=None, metadata=doc("spec.nodeName of its slice"))
     name: str
-    attributes: dict[str, str | int | bool] = Field(
+    attributes: dict[str, str | int | bool] = field(
         default_factory=dict,
-        description="attribute -> value, the driver's own domain dropped ('dra.net/rdma' -> "
-        "'rdma'); other domains kept qualified",
+        metadata=doc("attribute -> value, the driver's own domain dropped ('dra.net/rdma' -> "
+        "'rdma'); other domains kept qualified"),
     )
 
 
+@dataclass(kw_only=True, slots=True)
 class PluginSelector(Model):
     """One selector object of a device plugin's resource, as its config.json writes it (the
     SR-IOV network device plugin's NetDeviceSelectors, the RDMA shared device plugin's
     Selectors); an empty list selects on nothing. Both plugins AND the non-empty ones."""
 
-    vendors: list[str] = Field(default_factory=list)
-    devices: list[str] = Field(default_factory=list, description="`devices` / `deviceIDs`")
-    drivers: list[str] = Field(default_factory=list)
-    pci_addresses: list[str] = Field(default_factory=list)
-    pf_names: list[str] = Field(default_factory=list, description="'ens1f0' or 'ens1f0#0-3'")
-    root_devices: list[str] = Field(default_factory=list, description="PF PCI address[#range]")
-    link_types: list[str] = Field(default_factory=list, description="'ether', 'infiniband'")
-    if_names: list[str] = Field(default_factory=list, description="shared plugin only")
+    vendors: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list, metadata=doc("`devices` / `deviceIDs`"))
+    drivers: list[str] = field(default_factory=list)
+    pci_addresses: list[str] = field(default_factory=list)
+    pf_names: list[str] = field(default_factory=list, metadata=doc("'ens1f0' or 'ens1f0#0-3'"))
+    root_devices: list[str] = field(default_factory=list, metadata=doc("PF PCI address[#range]"))
+    link_types: list[str] = field(default_factory=list, metadata=doc("'ether', 'infiniband'"))
+    if_names: list[str] = field(default_factory=list, metadata=doc("shared plugin only"))
     is_rdma: bool = False
 
 
+PluginName = Literal["sriov-network-device-plugin", "rdma-shared-device-plugin"]
+
+
+@dataclass(kw_only=True, slots=True)
 class DevicePluginResource(Model):
     """One resource a device plugin advertises, read from its config (the `sriovdp-config` or
     `rdma-devices` ConfigMap, a NicClusterPolicy, or a rendered copy of them)."""
 
-    plugin: Literal["sriov-network-device-plugin", "rdma-shared-device-plugin"]
-    resource_name: str = Field(description="the extended resource, '<prefix>/<name>'")
-    selectors: list[PluginSelector] = Field(
-        default_factory=list, description="a device matching any one of them is advertised"
+    plugin: PluginName
+    resource_name: str = field(metadata=doc("the extended resource, '<prefix>/<name>'"))
+    selectors: list[PluginSelector] = field(
+        default_factory=list, metadata=doc("a device matching any one of them is advertised")
     )
-    source: str | None = Field(default=None, description="where it was read")
+    source: str | None = field(default=None, metadata=doc("where it was read"))
 
 
+@dataclass(kw_only=True, slots=True)
 class DraFacts(Model):
     """What a Dynamic Resource Allocation driver such as dranet needs from the node and its
     cluster; every field None when nobody read it."""
 
-    api_versions: list[str] | None = Field(
+    api_versions: list[str] | None = field(
         default=None,
-        description="group/versions the API server serves (`kubectl api-resources`, "
-        "`kubectl get --raw /apis`), e.g. 'resource.k8s.io/v1'",
+        metadata=doc("group/versions the API server serves (`kubectl api-resources`, "
+        "`kubectl get --raw /apis`), e.g. 'resource.k8s.io/v1'"),
     )
-    nri_socket: str | None = Field(
-        default=None, description="the container runtime's NRI socket that was found"
+    nri_socket: str | None = field(
+        default=None, metadata=doc("the container runtime's NRI socket that was found")
     )
-    nri_socket_present: bool | None = Field(
-        default=None, description="False: looked for and absent; None: not looked for"
+    nri_socket_present: bool | None = field(
+        default=None, metadata=doc("False: looked for and absent; None: not looked for")
     )
-    devices: list[DraDevice] | None = Field(
-        default=None, description="devices the ResourceSlices publish; None: not read"
+    devices: list[DraDevice] | None = field(
+        default=None, metadata=doc("devices the ResourceSlices publish; None: not read")
     )
 
 
+@dataclass(kw_only=True, slots=True)
 class HostReport(Model):
     """Everything dualnet knows about one node."""
 
     hostname: str | None = None
-    root: str | None = Field(default=None, description="filesystem root it was read from")
+    root: str | None = field(default=None, metadata=doc("filesystem root it was read from"))
     source: Literal["sysfs", "tool-outputs", "synthetic"] = "sysfs"
     kernel: str | None = None
     arch: str | None = None
-    nics: list[Nic] = Field(default_factory=list)
-    rdma_devices: list[RdmaDevice] = Field(default_factory=list)
-    modules: list[KernelModule] = Field(default_factory=list)
+    nics: list[Nic] = field(default_factory=list)
+    rdma_devices: list[RdmaDevice] = field(default_factory=list)
+    modules: list[KernelModule] = field(default_factory=list)
     netns_mode: NetnsMode | None = None
-    gpus: list[Gpu] = Field(default_factory=list)
-    topology: list[TopoEntry] = Field(default_factory=list)
-    pci_pairs: list[PciPair] = Field(
-        default_factory=list, description="GPU x GPU and NIC x NIC PCI relations (a < b)"
+    gpus: list[Gpu] = field(default_factory=list)
+    topology: list[TopoEntry] = field(default_factory=list)
+    pci_pairs: list[PciPair] = field(
+        default_factory=list, metadata=doc("GPU x GPU and NIC x NIC PCI relations (a < b)")
     )
-    infiniband_char_devices: list[str] = Field(
-        default_factory=list, description="names under /dev/infiniband (uverbs0, rdma_cm, ...)"
+    infiniband_char_devices: list[str] = field(
+        default_factory=list, metadata=doc("names under /dev/infiniband (uverbs0, rdma_cm, ...)")
     )
     management: ManagementInterface | None = None
-    routes: list[Route] = Field(default_factory=list)
-    hugepages: list[Hugepages] = Field(default_factory=list)
-    memlock_kb: int | None = Field(default=None, description="RLIMIT_MEMLOCK soft, None=unknown")
+    routes: list[Route] = field(default_factory=list)
+    hugepages: list[Hugepages] = field(default_factory=list)
+    memlock_kb: int | None = field(default=None, metadata=doc("RLIMIT_MEMLOCK soft, None=unknown"))
     cni: CniState | None = None
-    rdma_devices_listed: bool = Field(
+    rdma_devices_listed: bool = field(
         default=False,
-        description="a tool listed the RDMA devices (ibv_devinfo said 'No IB devices found', "
-        "say), so an empty rdma_devices means none rather than not read",
+        metadata=doc("a tool listed the RDMA devices (ibv_devinfo said 'No IB devices found', "
+        "say), so an empty rdma_devices means none rather than not read"),
     )
-    verbs_messages: list[str] = Field(
-        default_factory=list, description="libibverbs warnings printed with ibv_devinfo/devices"
+    verbs_messages: list[str] = field(
+        default_factory=list, metadata=doc("libibverbs warnings printed with ibv_devinfo/devices")
     )
     kubernetes_node: KubeNode | None = None
-    eswitches: list[Eswitch] = Field(
-        default_factory=list, description="one per PF whose eswitch facts were seen"
+    eswitches: list[Eswitch] = field(
+        default_factory=list, metadata=doc("one per PF whose eswitch facts were seen")
     )
-    representors: list[Representor] = Field(default_factory=list)
-    scalable_functions: list[ScalableFunction] = Field(default_factory=list)
-    dra: DraFacts = Field(default_factory=DraFacts)
-    device_plugins: list[DevicePluginResource] | None = Field(
+    representors: list[Representor] = field(default_factory=list)
+    scalable_functions: list[ScalableFunction] = field(default_factory=list)
+    dra: DraFacts = field(default_factory=DraFacts)
+    device_plugins: list[DevicePluginResource] | None = field(
         default=None,
-        description="the device plugins' resources configured for the node; None: not read",
+        metadata=doc("the device plugins' resources configured for the node; None: not read"),
     )
-    problems: list[ReadProblem] = Field(default_factory=list)
+    problems: list[ReadProblem] = field(default_factory=list)
 
     # Small lookups used by every consumer; kept here so no layer re-implements them.
     def module(self, name: str) -> KernelModule | None:

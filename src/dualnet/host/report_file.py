@@ -16,9 +16,11 @@ def load_host_report(path: Path, *, option: str) -> HostReport:
     """The report in `path`, named as the user gave it (`option`), or a usage error."""
     from pydantic import ValidationError
 
+    from dualnet.host.schema import adapter
+
     data = load_mapping(path, what=option, expect=EXPECT)
     try:
-        return HostReport.model_validate(data)
+        return adapter(HostReport).validate_python(data)
     except ValidationError as exc:
         raise UsageError(
             f"{option} {path}: not a dualnet host report:\n  "

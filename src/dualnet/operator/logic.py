@@ -7,6 +7,7 @@ inputs always give byte-identical output, so an unchanged fleet produces no writ
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -144,7 +145,7 @@ def prune_facts(report: HostReport) -> HostReport:
     """The facts that matter for fleet decisions and planning, bounded in size: GID tables cut to
     the useful entries (RoCE v2 IPv4 first), only RDMA/NIC/GPU modules, no routes or read
     problems, CNI state without file details."""
-    pruned = report.model_copy(deep=True)
+    pruned = copy.deepcopy(report)
     for dev in pruned.rdma_devices:
         for port in dev.ports:
             port.gids = sorted(

@@ -8,6 +8,8 @@ netdevs to keep out of that; `eswitch_facts` builds `report.eswitches`/`report.r
 
 from __future__ import annotations
 
+import copy
+
 from dualnet.host.models import Eswitch, Nic, Representor
 from dualnet.host.switchdev import is_representor_port_name, parse_port_name
 from dualnet.parse.ip import IpInterface
@@ -27,7 +29,7 @@ def eswitch_facts(
     eswitches: list[Eswitch],
 ) -> tuple[list[Eswitch], list[Representor]]:
     reps: dict[str, Representor] = {
-        p.netdev: p.model_copy() for p in ports if p.flavour in _REPRESENTOR}
+        p.netdev: copy.copy(p) for p in ports if p.flavour in _REPRESENTOR}
     uplinks = {p.pf_pci_address: p.netdev for p in ports
                if p.flavour == "physical" and p.pf_pci_address}
     for iface in interfaces:
@@ -49,7 +51,7 @@ def eswitch_facts(
         if nic is not None and rep.vfnum is not None and rep.controller is None \
                 and rep.vfnum < len(nic.vfs):
             rep.vf_pci_address = nic.vfs[rep.vfnum]
-    out = [e.model_copy() for e in eswitches]
+    out = [copy.copy(e) for e in eswitches]
     known = {e.pf_pci_address for e in out}
     for pf in sorted({r.pf_pci_address for r in reps.values() if r.pf_pci_address} - known):
         if any(r.flavour in ("pcivf", "pcisf") for r in reps.values() if r.pf_pci_address == pf):

@@ -42,6 +42,8 @@ instead, as earlier releases did.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -127,8 +129,12 @@ def classify(name: str) -> str | None:
 # --- merging ------------------------------------------------------------------------------------
 
 
+def _field_names(cls: type[RdmaPort | RdmaDevice]) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
 def _merge_port(base: RdmaPort, other: RdmaPort) -> None:
-    for field in RdmaPort.model_fields:
+    for field in _field_names(RdmaPort):
         if field in ("number", "gids", "roce_v2_ipv4_gid_index"):
             continue
         mine, theirs = getattr(base, field), getattr(other, field)
@@ -146,7 +152,7 @@ def _merge_port(base: RdmaPort, other: RdmaPort) -> None:
 
 
 def _merge_device(base: RdmaDevice, other: RdmaDevice) -> None:
-    for field in RdmaDevice.model_fields:
+    for field in _field_names(RdmaDevice):
         if field in ("name", "ports", "netdevs", "char_devices"):
             continue
         if getattr(base, field) is None and getattr(other, field) is not None:
@@ -157,7 +163,7 @@ def _merge_device(base: RdmaDevice, other: RdmaDevice) -> None:
     for port in other.ports:
         mine = next((p for p in base.ports if p.number == port.number), None)
         if mine is None:
-            base.ports.append(port.model_copy(deep=True))
+            base.ports.append(copy.deepcopy(port))
         else:
             _merge_port(mine, port)
 
@@ -170,7 +176,7 @@ def merge_devices(sources: Iterable[list[RdmaDevice]]) -> list[RdmaDevice]:
             if dev.name in merged:
                 _merge_device(merged[dev.name], dev)
             else:
-                merged[dev.name] = dev.model_copy(deep=True)
+                merged[dev.name] = copy.deepcopy(dev)
     out = sorted(merged.values(), key=lambda d: natural_key(d.name))
     for dev in out:
         dev.ports.sort(key=lambda p: p.number)

@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dualnet.names import IfName, check_module, check_pci_address
+from dualnet.name_fields import IfName
+from dualnet.names import check_module, check_pci_address
 
 
 class _Step(BaseModel):
