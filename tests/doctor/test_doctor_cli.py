@@ -12,6 +12,7 @@ from rich.console import Console
 from dualnet.cli.doctor_cmds import findings_table
 from dualnet.doctor import DoctorResult
 from dualnet.host.samples import build_sample
+from dualnet.host.schema import adapter
 from tests.doctor.corpus_dirs import GH200_FILES, make_from_dir
 from tests.helpers import run_cli
 
@@ -63,7 +64,7 @@ def test_table_shows_fixes_in_full(
     assert "  fix: ip link set dev enp1s0f0np0 mtu 9000\n" in out
     # A wide terminal gets the table; fixes are folded there, never cut.
     _, js, _ = run(["doctor", "--root", str(sample_roots["gh200"]), "-o", "json"], capsys)
-    result = DoctorResult.model_validate_json(js)
+    result = adapter(DoctorResult).validate_json(js)
     console = Console(width=200, record=True, file=io.StringIO())
     console.print(findings_table(result))
     text = console.export_text()

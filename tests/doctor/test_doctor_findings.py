@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
 from dualnet.doctor import Finding, Severity, exit_code_for, sort_findings, worst_severity
+from dualnet.host.dump import jsonable
+from dualnet.host.schema import adapter
 
 
 def _f(sev: Severity, fid: str = "x.y", subject: str = "node") -> Finding:
@@ -52,11 +56,11 @@ def test_sort_worst_first_then_id_then_subject() -> None:
 
 def test_finding_rejects_unknown_keys_and_severities() -> None:
     with pytest.raises(ValidationError):
-        Finding.model_validate(
+        adapter(Finding).validate_python(
             {"id": "a", "severity": "fatal", "title": "t", "subject": "s", "why": "w"}
         )
     with pytest.raises(ValidationError):
-        Finding.model_validate(
+        adapter(Finding).validate_python(
             {
                 "id": "a",
                 "severity": "info",
@@ -79,9 +83,10 @@ def test_finding_json_round_trip() -> None:
         fix=["modprobe mlx5_ib"],
         persist=["echo mlx5_ib > /etc/x"],
     )
-    again = Finding.model_validate_json(f.model_dump_json())
+    again = adapter(Finding).validate_json(json.dumps(jsonable(f)))
     assert again == f
-    assert again.model_dump(mode="json")["severity"] == "error"
+    assert jsonable(again)["severity"] == "error"
+    assert jsonable(again) == adapter(Finding).dump_python(again, mode="json")
 
 
 def test_doctor_result_for_the_node_agent() -> None:

@@ -16,11 +16,12 @@ Exit status of `dualnet doctor` (see `exit_code_for`):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import ClassVar
 
 from dualnet.errors import Exit
+from dualnet.host.models import doc
 
 # the table every verb shares (dualnet.errors.Exit)
 EXIT_OK = int(Exit.OK)
@@ -47,36 +48,40 @@ class Severity(StrEnum):
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
-class Finding(BaseModel):
-    """One verdict of one rule about one subject."""
+@dataclass(kw_only=True, slots=True)
+class Finding:
+    """One verdict of one rule about one subject. A plain dataclass, as the host models are
+    (host/models.py): doctor runs without importing pydantic, which checks findings where they
+    cross a boundary (host/schema.adapter)."""
 
-    model_config = ConfigDict(extra="forbid")
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
-    id: str = Field(description="stable rule id, '<family>.<what>', e.g. 'rdma.mlx5_ib-missing'")
+    id: str = field(metadata=doc("stable rule id, '<family>.<what>', e.g. 'rdma.mlx5_ib-missing'"))
     severity: Severity
-    title: str = Field(description="one line: what is wrong (or what was noted)")
-    subject: str = Field(description="what it is about: 'mlx5_1/1', 'enp1s0f0np0', 'node'")
-    evidence: dict[str, EvidenceValue] = Field(
-        default_factory=dict, description="the values the rule saw, by name"
+    title: str = field(metadata=doc("one line: what is wrong (or what was noted)"))
+    subject: str = field(metadata=doc("what it is about: 'mlx5_1/1', 'enp1s0f0np0', 'node'"))
+    evidence: dict[str, EvidenceValue] = field(
+        default_factory=dict, metadata=doc("the values the rule saw, by name")
     )
-    why: str = Field(description="why it matters for the training network")
-    fix: list[str] = Field(default_factory=list, description="exact commands that fix it now")
-    persist: list[str] = Field(
-        default_factory=list, description="commands or file lines that make the fix stick"
+    why: str = field(metadata=doc("why it matters for the training network"))
+    fix: list[str] = field(default_factory=list, metadata=doc("exact commands that fix it now"))
+    persist: list[str] = field(
+        default_factory=list, metadata=doc("commands or file lines that make the fix stick")
     )
 
 
-class DoctorResult(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class DoctorResult:
     """The whole verdict for one node: what `--output json` prints."""
 
-    model_config = ConfigDict(extra="forbid")
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
     hostname: str | None = None
-    source: str = Field(description="'sysfs', 'tool-outputs' or 'synthetic'")
+    source: str = field(metadata=doc("'sysfs', 'tool-outputs' or 'synthetic'"))
     mode: str | None = None
-    worst: Severity | None = Field(default=None, description="None when there are no findings")
+    worst: Severity | None = field(default=None, metadata=doc("None when there are no findings"))
     exit_code: int
-    findings: list[Finding] = Field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
 def worst_severity(findings: Iterable[Finding]) -> Severity | None:

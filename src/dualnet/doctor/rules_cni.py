@@ -9,7 +9,7 @@ outside that chain (anchors.md §5, pain point 4).
 from __future__ import annotations
 
 from dualnet.doctor.context import DoctorOptions, node_subject
-from dualnet.doctor.findings import Finding, Severity
+from dualnet.doctor.findings import EvidenceValue, Finding, Severity
 from dualnet.host.models import CniConfigFile, CniState, HostReport
 from dualnet.modes import MODE_CNI_PLUGINS
 
@@ -145,7 +145,7 @@ def rule_cni(report: HostReport, opts: DoctorOptions) -> list[Finding]:
         return out
     first = cni.conf_files[0]
     first_type = first.plugin_types[0] if first.plugin_types else None
-    ev = {
+    ev: dict[str, EvidenceValue] = {
         "conf_dir": conf_dir,
         "first_file": first.name,
         "first_type": first_type or "unknown",

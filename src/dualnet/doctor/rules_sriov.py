@@ -9,7 +9,7 @@ from dualnet.doctor.context import (
     DoctorOptions,
     node_subject,
 )
-from dualnet.doctor.findings import Finding, Severity
+from dualnet.doctor.findings import EvidenceValue, Finding, Severity
 from dualnet.host.models import HostReport, Nic
 from dualnet.modes import Mode
 
@@ -80,7 +80,7 @@ def rule_sriov(report: HostReport, opts: DoctorOptions) -> list[Finding]:
         if total is None:
             continue
         numvfs = pf.sriov_numvfs if pf.sriov_numvfs is not None else len(pf.vfs)
-        ev: dict[str, str | int | None] = {
+        ev: dict[str, EvidenceValue] = {
             "pf": _name(pf),
             "pci_address": pf.pci_address,
             "sriov_totalvfs": total,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from shlex import quote
 
 from dualnet.doctor.context import SRIOV_MODES, DoctorOptions, node_subject
-from dualnet.doctor.findings import Finding, Severity
+from dualnet.doctor.findings import EvidenceValue, Finding, Severity
 from dualnet.host.models import Eswitch, HostReport, NetnsMode, Nic, Representor
 from dualnet.host.switchdev import hw_tc_offload_commands, ovs_hw_offload_commands, switchdev_steps
 
@@ -80,7 +80,7 @@ def rule_representors(report: HostReport, opts: DoctorOptions) -> list[Finding]:
                    if (v := report.nic_by_pci(vf)) is not None and v.driver is None]
         if not (missing or down or unbound):
             continue
-        ev: dict[str, str | list[str] | None] = {
+        ev: dict[str, EvidenceValue] = {
             "pf": esw.pf_pci_address, "vfs": list(nic.vfs), "vfs_without_representor": missing,
             "representors_down": down, "vfs_unbound": unbound,
         }

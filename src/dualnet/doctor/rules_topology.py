@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dualnet.doctor.context import DoctorOptions, rdma_device_numa
-from dualnet.doctor.findings import Finding, Severity
+from dualnet.doctor.findings import EvidenceValue, Finding, Severity
 from dualnet.host.models import HostReport, PciRelation, TopoEntry
 
 
@@ -31,7 +31,7 @@ def rule_gpu_nic_distance(report: HostReport, opts: DoctorOptions) -> list[Findi
             numa = rdma_device_numa(report, dev) if dev is not None else None
             if numa is not None:
                 nic_numas.append(numa)
-        evidence: dict[str, str | int | list[str] | None] = {
+        evidence: dict[str, EvidenceValue] = {
             "gpu": gpu,
             "nearest_nics": nics,
             "relation": str(relation),
