@@ -324,3 +324,53 @@ def test_an_arm64_host_is_refused_with_the_reason(monkeypatch: pytest.MonkeyPatc
         Machine(kernel.Kernel(vmlinuz=Path("/nonexistent/vmlinuz"),
                               release="7.3.4+deb13-amd64")).start()
 
+
+
+# The console tail of a real boot that panicked: Debian's 7.3.4+deb13-amd64 under QEMU TCG on
+# this project's machine (test_exclusive_mode_from_boot, 2026-12-01), as VmError quoted it.
+PANIC_TAIL = Path(__file__).parent / "fixtures" / "boot-panic-tcg-7.3.4.txt"
+
+
+def test_a_panicked_boot_is_told_from_a_clean_one() -> None:
+    from dualnet.lab.vm.machine import boot_panic
+
+    assert boot_panic(PANIC_TAIL.read_text()) == "Fatal exception in interrupt"
+    oops = "[    1.7] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+    assert boot_panic(oops + PANIC_TAIL.read_text()) == (
+        "Fatal exception in interrupt; BUG: kernel NULL pointer dereference, address: "
+        "0000000000000000")
+    assert boot_panic(PANIC_TAIL.read_text().replace("Kernel panic - not syncing", "")) is None
+    assert boot_panic("") is None
+
+
+@pytest.mark.parametrize("panics", [1, 2])
+def test_a_boot_that_panics_boots_once_more_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, panics: int) -> None:
+    from dualnet.lab.vm import machine as machine_mod
+    from dualnet.lab.vm.machine import Machine, VmError
+
+    boots: list[str] = []
+
+    def fake_boot(self: Machine, initrd: Path, accel: str, timeout_s: float) -> None:
+        boots.append(accel)
+        assert self.console_log is not None
+        if len(boots) <= panics:
+            self.console_log.write_text(PANIC_TAIL.read_text())
+            raise VmError("QEMU exited with 0: ...")
+        self.console_log.write_text("[    2.0] dualnet agent ready\n")
+
+    monkeypatch.setattr(machine_mod, "build_initramfs", lambda k: tmp_path / "initrd")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(Machine, "_boot", fake_boot)
+    vm = Machine(kernel.Kernel(vmlinuz=tmp_path / "vmlinuz", release="7.3.4+deb13-amd64",
+                               modules_base=tmp_path), accel="tcg")
+    if panics == 1:
+        info = vm.start()
+        vm.close()
+        assert boots == ["tcg", "tcg"] and info.accel == "tcg"
+        assert info.attempts == ["tcg: the guest kernel panicked while booting "
+                                 "(Fatal exception in interrupt); booted again"]
+    else:
+        with pytest.raises(VmError, match="QEMU exited"):
+            vm.start()
+        assert boots == ["tcg", "tcg"]  # a second panic stands
