@@ -21,7 +21,7 @@ PUBLIC: dict[str, set[str]] = {
         "SAMPLES", "Gid", "Gpu", "HostReport", "KernelModule", "LinkLayer", "ManagementInterface",
         "Nic", "NodeDescription", "PciRelation", "PortState", "RdmaDevice", "RdmaPort",
         "ReadProblem", "build_sample", "build_tree", "discover", "ibdev2netdev_text",
-        "load_host_report", "show_gids_text", "topo_text",
+        "jsonable", "load_host_report", "show_gids_text", "topo_text",
     },
     "dualnet.doctor": {
         "RULES", "RULE_IDS", "DoctorOptions", "DoctorResult", "Finding", "Severity", "diagnose",

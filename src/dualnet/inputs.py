@@ -225,6 +225,9 @@ _PYDANTIC_WORDS: tuple[tuple[str, str, bool], ...] = (
     ("Value error, ", "", False),
     ("Field required", "required field is missing", True),
     ("Extra inputs are not permitted", "unknown field", True),
+    # the same two of a dataclass (the host models, the findings)
+    ("Missing required argument", "required field is missing", True),
+    ("Unexpected keyword argument", "unknown field", True),
 )
 
 

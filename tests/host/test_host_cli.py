@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from dualnet.cli import app
+from dualnet.errors import UsageError
 from dualnet.host.models import HostReport
+from dualnet.host.report_file import load_host_report
 from dualnet.host.schema import adapter
 
 runner = CliRunner()
@@ -65,3 +68,24 @@ def test_host_cli_usage_errors(tmp_path: Path, sample_roots: dict[str, Path]) ->
                               text=True, timeout=120, check=False)
         assert proc.returncode == 2, proc.stderr
         assert words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_bad_report_file_names_each_field_in_dualnets_words(
+        sample_roots: dict[str, Path], tmp_path: Path) -> None:
+    res = runner.invoke(app, ["discover", "--root", str(sample_roots["gh200"]), "-o", "json"])
+    data = json.loads(res.stdout)
+    data["nics"][0]["colour"] = "red"
+    del data["nics"][1]["pci_address"]
+    data["nics"][1]["mtu"] = "big"
+    data["rdma_devices"][0]["ports"][0]["state"] = "SLEEPY"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(UsageError) as exc:
+        load_host_report(bad, option="--report")
+    assert exc.value.message.splitlines()[1:] == [
+        "  nics.0.colour: unknown field",
+        "  nics.1.pci_address: required field is missing",
+        "  nics.1.mtu: should be a whole number",
+        "  rdma_devices.0.ports.0.state: should be 'NOP', 'DOWN', 'INIT', 'ARMED', 'ACTIVE', "
+        "'ACTIVE_DEFER' or 'UNKNOWN'",
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dualnet import _lazy_exports
 from dualnet.host.discover import discover
+from dualnet.host.dump import jsonable
 from dualnet.host.models import (
     Gid,
     Gpu,
@@ -57,6 +58,7 @@ __all__ = [
     "build_tree",
     "discover",
     "ibdev2netdev_text",
+    "jsonable",
     "load_host_report",
     "show_gids_text",
     "topo_text",
