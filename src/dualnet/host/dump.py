@@ -2,7 +2,8 @@
 
 pydantic's adapter (host/schema.py) gives the same data, but importing pydantic costs more than
 the rest of a `discover` run together (benchmarks/bench_cli.py). tests/host/test_host_dump.py
-holds the two equal on every sample, synthetic and corpus report, in both forms below."""
+holds the two equal, in both forms below, on every sample, on reports from pasted outputs, on the
+corpus parsers' models and on reports hypothesis makes up."""
 
 from __future__ import annotations
 

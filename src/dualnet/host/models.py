@@ -24,7 +24,7 @@ def doc(text: str) -> dict[str, str]:
 
 class Model:
     """Base for every host model: a plain dataclass, so that discovery, which builds them, runs
-    without importing pydantic (a third of `dualnet discover`'s cold start). pydantic checks them
+    without importing pydantic (two thirds of `dualnet discover`'s cold start). pydantic checks them
     where they cross a boundary (host/schema.py: report files, the CRD schema), strict about
     unknown keys so typos in fixtures fail loudly."""
 

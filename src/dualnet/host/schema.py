@@ -1,8 +1,9 @@
-"""pydantic at the edge of the host models: checking a report someone gives (report files,
-fixtures, the operator's NodeReports) and the JSON schema of one (the NodeReport CRD).
+"""pydantic at the edge of the host models (and of doctor's findings, built the same way):
+checking a report someone gives (report files, fixtures, the operator's NodeReports) and the
+JSON schema of one (the NodeReport CRD).
 
-The models themselves are plain dataclasses (host/models.py) that pydantic validates as they
-are; this is the one place that builds its adapters, once per class."""
+The models themselves are plain dataclasses (host/models.py, doctor/findings.py) that pydantic
+validates as they are; this is the one place that builds their adapters, once per class."""
 
 from __future__ import annotations
 
