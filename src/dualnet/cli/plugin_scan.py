@@ -2,8 +2,9 @@
 
 pydantic asks `pydantic.plugin._loader.get_plugins()` before it builds each model's validator;
 that module imports `importlib.metadata` (and with it email, zipfile, csv, tempfile: ~15 ms on a
-quiet machine, the largest single import of `dualnet discover` after pydantic itself) even when
-PYDANTIC_DISABLE_PLUGINS turns every plugin off, as `dualnet.cli.main` does by default.
+quiet machine, in every verb that goes through typer; discover and doctor on a node import no
+pydantic at all) even when PYDANTIC_DISABLE_PLUGINS turns every plugin off, as
+`dualnet.cli.main` does by default.
 
 `install()` puts a stand-in under that module's name before pydantic imports it. The stand-in
 answers `get_plugins()` with no plugins exactly when the real one would (the variable set to
