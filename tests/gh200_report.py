@@ -46,6 +46,15 @@ GH200_OUTPUTS = {
     "ip_addr.txt": "ip_addr/gh200-host.txt",
 }
 
+# A second folder: an 8-HCA InfiniBand node's ibdev2netdev and switchdev/SR-IOV captures.
+OTHER_OUTPUTS = {
+    "ibdev2netdev.txt": "ibdev2netdev/ANNOTATED-column-t-h100-8x-cx7-ib-plus-2x-cx6-eth.txt",
+    "rdma_link.txt": "rdma_link/gb10-cx7-roce-named-devs-2-down.txt",
+    "ip_link.txt": "ip_link/cx-switchdev-uplink-and-two-vf-representors-portname-pf0vf0-pf1vf0.txt",
+    "devlink_port.txt": "devlink_port/mlx5-sf-port-json-kernel-commit-b8288837.txt",
+    "show_gids.txt": "show_gids/cx4-vpi-port-eth-plus-port-ib-no-netdev.txt",
+}
+
 
 def outputs_dir(dest: Path, files: dict[str, str]) -> Path:
     """A user's `--from` folder: each corpus file `files[name]` copied to `dest/name`."""

@@ -16,17 +16,9 @@ from dualnet.host.discover import natural_key
 from dualnet.host.switchdev import parse_port_name
 from dualnet.names import small_int
 from dualnet.parse.from_dir import pci_from_ifname
-from tests.gh200_report import CORPUS, GH200_OUTPUTS
+from tests.gh200_report import CORPUS, GH200_OUTPUTS, OTHER_OUTPUTS
 from tests.helpers import run_cli
 
-# A second folder: an 8-HCA InfiniBand node's ibdev2netdev and switchdev/SR-IOV captures.
-OTHER_OUTPUTS = {
-    "ibdev2netdev.txt": "ibdev2netdev/ANNOTATED-column-t-h100-8x-cx7-ib-plus-2x-cx6-eth.txt",
-    "rdma_link.txt": "rdma_link/gb10-cx7-roce-named-devs-2-down.txt",
-    "ip_link.txt": "ip_link/cx-switchdev-uplink-and-two-vf-representors-portname-pf0vf0-pf1vf0.txt",
-    "devlink_port.txt": "devlink_port/mlx5-sf-port-json-kernel-commit-b8288837.txt",
-    "show_gids.txt": "show_gids/cx4-vpi-port-eth-plus-port-ib-no-netdev.txt",
-}
 FOLDERS = [GH200_OUTPUTS, OTHER_OUTPUTS]
 
 # device, interface and port names as the captures hold them: mlx5_0, enp1s0f0np0, ibp59s0, pf0vf1

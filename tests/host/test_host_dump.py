@@ -31,17 +31,8 @@ from dualnet.host.schema import adapter
 from dualnet.parse.errors import ParseError
 from dualnet.parse.from_dir import report_from_dir
 from tests.doctor.reports import gh200, switchdev
-from tests.gh200_report import GH200_OUTPUTS, outputs_dir
+from tests.gh200_report import GH200_OUTPUTS, OTHER_OUTPUTS, outputs_dir
 from tests.parse.corpus import CORPUS, PARSERS, corpus_files
-
-OTHER_OUTPUTS = {
-    "ibdev2netdev.txt": "ibdev2netdev/ANNOTATED-column-t-h100-8x-cx7-ib-plus-2x-cx6-eth.txt",
-    "rdma_link.txt": "rdma_link/gb10-cx7-roce-named-devs-2-down.txt",
-    "ip_link.txt":
-        "ip_link/cx-switchdev-uplink-and-two-vf-representors-portname-pf0vf0-pf1vf0.txt",
-    "devlink_port.txt": "devlink_port/mlx5-sf-port-json-kernel-commit-b8288837.txt",
-    "show_gids.txt": "show_gids/cx4-vpi-port-eth-plus-port-ib-no-netdev.txt",
-}
 
 
 def _same_dump(obj: Any) -> None:
