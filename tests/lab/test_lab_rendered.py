@@ -20,30 +20,12 @@ from dualnet.plan import build_plan
 from dualnet.render import render, write_stream
 from dualnet.spec import parse_spec
 from tests.helpers import kernel_can_link
-from tests.render.cases import CASES, EXAMPLES, plan_for
+from tests.render.cases import CASES, EXAMPLES, LAB_VERDICTS, lab_verdicts, plan_for
 
 
 def _expected() -> dict[str, str]:
-    """The verdict each example must get on the running kernel with the Debian plugin set (no
-    sriov/ib-sriov/ipoib binaries, dhcp not rehearsed, no SR-IOV or InfiniBand hardware): ipvlan
-    passes where the kernel can make an ipvlan link, and is `unsupported` where it cannot."""
-    ipvlan = "pass" if kernel_can_link("ipvlan") else "unsupported"
-    return {**EXPECTED, "shared-roce-ipvlan-static": ipvlan}
-
-
-EXPECTED = {
-    "gh200-shared-roce": "pass",
-    "host-device-whereabouts": "pass",
-    "shared-roce-ipvlan-static": "kernel-dependent",
-    "shared-roce-dhcp": "unsupported",
-    "sriov-rdma-cni-whereabouts": "unsupported",
-    "sriov-dpdk-host-local": "unsupported",
-    "ipoib-whereabouts": "unsupported",
-    "ib-sriov-static": "unsupported",
-    # OVS offload NADs: the cluster CNI (OVN-Kubernetes, Antrea) and a switchdev NIC plug the VF
-    "sriov-offload-ovn-kubernetes": "unsupported",
-    "sriov-offload-antrea": "unsupported",
-}
+    """The verdict each example must get on the running kernel (tests/render/cases.py)."""
+    return lab_verdicts(ipvlan=kernel_can_link("ipvlan"))
 
 
 def _rendered_stream(objects: list[dict[str, Any]], tmp_path: Path) -> Path:
@@ -53,12 +35,12 @@ def _rendered_stream(objects: list[dict[str, Any]], tmp_path: Path) -> Path:
 
 
 def test_every_example_has_an_expected_lab_verdict() -> None:
-    assert sorted(EXPECTED) == sorted(CASES)
+    assert sorted(LAB_VERDICTS) == sorted(CASES)
 
 
 @pytest.mark.netns
 @pytest.mark.cni
-@pytest.mark.parametrize("case", sorted(EXPECTED))
+@pytest.mark.parametrize("case", sorted(LAB_VERDICTS))
 def test_rendered_example_in_the_lab(real_lab: Path, tmp_path: Path, case: str) -> None:
     stream = _rendered_stream(render(plan_for(case)), tmp_path)
     report = run_lab(load_nad(stream), pods=2, cni_bin=real_lab)

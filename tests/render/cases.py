@@ -42,5 +42,29 @@ CASES: dict[str, Callable[[], list[HostReport]]] = {
     "sriov-offload-antrea": lambda: [sample_host("roce_sriov")],
 }
 
+# The verdict `dualnet lab` gives each case's rendered NAD, in network namespaces and on the VM
+# alike: with the Debian plugin set there is no sriov/ib-sriov/ipoib binary, dhcp is not
+# rehearsed, and neither place has SR-IOV or InfiniBand hardware. The OVS offload NADs need the
+# cluster CNI (OVN-Kubernetes, Antrea) and a switchdev NIC to plug the VF. ipvlan passes where
+# the kernel can make an ipvlan link (`lab_verdicts`).
+LAB_VERDICTS = {
+    "gh200-shared-roce": "pass",
+    "host-device-whereabouts": "pass",
+    "shared-roce-ipvlan-static": "kernel-dependent",
+    "shared-roce-dhcp": "unsupported",
+    "sriov-rdma-cni-whereabouts": "unsupported",
+    "sriov-dpdk-host-local": "unsupported",
+    "ipoib-whereabouts": "unsupported",
+    "ib-sriov-static": "unsupported",
+    "sriov-offload-ovn-kubernetes": "unsupported",
+    "sriov-offload-antrea": "unsupported",
+}
+
+
+def lab_verdicts(*, ipvlan: bool) -> dict[str, str]:
+    """LAB_VERDICTS on a kernel that can (or cannot) make an ipvlan link."""
+    return {**LAB_VERDICTS, "shared-roce-ipvlan-static": "pass" if ipvlan else "unsupported"}
+
+
 def plan_for(case: str) -> Plan:
     return build_plan(load_spec(EXAMPLES / f"{case}.yaml"), CASES[case]())

@@ -19,6 +19,7 @@ from dualnet.lab.nad import load_nad
 from dualnet.lab.vm.machine import Machine, VmError
 from dualnet.lab.vm.session import run_lab_vm
 from tests.helpers import NADS, vm_kernel
+from tests.render.cases import CASES, lab_verdicts
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 
@@ -142,27 +143,17 @@ def test_prepare_for_real_in_the_guest(vm: Machine) -> None:
 
 
 # Every example spec rendered for its sample node(s) (tests/render/cases.py), on the session's
-# one boot. gh200-shared-roce and host-device-whereabouts run in the two tests above/below
-# with every RDMA check; ipvlan's transfers are unsupported on rxe (so its run is short), and
-# the rest are modes the guest cannot rehearse: no sriov/ib-sriov/ipoib plugin or hardware,
-# dhcp needs a DHCP server: `unsupported` with the reason, never a failure.
-VM_EXPECTED = {
-    "shared-roce-ipvlan-static": "pass",
-    "shared-roce-dhcp": "unsupported",
-    "sriov-rdma-cni-whereabouts": "unsupported",
-    "sriov-dpdk-host-local": "unsupported",
-    "ipoib-whereabouts": "unsupported",
-    "ib-sriov-static": "unsupported",
-    "sriov-offload-ovn-kubernetes": "unsupported",
-    "sriov-offload-antrea": "unsupported",
-}
+# one boot, with the verdict the netns lab gives it on a kernel with ipvlan (the guest's has
+# it). gh200-shared-roce and host-device-whereabouts run in the two tests above/below with every
+# RDMA check; ipvlan's transfers are unsupported on rxe (so its run is short), and the rest are
+# modes the guest cannot rehearse: `unsupported` with the reason, never a failure.
+RUN_WITH_EVERY_CHECK = ("gh200-shared-roce", "host-device-whereabouts")
+VM_EXPECTED = {case: verdict for case, verdict in lab_verdicts(ipvlan=True).items()
+               if case not in RUN_WITH_EVERY_CHECK}
 
 
 def test_every_example_is_rehearsed_on_the_vm() -> None:
-    from tests.render.cases import CASES
-
-    assert sorted([*VM_EXPECTED, "gh200-shared-roce", "host-device-whereabouts"]) == \
-        sorted(CASES)
+    assert sorted([*VM_EXPECTED, *RUN_WITH_EVERY_CHECK]) == sorted(CASES)
 
 
 @pytest.mark.parametrize("case", sorted(VM_EXPECTED))
