@@ -232,7 +232,7 @@ class Machine:
                     break
                 except VmError as exc:
                     self.info.attempts.append(f"{accel}: {exc.message}")
-                    panic = boot_panic(self._console_text())
+                    panic = boot_panic(self._console_text() or "")
                     self._stop_qemu()
                     if panic is not None and not panicked and accel == "tcg":
                         # Under TCG the guest kernel has, rarely, oopsed in an interrupt while
@@ -302,18 +302,17 @@ class Machine:
                               f"{out.strip()[-300:] or self._console_tail()}") from exc
             raise VmError(f"{exc}; console: {self._console_tail()}") from exc
 
-    def _console_text(self) -> str:
+    def _console_text(self) -> str | None:
+        """The guest's console so far; None when the log cannot be read."""
         log = self.console_log
         try:
             return log.read_text(errors="replace") if log else ""
         except OSError:
-            return ""
+            return None
 
     def _console_tail(self, lines: int = 8) -> str:
-        log = self.console_log
-        try:
-            text = log.read_text(errors="replace") if log else ""
-        except OSError:
+        text = self._console_text()
+        if text is None:
             return "(no console log)"
         return " | ".join(text.strip().splitlines()[-lines:]) or "(empty console)"
 
